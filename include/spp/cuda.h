@@ -1,0 +1,38 @@
+// spp-trt CUDA launcher, CUB-style: ask for workspace bytes, then launch on the caller's stream. Never throws;
+// every call returns a cudaError_t. No TensorRT types here.
+#pragma once
+
+#include "spp/spp.h"
+
+#include <cuda_runtime_api.h>
+
+namespace spp
+{
+
+//! Kernel choice; kAUTO picks the fastest one that fits. The others exist for tests and benchmarks.
+enum class Algo : int32_t
+{
+    kAUTO = 0,
+    kSTAGED = 1, //!< Planes (or row strips) staged in shared memory, separable reduction. kNCHW only.
+    kDIRECT = 2, //!< One thread per output bin reading its window from global memory. Any size, any layout.
+};
+
+struct LaunchOptions
+{
+    Algo algo{Algo::kAUTO};
+};
+
+//! Device workspace bytes `sppForward` needs for `desc` (0 today; call it anyway, the contract may grow).
+size_t sppWorkspaceSize(SppDesc const& desc) noexcept;
+
+//! Whether `algo` can run `desc` (kAUTO always can for a valid desc).
+bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept;
+
+//! Pools `input` into `output` ([N, C * sum(L^2)], same dtype) on `stream`.
+//! Returns cudaErrorInvalidValue for an invalid desc (call validate() for the message), a null pointer with a
+//! non-empty tensor, too small a workspace or an unsupported algo; N == 0 launches nothing and returns cudaSuccess.
+//! Otherwise returns the launch status (cudaGetLastError()).
+cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* workspace, size_t workspaceBytes,
+    cudaStream_t stream, LaunchOptions const& options = LaunchOptions{}) noexcept;
+
+} // namespace spp
