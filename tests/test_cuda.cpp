@@ -1,0 +1,393 @@
+// GPU tests: the kernels against the CPU reference over a randomized grid of dtypes, layouts, modes, rules, level
+// sets and shapes, with poisoned outputs. Max (and int8) must match bit for bit. Without a GPU they skip, saying why.
+#include "spp/cuda.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cuda_runtime_api.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace spp
+{
+namespace
+{
+
+using test::makeDesc;
+using test::pyramid;
+
+std::string gpuUnavailableReason()
+{
+    int32_t count = 0;
+    cudaError_t const status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess)
+    {
+        return std::string("no usable CUDA GPU (cudaGetDeviceCount: ") + cudaGetErrorString(status) + ")";
+    }
+    if (count == 0)
+    {
+        return "no CUDA GPU on this machine";
+    }
+    return {};
+}
+
+#define SKIP_WITHOUT_GPU()                                                                                             \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        std::string const reason = gpuUnavailableReason();                                                             \
+        if (!reason.empty())                                                                                           \
+        {                                                                                                              \
+            GTEST_SKIP() << "GPU test skipped: " << reason;                                                            \
+        }                                                                                                              \
+    } while (0)
+
+#define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
+
+class DeviceBuffer
+{
+public:
+    explicit DeviceBuffer(size_t bytes)
+    {
+        if (bytes > 0 && cudaMalloc(&mPtr, bytes) != cudaSuccess)
+        {
+            mPtr = nullptr;
+        }
+    }
+    ~DeviceBuffer()
+    {
+        cudaFree(mPtr);
+    }
+    DeviceBuffer(DeviceBuffer const&) = delete;
+    DeviceBuffer& operator=(DeviceBuffer const&) = delete;
+    void* get() const
+    {
+        return mPtr;
+    }
+
+private:
+    void* mPtr{nullptr};
+};
+
+// Runs the kernel twice, with the output poisoned by two different byte patterns, so an element the kernel fails to
+// write cannot match the reference both times. Returns "" on success or a description of the mismatch.
+std::string checkAgainstReference(SppDesc const& desc, std::vector<uint8_t> const& input, Algo algo)
+{
+    size_t const es = elementSize(desc.dtype);
+    size_t const outBytes = static_cast<size_t>(outputElements(desc)) * es;
+    std::vector<uint8_t> expected(outBytes, 0x5a);
+    Status const ref = sppReferenceCpu(desc, input.data(), expected.data());
+    if (!ref.ok())
+    {
+        return std::string("reference failed: ") + ref.message();
+    }
+    DeviceBuffer in(input.size());
+    DeviceBuffer out(outBytes);
+    if ((input.size() > 0 && in.get() == nullptr) || (outBytes > 0 && out.get() == nullptr))
+    {
+        return "cudaMalloc failed";
+    }
+    if (!input.empty() && cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice) != cudaSuccess)
+    {
+        return "cudaMemcpy to device failed";
+    }
+    size_t const wsBytes = sppWorkspaceSize(desc);
+    DeviceBuffer workspace(wsBytes);
+    for (int32_t poison : {0xff, 0x00})
+    {
+        if (outBytes > 0 && cudaMemset(out.get(), poison, outBytes) != cudaSuccess)
+        {
+            return "cudaMemset failed";
+        }
+        LaunchOptions options;
+        options.algo = algo;
+        cudaError_t const launched = sppForward(desc, in.get(), out.get(), workspace.get(), wsBytes, nullptr, options);
+        if (launched != cudaSuccess)
+        {
+            return std::string("sppForward: ") + cudaGetErrorString(launched);
+        }
+        cudaError_t const synced = cudaDeviceSynchronize();
+        if (synced != cudaSuccess)
+        {
+            return std::string("kernel failed: ") + cudaGetErrorString(synced);
+        }
+        std::vector<uint8_t> actual(outBytes);
+        if (outBytes > 0 && cudaMemcpy(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+        {
+            return "cudaMemcpy to host failed";
+        }
+        std::string const diff = test::compareOutputs(desc, expected, actual);
+        if (!diff.empty())
+        {
+            return "poison 0x" + std::to_string(poison) + ":" + diff;
+        }
+    }
+    return {};
+}
+
+struct Shape
+{
+    int64_t n, c, h, w;
+};
+
+// 1x1, 1x97, 5x7 (with L = 6 > H), 13x13, 38x63, 96x96, 257x3, N = 0, C = 1, several planes per CTA with a ragged
+// last group (C = 1201), row strips (300x200 fp32 does not fit in shared memory), and a row too wide to stage.
+std::vector<Shape> const kSHAPES = {{2, 3, 1, 1}, {1, 2, 1, 97}, {2, 3, 5, 7}, {2, 3, 13, 13}, {1, 2, 38, 63},
+    {1, 2, 96, 96}, {2, 2, 257, 3}, {0, 3, 13, 13}, {3, 1, 6, 5}, {1, 1201, 5, 7}, {16, 64, 13, 13},
+    {1, 2, 300, 200}, {1, 1, 3, 20000}};
+
+std::vector<std::vector<int32_t>> const kLEVELS = {{1}, {1, 2, 4}, {1, 2, 3, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 13}};
+
+PyramidConfig toPyramid(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
+{
+    PyramidConfig config;
+    config.numLevels = static_cast<int32_t>(levels.size());
+    for (size_t i = 0; i < levels.size(); ++i)
+    {
+        config.levels[i] = levels[i];
+    }
+    config.mode = mode;
+    config.rule = rule;
+    return config;
+}
+
+void runGrid(DataType dtype)
+{
+    std::mt19937_64 rng(0x5eed0000u + static_cast<uint32_t>(dtype));
+    int32_t cases = 0;
+    int32_t failures = 0;
+    for (Shape const& s : kSHAPES)
+    {
+        for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+        {
+            int64_t const cs = layout == Layout::kNHWC ? (s.c + 7) / 8 * 8 : 0; // kHWC8-style padding
+            // one fresh random input per shape and layout, shared by the mode/rule/level variations
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, layout, s.n, s.c, s.h, s.w, cs);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+                {
+                    for (auto const& levels : kLEVELS)
+                    {
+                        SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
+                            s.w, cs);
+                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT})
+                        {
+                            if (!sppAlgoSupported(desc, algo))
+                            {
+                                continue;
+                            }
+                            ++cases;
+                            std::string const error = checkAgainstReference(desc, input, algo);
+                            if (!error.empty())
+                            {
+                                ++failures;
+                                ADD_FAILURE() << test::describe(desc) << " algo " << static_cast<int32_t>(algo)
+                                              << ": " << error;
+                                if (failures > 10)
+                                {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    std::printf("[ grid     ] %s: %d cases checked against the CPU reference\n", toString(dtype), cases);
+    EXPECT_GT(cases, 600);
+}
+
+TEST(Kernels, GridFloat)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kFLOAT);
+}
+
+TEST(Kernels, GridHalf)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kHALF);
+}
+
+TEST(Kernels, GridBf16)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kBF16);
+}
+
+TEST(Kernels, GridInt8)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kINT8);
+}
+
+TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(77);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
+    {
+        for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+        {
+            for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+            {
+                SppDesc const desc = makeDesc(pyramid({1, 2, 3, 6}, PoolMode::kMAX, rule), dtype, layout, 2, 4, 13, 11);
+                std::vector<uint8_t> input = test::randomTensor(dtype, inputElements(desc), rng);
+                size_t const es = elementSize(dtype);
+                // sprinkle NaN and -inf; one whole plane of -inf
+                std::uniform_int_distribution<int64_t> pick(0, inputElements(desc) - 1);
+                for (int32_t k = 0; k < 6; ++k)
+                {
+                    size_t const at = static_cast<size_t>(pick(rng)) * es;
+                    std::memset(&input[at], 0xff, es); // NaN in all three float formats
+                }
+                for (int64_t i = 0; i < 13 * 11; ++i)
+                {
+                    int64_t const index = layout == Layout::kNCHW ? i : i * desc.c; // channel 0 of sample 0
+                    float const inf = -std::numeric_limits<float>::infinity();
+                    if (dtype == DataType::kFLOAT)
+                    {
+                        std::memcpy(&input[static_cast<size_t>(index) * 4], &inf, 4);
+                    }
+                    else
+                    {
+                        uint16_t const bits = dtype == DataType::kHALF ? floatToHalfBits(inf) : floatToBf16Bits(inf);
+                        std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
+                    }
+                }
+                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT})
+                {
+                    if (sppAlgoSupported(desc, algo))
+                    {
+                        EXPECT_EQ(checkAgainstReference(desc, input, algo), "") << test::describe(desc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// One tensor over 2^31 elements (int8, 2.15 GB): 64-bit indexing in every kernel. Only some planes are compared,
+// against the reference run on those planes alone, so the check stays fast.
+TEST(Kernels, Int8TensorOver2Pow31Elements)
+{
+    SKIP_WITHOUT_GPU();
+    int64_t const h = 64, w = 64, c = (1LL << 31) / (h * w) + 3; // 2^31 + 3*4096 elements
+    for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+    {
+        SppDesc const desc = makeDesc(pyramid({1, 2, 3}, PoolMode::kAVG), DataType::kINT8, layout, 1, c, h, w);
+        int64_t const count = inputElements(desc);
+        ASSERT_GT(count, 1LL << 31);
+        std::vector<uint8_t> input(static_cast<size_t>(count));
+        uint64_t state = 0x9e3779b97f4a7c15ULL;
+        for (auto& b : input)
+        {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            b = static_cast<uint8_t>(state >> 56);
+        }
+        DeviceBuffer in(input.size());
+        int64_t const outCount = outputElements(desc);
+        DeviceBuffer out(static_cast<size_t>(outCount));
+        if (in.get() == nullptr || out.get() == nullptr)
+        {
+            GTEST_SKIP() << "GPU test skipped: cannot allocate 2.2 GB on this GPU";
+        }
+        CUDA_OK(cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice));
+        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT})
+        {
+            if (!sppAlgoSupported(desc, algo))
+            {
+                continue;
+            }
+            CUDA_OK(cudaMemset(out.get(), 0x7f, static_cast<size_t>(outCount)));
+            LaunchOptions options;
+            options.algo = algo;
+            CUDA_OK(sppForward(desc, in.get(), out.get(), nullptr, 0, nullptr, options));
+            CUDA_OK(cudaDeviceSynchronize());
+            std::vector<int8_t> actual(static_cast<size_t>(outCount));
+            CUDA_OK(cudaMemcpy(actual.data(), out.get(), actual.size(), cudaMemcpyDeviceToHost));
+            for (int64_t channel : {int64_t{0}, int64_t{1}, c / 2, c - 2, c - 1})
+            {
+                // the plane of this channel, as its own NCHW tensor with C = 1
+                std::vector<int8_t> plane(static_cast<size_t>(h * w));
+                for (int64_t i = 0; i < h * w; ++i)
+                {
+                    int64_t const src = layout == Layout::kNCHW ? channel * h * w + i : i * c + channel;
+                    plane[static_cast<size_t>(i)] = static_cast<int8_t>(input[static_cast<size_t>(src)]);
+                }
+                SppDesc const one = makeDesc(desc.pyramid, DataType::kINT8, Layout::kNCHW, 1, 1, h, w);
+                std::vector<int8_t> expected(static_cast<size_t>(outputElements(one)));
+                ASSERT_TRUE(sppReferenceCpu(one, plane.data(), expected.data()).ok());
+                int64_t levelBase = 0;
+                int64_t k = 0;
+                for (int32_t l = 0; l < desc.pyramid.numLevels; ++l)
+                {
+                    int64_t const bins = desc.pyramid.levels[l] * desc.pyramid.levels[l];
+                    for (int64_t b = 0; b < bins; ++b, ++k)
+                    {
+                        ASSERT_EQ(actual[static_cast<size_t>(levelBase + channel * bins + b)],
+                            expected[static_cast<size_t>(k)])
+                            << toString(layout) << " algo " << static_cast<int32_t>(algo) << " channel " << channel
+                            << " level " << l << " bin " << b;
+                    }
+                    levelBase += c * bins;
+                }
+            }
+        }
+    }
+}
+
+// ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
+
+TEST(Launcher, RejectsInvalidInputWithoutLaunching)
+{
+    float dummy = 0;
+    SppDesc desc = makeDesc(pyramid({1, 2}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 3, 3);
+    EXPECT_EQ(sppForward(desc, nullptr, &dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(sppForward(desc, &dummy, nullptr, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    SppDesc bad = desc;
+    bad.pyramid.levels[1] = 0;
+    EXPECT_EQ(sppForward(bad, &dummy, &dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    bad = desc;
+    bad.h = 0;
+    EXPECT_EQ(sppForward(bad, &dummy, &dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    // the staged kernel reads NCHW only
+    SppDesc nhwc = desc;
+    nhwc.layout = Layout::kNHWC;
+    EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kSTAGED));
+    LaunchOptions staged;
+    staged.algo = Algo::kSTAGED;
+    EXPECT_EQ(sppForward(nhwc, &dummy, &dummy, nullptr, 0, nullptr, staged), cudaErrorInvalidValue);
+    LaunchOptions unknown;
+    unknown.algo = static_cast<Algo>(9);
+    EXPECT_EQ(sppForward(desc, &dummy, &dummy, nullptr, 0, nullptr, unknown), cudaErrorInvalidValue);
+}
+
+TEST(Launcher, EmptyBatchLaunchesNothing)
+{
+    SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 13, 13);
+    EXPECT_EQ(sppWorkspaceSize(desc), 0u);
+    EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
+}
+
+TEST(Launcher, AlgoSupport)
+{
+    SppDesc const small = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 13, 13);
+    EXPECT_TRUE(sppAlgoSupported(small, Algo::kSTAGED));
+    EXPECT_TRUE(sppAlgoSupported(small, Algo::kDIRECT));
+    // a 20000-wide fp32 row (80 KB) cannot be staged; the direct kernel takes it
+    SppDesc const wide = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 3, 20000);
+    EXPECT_FALSE(sppAlgoSupported(wide, Algo::kSTAGED));
+    EXPECT_TRUE(sppAlgoSupported(wide, Algo::kAUTO));
+    // a plane larger than shared memory is streamed in row strips
+    SppDesc const tall = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 300, 200);
+    EXPECT_TRUE(sppAlgoSupported(tall, Algo::kSTAGED));
+}
+
+} // namespace
+} // namespace spp
