@@ -2,11 +2,11 @@
 //
 // Two kernels:
 //  - staged (NCHW): a CTA copies a contiguous run of input (several whole planes, or a strip of rows of one large
-//    plane) into shared memory with 16-byte loads, then reduces it separably: stage 1 reduces each row over every
-//    level's column windows into a small row buffer, stage 2 reduces that buffer over the row windows and writes the
-//    bins. Every input byte is read from DRAM once.
+//    plane) into shared memory with 16-byte loads, then reduces it separably: stage 1 reduces each column over every
+//    level's row windows into a small column buffer (lanes on consecutive columns: no bank conflicts), stage 2
+//    reduces that buffer across the column windows and writes the bins. Every input byte is read from DRAM once.
 //  - direct (any layout, any size): one thread per output bin reading its window from global memory; the fallback
-//    when a row or the row buffer would not fit in shared memory, and the NHWC path (channels across lanes, so
+//    when a row or the column buffer would not fit in shared memory, and the NHWC path (channels across lanes, so
 //    loads coalesce).
 // Both use core/bins.h for the windows, like the CPU reference.
 #include "spp/cuda.h"
@@ -273,15 +273,15 @@ struct StagedPlan
     size_t smemBytes;
 };
 
-// Shared memory layout: [row windows: 2*sumL int32][col windows: 2*sumL int32][row buffer: P*H*sumL Acc]
+// Shared memory layout: [row windows: 2*sumL int32][col windows: 2*sumL int32][column buffer: P*sumL*W Acc]
 // [tile: P*R*W T + 16 bytes of alignment slack].
 template <typename T>
 size_t stagedSmemBytes(Geometry const& g, int64_t planes, int64_t rows)
 {
     size_t const tables = 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
-    size_t const rowBuffer = static_cast<size_t>(planes * g.h * g.sumL) * sizeof(typename Traits<T>::Acc);
+    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
     size_t const tile = static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
-    return ((tables + rowBuffer + 15) / 16) * 16 + tile;
+    return ((tables + columnBuffer + 15) / 16) * 16 + tile;
 }
 
 template <typename T>
@@ -290,6 +290,10 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     if (g.layout != Layout::kNCHW)
     {
         return false;
+    }
+    if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
+    {
+        return false; // int8 column sums stay in int32 only while H * 127 does
     }
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
@@ -379,13 +383,13 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
     extern __shared__ int4 smemRaw[];
-    auto* rowWin = reinterpret_cast<int32_t*>(smemRaw);   // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;                // [sumL][2]: column window of (level, bx)
-    auto* rowBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL);
-    size_t const headerBytes = ((4 * static_cast<size_t>(g.sumL) * sizeof(int32_t)
-                                    + static_cast<size_t>(plan.planesPerCta * g.h * g.sumL) * sizeof(Acc) + 15)
-                                   / 16)
-        * 16;
+    auto* rowWin = reinterpret_cast<int32_t*>(smemRaw); // [sumL][2]: row window of (level, by)
+    int32_t* colWin = rowWin + 2 * g.sumL;              // [sumL][2]: column window of (level, bx)
+    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL);
+    int32_t const w = static_cast<int32_t>(g.w);
+    int32_t const h = static_cast<int32_t>(g.h);
+    size_t const headerBytes
+        = ((4 * static_cast<size_t>(g.sumL) * sizeof(int32_t) + static_cast<size_t>(plan.planesPerCta) * g.sumL * w * sizeof(Acc) + 15) / 16) * 16;
     T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + headerBytes);
 
     // Window tables, once per CTA.
@@ -407,37 +411,40 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     }
 
     int64_t const planes = g.n * g.c;
-    int32_t const w = static_cast<int32_t>(g.w);
-    int32_t const h = static_cast<int32_t>(g.h);
+    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
     for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = static_cast<int32_t>(
             planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
+        // Each thread owns the same (plane, row window, column) items in every strip, so it can accumulate the
+        // column buffer across strips without synchronisation.
+        int32_t const items = numPlanes * g.sumL * w;
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
-            int64_t const count = numPlanes == 1 ? static_cast<int64_t>(rows) * w : numPlanes * g.h * g.w;
-            __syncthreads(); // the previous strip's stage 1 (and the tables) are done with shared memory
+            int64_t const count = static_cast<int64_t>(numPlanes) * rows * w;
+            __syncthreads(); // the previous strip (or group) is done with the tile and the column buffer
             int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
             __syncthreads();
             T const* strip = tile + shift;
-            // Stage 1: (plane, row, column window) -> row buffer.
-            int32_t const items = numPlanes * rows * g.sumL;
+            // Stage 1, down the columns: (plane, row window, column) -> column buffer. Lanes take consecutive
+            // columns, so a warp reads consecutive shared-memory words (no bank conflicts).
             for (int32_t item = threadIdx.x; item < items; item += blockDim.x)
             {
-                int32_t const j = item % g.sumL;
-                int32_t const pr = item / g.sumL; // plane * rows + row
-                int32_t const p = pr / rows;
-                int32_t const r = pr - p * rows;
-                int32_t const x0 = colWin[2 * j];
-                int32_t const x1 = colWin[2 * j + 1];
-                T const* src = strip + (static_cast<int64_t>(p) * rows + r) * w;
-                Acc acc = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+                int32_t const pj = item / w;
+                int32_t const x = item - pj * w;
+                int32_t const p = pj / g.sumL;
+                int32_t const j = pj - p * g.sumL;
+                int32_t const y0 = max(rowWin[2 * j], row0);
+                int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
+                Acc* slot = columnBuffer + item;
+                Acc acc = row0 == 0 ? identity : *slot;
+                T const* src = strip + (static_cast<int64_t>(p) * rows - row0) * w + x;
 #pragma unroll 4
-                for (int32_t x = x0; x < x1; ++x)
+                for (int32_t y = y0; y < y1; ++y)
                 {
-                    Acc const v = Traits<T>::load(src[x]);
+                    Acc const v = Traits<T>::load(src[static_cast<int64_t>(y) * w]);
                     if constexpr (kMode == PoolMode::kMAX)
                     {
                         acc = maxNaN(acc, v);
@@ -447,41 +454,41 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                         acc += v;
                     }
                 }
-                rowBuffer[(static_cast<int64_t>(p) * h + row0 + r) * g.sumL + j] = acc;
+                *slot = acc;
             }
         }
         __syncthreads();
-        // Stage 2: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of one level.
-        int32_t const items = numPlanes * g.sumL2;
-        for (int32_t item = threadIdx.x; item < items; item += blockDim.x)
+        // Stage 2, across: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of a level.
+        int32_t const outputs = numPlanes * g.sumL2;
+        for (int32_t item = threadIdx.x; item < outputs; item += blockDim.x)
         {
             int32_t const p = item / g.sumL2;
             int32_t bin = item - p * g.sumL2;
             int32_t l = 0;
-            int32_t colBase = 0; // sum of L over previous levels
+            int32_t windowBase = 0; // sum of L over previous levels
             int64_t outOffset = 0;
             while (bin >= g.levels[l] * g.levels[l])
             {
                 bin -= g.levels[l] * g.levels[l];
-                colBase += g.levels[l];
+                windowBase += g.levels[l];
                 outOffset += g.c * g.levels[l] * g.levels[l];
                 ++l;
             }
             int32_t const level = g.levels[l];
             int32_t const by = bin / level;
             int32_t const bx = bin - by * level;
-            int32_t const y0 = rowWin[2 * (colBase + by)];
-            int32_t const y1 = rowWin[2 * (colBase + by) + 1];
-            int32_t const x0 = colWin[2 * (colBase + bx)];
-            int32_t const x1 = colWin[2 * (colBase + bx) + 1];
+            int32_t const y0 = rowWin[2 * (windowBase + by)];
+            int32_t const y1 = rowWin[2 * (windowBase + by) + 1];
+            int32_t const x0 = colWin[2 * (windowBase + bx)];
+            int32_t const x1 = colWin[2 * (windowBase + bx) + 1];
             T result = zeroValue<T>();
             if (y1 > y0 && x1 > x0)
             {
-                Acc const* column = rowBuffer + static_cast<int64_t>(p) * h * g.sumL + colBase + bx;
-                Total acc = kMode == PoolMode::kMAX ? static_cast<Total>(Traits<T>::lowest()) : Total(0);
-                for (int32_t y = y0; y < y1; ++y)
+                Acc const* row = columnBuffer + (static_cast<int64_t>(p) * g.sumL + windowBase + by) * w;
+                Total acc = static_cast<Total>(identity);
+                for (int32_t x = x0; x < x1; ++x)
                 {
-                    Total const v = column[static_cast<int64_t>(y) * g.sumL];
+                    Total const v = row[x];
                     if constexpr (kMode == PoolMode::kMAX)
                     {
                         acc = maxNaN(acc, v);
