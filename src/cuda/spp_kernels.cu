@@ -15,6 +15,7 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
 
 #include <cstdint>
 #include <type_traits>
@@ -28,7 +29,7 @@ constexpr int32_t kTHREADS = 256;
 //! Shared memory one staged CTA may use (stays under the 48 KiB that needs no opt-in).
 constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
-constexpr int64_t kSTAGED_TILE_TARGET = 32 * 1024;
+constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
 
 struct Geometry
 {
@@ -299,9 +300,9 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
     if (stagedSmemBytes<T>(g, 1, g.h) <= static_cast<size_t>(kSTAGED_SMEM_BYTES))
     {
-        // Whole planes: as many per CTA as the tile target allows, but keep >= 4 CTAs per SM when there is work.
+        // Whole planes: as many per CTA as the tile target allows, but keep >= 8 CTAs per SM when there is work.
         int64_t p = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
-        int64_t const spread = (planes + 4 * static_cast<int64_t>(numSms) - 1) / (4 * static_cast<int64_t>(numSms));
+        int64_t const spread = (planes + 8 * static_cast<int64_t>(numSms) - 1) / (8 * static_cast<int64_t>(numSms));
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
         while (p > 1 && stagedSmemBytes<T>(g, p, g.h) > static_cast<size_t>(kSTAGED_SMEM_BYTES))
@@ -333,8 +334,9 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
 }
 
 // Copies count elements from src (any alignment of T) into dst so that dst[i] sits at the same address offset
-// modulo 16 as src[i]: the 16-byte aligned middle then moves with vector loads and stores. Returns the shift
-// (elements) at which the copy starts in dst.
+// modulo 16 as src[i]: the 16-byte aligned middle then moves with asynchronous 16-byte copies (cp.async, which
+// bypass registers, so every load of the tile is in flight at once). Returns the shift (elements) at which the copy
+// starts in dst. The caller must __syncthreads() before reading dst.
 template <typename T>
 __device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ src, int64_t count)
 {
@@ -346,33 +348,22 @@ __device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ sr
     head = head < count ? head : count;
     int64_t const vectors = (count - head) / kVEC;
     int64_t const tailStart = head + vectors * kVEC;
-    for (int64_t i = threadIdx.x; i < head; i += blockDim.x)
-    {
-        out[i] = src[i];
-    }
     auto const* srcVec = reinterpret_cast<int4 const*>(src + head);
     auto* dstVec = reinterpret_cast<int4*>(out + head);
-    int64_t i = threadIdx.x;
-    // four independent 16-byte loads in flight per thread before the stores
-    for (; i + 3 * kTHREADS < vectors; i += 4 * kTHREADS)
+    for (int64_t i = threadIdx.x; i < vectors; i += kTHREADS)
     {
-        int4 const a = __ldg(srcVec + i);
-        int4 const b = __ldg(srcVec + i + kTHREADS);
-        int4 const c = __ldg(srcVec + i + 2 * kTHREADS);
-        int4 const d = __ldg(srcVec + i + 3 * kTHREADS);
-        dstVec[i] = a;
-        dstVec[i + kTHREADS] = b;
-        dstVec[i + 2 * kTHREADS] = c;
-        dstVec[i + 3 * kTHREADS] = d;
+        __pipeline_memcpy_async(dstVec + i, srcVec + i, sizeof(int4));
     }
-    for (; i < vectors; i += kTHREADS)
+    __pipeline_commit();
+    if (threadIdx.x < head)
     {
-        dstVec[i] = __ldg(srcVec + i);
+        out[threadIdx.x] = src[threadIdx.x];
     }
-    for (int64_t j = tailStart + threadIdx.x; j < count; j += blockDim.x)
+    for (int64_t j = tailStart + threadIdx.x; j < count; j += kTHREADS)
     {
         out[j] = src[j];
     }
+    __pipeline_wait_prior(0);
     return shift;
 }
 
@@ -412,14 +403,21 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
 
     int64_t const planes = g.n * g.c;
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    // Stage 1 thread layout: columnThreads lanes across the columns, pairStride groups of them down the pairs.
+    int32_t const columnThreads = w < kTHREADS ? w : kTHREADS;
+    int32_t const pairStride = kTHREADS / columnThreads;
+    int32_t const pairStart = static_cast<int32_t>(threadIdx.x) / columnThreads;
+    // the kTHREADS % columnThreads leftover threads sit out stage 1 (they would repeat another thread's pairs)
+    int32_t const firstColumn = pairStart < pairStride ? static_cast<int32_t>(threadIdx.x) % columnThreads : w;
     for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = static_cast<int32_t>(
             planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
-        // Each thread owns the same (plane, row window, column) items in every strip, so it can accumulate the
-        // column buffer across strips without synchronisation.
-        int32_t const items = numPlanes * g.sumL * w;
+        // Stage 1 work split: thread -> fixed column x (lanes on consecutive columns) and a fixed sequence of
+        // (plane, row window) pairs; the same in every strip, so a thread accumulates its own column-buffer slots
+        // across strips without synchronisation.
+        int32_t const pairs = numPlanes * g.sumL;
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
@@ -428,42 +426,60 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
             int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
             __syncthreads();
             T const* strip = tile + shift;
-            // Stage 1, down the columns: (plane, row window, column) -> column buffer. Lanes take consecutive
-            // columns, so a warp reads consecutive shared-memory words (no bank conflicts).
-            for (int32_t item = threadIdx.x; item < items; item += blockDim.x)
+            for (int32_t x = firstColumn; x < w; x += columnThreads)
             {
-                int32_t const pj = item / w;
-                int32_t const x = item - pj * w;
-                int32_t const p = pj / g.sumL;
-                int32_t const j = pj - p * g.sumL;
-                int32_t const y0 = max(rowWin[2 * j], row0);
-                int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
-                Acc* slot = columnBuffer + item;
-                Acc acc = row0 == 0 ? identity : *slot;
-                T const* src = strip + (static_cast<int64_t>(p) * rows - row0) * w + x;
-#pragma unroll 4
-                for (int32_t y = y0; y < y1; ++y)
+                int32_t p = 0;
+                int32_t j = pairStart;
+                while (j >= g.sumL)
                 {
-                    Acc const v = Traits<T>::load(src[static_cast<int64_t>(y) * w]);
-                    if constexpr (kMode == PoolMode::kMAX)
+                    j -= g.sumL;
+                    ++p;
+                }
+                for (int32_t pj = pairStart; pj < pairs; pj += pairStride)
+                {
+                    int32_t const y0 = max(rowWin[2 * j], row0);
+                    int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
+                    Acc* slot = columnBuffer + static_cast<int64_t>(pj) * w + x;
+                    Acc acc = row0 == 0 ? identity : *slot;
+                    T const* src = strip + (p * rows - row0) * w + x;
+#pragma unroll 4
+                    for (int32_t y = y0; y < y1; ++y)
                     {
-                        acc = maxNaN(acc, v);
+                        Acc const v = Traits<T>::load(src[y * w]);
+                        if constexpr (kMode == PoolMode::kMAX)
+                        {
+                            acc = maxNaN(acc, v);
+                        }
+                        else
+                        {
+                            acc += v;
+                        }
                     }
-                    else
+                    *slot = acc;
+                    j += pairStride;
+                    while (j >= g.sumL)
                     {
-                        acc += v;
+                        j -= g.sumL;
+                        ++p;
                     }
                 }
-                *slot = acc;
             }
         }
         __syncthreads();
         // Stage 2, across: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of a level.
+        int64_t const n0 = firstPlane / g.c;
+        int64_t const c0 = firstPlane - n0 * g.c;
         int32_t const outputs = numPlanes * g.sumL2;
-        for (int32_t item = threadIdx.x; item < outputs; item += blockDim.x)
+        int32_t p = 0;
+        int32_t binInPlane = threadIdx.x;
+        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
         {
-            int32_t const p = item / g.sumL2;
-            int32_t bin = item - p * g.sumL2;
+            while (binInPlane >= g.sumL2)
+            {
+                binInPlane -= g.sumL2;
+                ++p;
+            }
+            int32_t bin = binInPlane;
             int32_t l = 0;
             int32_t windowBase = 0; // sum of L over previous levels
             int64_t outOffset = 0;
@@ -484,7 +500,7 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
             T result = zeroValue<T>();
             if (y1 > y0 && x1 > x0)
             {
-                Acc const* row = columnBuffer + (static_cast<int64_t>(p) * g.sumL + windowBase + by) * w;
+                Acc const* row = columnBuffer + (p * g.sumL + windowBase + by) * w;
                 Total acc = static_cast<Total>(identity);
                 for (int32_t x = x0; x < x1; ++x)
                 {
@@ -502,10 +518,15 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                     * detail::avgDivisor(g.rule, detail::Window{x0, x1}, g.w, level);
                 result = finishBin<T, kMode>(acc, divisor);
             }
-            int64_t const plane = firstPlane + p;
-            int64_t const n = plane / g.c;
-            int64_t const c = plane - n * g.c;
+            int64_t n = n0;
+            int64_t c = c0 + p;
+            if (c >= g.c)
+            {
+                n += c / g.c;
+                c %= g.c;
+            }
             output[n * g.features + outOffset + c * level * level + bin] = result;
+            binInPlane += kTHREADS;
         }
     }
 }
