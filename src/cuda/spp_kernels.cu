@@ -119,7 +119,13 @@ struct Traits<int8_t>
 // max keeping NaN: a NaN operand wins, and once the running value is NaN nothing replaces it with a number.
 __device__ __forceinline__ float maxNaN(float a, float v)
 {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    float r;
+    asm("max.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(v)); // one instruction; NaN in, NaN out
+    return r;
+#else
     return (v > a || v != v) ? v : a;
+#endif
 }
 __device__ __forceinline__ int32_t maxNaN(int32_t a, int32_t v)
 {
@@ -274,15 +280,29 @@ struct StagedPlan
     size_t smemBytes;
 };
 
-// Shared memory layout: [row windows: 2*sumL int32][col windows: 2*sumL int32][column buffer: P*sumL*W Acc]
-// [tile: P*R*W T + 16 bytes of alignment slack].
+// One output bin of one plane, precomputed per CTA: where it goes and which windows it reduces.
+struct BinEntry
+{
+    int32_t base;      // C * sum(L'^2 over earlier levels) + by * L + bx: offset inside a sample's features
+    int32_t binCount;  // L * L: distance between channels inside the level's block
+    int32_t windows;   // row window index | column window index << 16 (indices into the window tables)
+    int32_t divisor;   // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
+};
+
+// Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2*sumL int32][col windows: 2*sumL int32]
+// [column buffer: P*sumL*W Acc][tile: P*R*W T + 16 bytes of alignment slack].
+template <typename T>
+__host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes)
+{
+    size_t const tables = static_cast<size_t>(g.sumL2) * sizeof(BinEntry) + 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
+    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
+    return ((tables + columnBuffer + 15) / 16) * 16;
+}
+
 template <typename T>
 size_t stagedSmemBytes(Geometry const& g, int64_t planes, int64_t rows)
 {
-    size_t const tables = 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
-    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
-    size_t const tile = static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
-    return ((tables + columnBuffer + 15) / 16) * 16 + tile;
+    return stagedHeaderBytes<T>(g, planes) + static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
 }
 
 template <typename T>
@@ -296,13 +316,20 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     {
         return false; // int8 column sums stay in int32 only while H * 127 does
     }
+    if (g.sumL > 0xffff)
+    {
+        return false; // window indices are packed in 16 bits
+    }
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
     if (stagedSmemBytes<T>(g, 1, g.h) <= static_cast<size_t>(kSTAGED_SMEM_BYTES))
     {
-        // Whole planes: as many per CTA as the tile target allows, but keep >= 8 CTAs per SM when there is work.
-        int64_t p = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
-        int64_t const spread = (planes + 8 * static_cast<int64_t>(numSms) - 1) / (8 * static_cast<int64_t>(numSms));
+        // Whole planes. Enough planes per CTA that its (plane, column) items fill the threads, within the tile
+        // target, but no more than keeps >= 2 CTAs per SM busy.
+        int64_t p = (kTHREADS + g.w - 1) / g.w;
+        int64_t const fit = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
+        int64_t const spread = (planes + 2 * static_cast<int64_t>(numSms) - 1) / (2 * static_cast<int64_t>(numSms));
+        p = p < fit ? p : fit;
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
         while (p > 1 && stagedSmemBytes<T>(g, p, g.h) > static_cast<size_t>(kSTAGED_SMEM_BYTES))
@@ -374,17 +401,16 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
     extern __shared__ int4 smemRaw[];
-    auto* rowWin = reinterpret_cast<int32_t*>(smemRaw); // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;              // [sumL][2]: column window of (level, bx)
-    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL);
+    auto* binTable = reinterpret_cast<BinEntry*>(smemRaw);           // [sumL2]
+    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2);  // [sumL][2]: row window of (level, by)
+    int32_t* colWin = rowWin + 2 * g.sumL;                          // [sumL][2]: column window of (level, bx)
+    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL); // [P][sumL][W]
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const h = static_cast<int32_t>(g.h);
-    size_t const headerBytes
-        = ((4 * static_cast<size_t>(g.sumL) * sizeof(int32_t) + static_cast<size_t>(plan.planesPerCta) * g.sumL * w * sizeof(Acc) + 15) / 16) * 16;
-    T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + headerBytes);
+    T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta));
 
-    // Window tables, once per CTA.
-    for (int32_t j = threadIdx.x; j < g.sumL; j += blockDim.x)
+    // Window and bin tables, once per CTA.
+    for (int32_t j = threadIdx.x; j < g.sumL; j += kTHREADS)
     {
         int32_t l = 0;
         int32_t bin = j;
@@ -400,109 +426,110 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
         colWin[2 * j] = static_cast<int32_t>(ww.start);
         colWin[2 * j + 1] = static_cast<int32_t>(ww.end);
     }
+    for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
+    {
+        int32_t l = 0;
+        int32_t bin = b;
+        int32_t windowBase = 0;
+        int64_t levelBase = 0;
+        while (bin >= g.levels[l] * g.levels[l])
+        {
+            bin -= g.levels[l] * g.levels[l];
+            windowBase += g.levels[l];
+            levelBase += g.c * g.levels[l] * g.levels[l];
+            ++l;
+        }
+        int32_t const level = g.levels[l];
+        int32_t const by = bin / level;
+        int32_t const bx = bin - by * level;
+        detail::Window const wh = detail::binWindow(g.rule, by, g.h, level);
+        detail::Window const ww = detail::binWindow(g.rule, bx, g.w, level);
+        BinEntry e;
+        e.base = static_cast<int32_t>(levelBase + bin);
+        e.binCount = level * level;
+        e.windows = (windowBase + by) | ((windowBase + bx) << 16);
+        bool const empty = wh.end <= wh.start || ww.end <= ww.start;
+        e.divisor = empty ? 0
+                          : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
+                              * detail::avgDivisor(g.rule, ww, g.w, level));
+        binTable[b] = e;
+    }
 
     int64_t const planes = g.n * g.c;
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-    // Stage 1 thread layout: columnThreads lanes across the columns, pairStride groups of them down the pairs.
-    int32_t const columnThreads = w < kTHREADS ? w : kTHREADS;
-    int32_t const pairStride = kTHREADS / columnThreads;
-    int32_t const pairStart = static_cast<int32_t>(threadIdx.x) / columnThreads;
-    // the kTHREADS % columnThreads leftover threads sit out stage 1 (they would repeat another thread's pairs)
-    int32_t const firstColumn = pairStart < pairStride ? static_cast<int32_t>(threadIdx.x) % columnThreads : w;
     for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = static_cast<int32_t>(
             planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
-        // Stage 1 work split: thread -> fixed column x (lanes on consecutive columns) and a fixed sequence of
-        // (plane, row window) pairs; the same in every strip, so a thread accumulates its own column-buffer slots
-        // across strips without synchronisation.
-        int32_t const pairs = numPlanes * g.sumL;
+        // Stage 1 work split: items are (plane, column); when they are fewer than the threads, `groups` threads
+        // share an item and split its row windows. A thread keeps the same items and windows in every strip, so it
+        // accumulates its own column-buffer slots across strips without synchronisation.
+        int32_t const items = numPlanes * w;
+        int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
+        int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
+        int32_t const firstWindow = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
             int64_t const count = static_cast<int64_t>(numPlanes) * rows * w;
-            __syncthreads(); // the previous strip (or group) is done with the tile and the column buffer
+            __syncthreads(); // tables written; the previous strip (or group) is done with the tile and the buffer
             int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
             __syncthreads();
             T const* strip = tile + shift;
-            for (int32_t x = firstColumn; x < w; x += columnThreads)
+            if (firstWindow < groups) // the kTHREADS % items leftover threads sit out
             {
-                int32_t p = 0;
-                int32_t j = pairStart;
-                while (j >= g.sumL)
+                for (int32_t item = firstItem; item < items; item += (groups == 1 ? kTHREADS : items))
                 {
-                    j -= g.sumL;
-                    ++p;
-                }
-                for (int32_t pj = pairStart; pj < pairs; pj += pairStride)
-                {
-                    int32_t const y0 = max(rowWin[2 * j], row0);
-                    int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
-                    Acc* slot = columnBuffer + static_cast<int64_t>(pj) * w + x;
-                    Acc acc = row0 == 0 ? identity : *slot;
-                    T const* src = strip + (p * rows - row0) * w + x;
-#pragma unroll 4
-                    for (int32_t y = y0; y < y1; ++y)
+                    int32_t const p = item / w;
+                    int32_t const x = item - p * w;
+                    T const* src = strip + (p * rows - row0) * w + x; // src[y * w]: row y of this strip
+                    Acc* slot = columnBuffer + p * g.sumL * w + x;    // slot[j * w]: window j
+                    for (int32_t j = firstWindow; j < g.sumL; j += groups)
                     {
-                        Acc const v = Traits<T>::load(src[y * w]);
-                        if constexpr (kMode == PoolMode::kMAX)
+                        int32_t const y0 = max(rowWin[2 * j], row0);
+                        int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
+                        Acc acc = row0 == 0 ? identity : slot[j * w];
+                        for (int32_t y = y0; y < y1; ++y)
                         {
-                            acc = maxNaN(acc, v);
+                            Acc const v = Traits<T>::load(src[y * w]);
+                            if constexpr (kMode == PoolMode::kMAX)
+                            {
+                                acc = maxNaN(acc, v);
+                            }
+                            else
+                            {
+                                acc += v;
+                            }
                         }
-                        else
-                        {
-                            acc += v;
-                        }
-                    }
-                    *slot = acc;
-                    j += pairStride;
-                    while (j >= g.sumL)
-                    {
-                        j -= g.sumL;
-                        ++p;
+                        slot[j * w] = acc;
                     }
                 }
             }
         }
         __syncthreads();
-        // Stage 2, across: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of a level.
+        // Stage 2, across: (plane, bin) -> output. Consecutive threads write consecutive bins of a level.
         int64_t const n0 = firstPlane / g.c;
         int64_t const c0 = firstPlane - n0 * g.c;
         int32_t const outputs = numPlanes * g.sumL2;
         int32_t p = 0;
-        int32_t binInPlane = threadIdx.x;
+        int32_t b = threadIdx.x;
         for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
         {
-            while (binInPlane >= g.sumL2)
+            while (b >= g.sumL2)
             {
-                binInPlane -= g.sumL2;
+                b -= g.sumL2;
                 ++p;
             }
-            int32_t bin = binInPlane;
-            int32_t l = 0;
-            int32_t windowBase = 0; // sum of L over previous levels
-            int64_t outOffset = 0;
-            while (bin >= g.levels[l] * g.levels[l])
-            {
-                bin -= g.levels[l] * g.levels[l];
-                windowBase += g.levels[l];
-                outOffset += g.c * g.levels[l] * g.levels[l];
-                ++l;
-            }
-            int32_t const level = g.levels[l];
-            int32_t const by = bin / level;
-            int32_t const bx = bin - by * level;
-            int32_t const y0 = rowWin[2 * (windowBase + by)];
-            int32_t const y1 = rowWin[2 * (windowBase + by) + 1];
-            int32_t const x0 = colWin[2 * (windowBase + bx)];
-            int32_t const x1 = colWin[2 * (windowBase + bx) + 1];
+            BinEntry const e = binTable[b];
             T result = zeroValue<T>();
-            if (y1 > y0 && x1 > x0)
+            if (e.divisor != 0)
             {
-                Acc const* row = columnBuffer + (p * g.sumL + windowBase + by) * w;
+                int32_t const jx = e.windows >> 16;
+                Acc const* row = columnBuffer + (p * g.sumL + (e.windows & 0xffff)) * w;
+                int32_t const x1 = colWin[2 * jx + 1];
                 Total acc = static_cast<Total>(identity);
-                for (int32_t x = x0; x < x1; ++x)
+                for (int32_t x = colWin[2 * jx]; x < x1; ++x)
                 {
                     Total const v = row[x];
                     if constexpr (kMode == PoolMode::kMAX)
@@ -514,9 +541,7 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                         acc += v;
                     }
                 }
-                int64_t const divisor = detail::avgDivisor(g.rule, detail::Window{y0, y1}, g.h, level)
-                    * detail::avgDivisor(g.rule, detail::Window{x0, x1}, g.w, level);
-                result = finishBin<T, kMode>(acc, divisor);
+                result = finishBin<T, kMode>(acc, e.divisor);
             }
             int64_t n = n0;
             int64_t c = c0 + p;
@@ -525,8 +550,8 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                 n += c / g.c;
                 c %= g.c;
             }
-            output[n * g.features + outOffset + c * level * level + bin] = result;
-            binInPlane += kTHREADS;
+            output[n * g.features + e.base + c * e.binCount] = result;
+            b += kTHREADS;
         }
     }
 }
