@@ -507,6 +507,11 @@ TEST_F(SppPluginV3Test, EnqueueReportsErrorsWithoutTouchingTheGpu)
     EXPECT_NE(p.runtime->enqueue(&in, &out, inputs, outputs, nullptr, nullptr), 0);
     EXPECT_TRUE(sLogger->errorContains({"enqueue failed", "cudaErrorInvalidValue"})) << sLogger->text();
     EXPECT_NE(p.runtime->enqueue(nullptr, &out, inputs, outputs, nullptr, nullptr), 0);
+    // An output that does not match the cached shape is re-checked, never launched into.
+    PluginTensorDesc badOut = out;
+    badOut.dims.d[1] = 5;
+    EXPECT_NE(p.runtime->enqueue(&in, &badOut, inputs, outputs, nullptr, nullptr), 0);
+    EXPECT_TRUE(sLogger->errorContains({"output dims must be"})) << sLogger->text();
 }
 
 TEST_F(SppPluginV3Test, GpuEnqueueMatchesTheReferenceAtSeveralSizes)

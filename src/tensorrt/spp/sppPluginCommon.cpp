@@ -304,7 +304,8 @@ Status makeSppDesc(char const* layerName, PyramidConfig const& config, nvinfer1:
     return Status::success();
 }
 
-bool sameShape(SppDesc const& desc, nvinfer1::PluginTensorDesc const& in) noexcept
+bool sameShape(
+    SppDesc const& desc, nvinfer1::PluginTensorDesc const& in, nvinfer1::PluginTensorDesc const& out) noexcept
 {
     DataType type{};
     switch (desc.dtype)
@@ -321,7 +322,9 @@ bool sameShape(SppDesc const& desc, nvinfer1::PluginTensorDesc const& in) noexce
     int64_t stride = 0;
     return in.dims.nbDims == 4 && in.type == type && toSppLayout(in.format, in.dims.d[1], layout, stride)
         && layout == desc.layout && stride == desc.channelStride && in.dims.d[0] == desc.n && in.dims.d[1] == desc.c
-        && in.dims.d[2] == desc.h && in.dims.d[3] == desc.w;
+        && in.dims.d[2] == desc.h && in.dims.d[3] == desc.w && out.type == in.type
+        && out.format == TensorFormat::kLINEAR && out.dims.nbDims == 2 && out.dims.d[0] == desc.n
+        && out.dims.d[1] == outputFeatures(desc.pyramid, desc.c);
 }
 
 size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTensorDesc const& in) noexcept

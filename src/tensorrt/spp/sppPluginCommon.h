@@ -49,8 +49,8 @@ Status checkSppConfigure(char const* layerName, PyramidConfig const& config,
 Status makeSppDesc(char const* layerName, PyramidConfig const& config, nvinfer1::PluginTensorDesc const& in,
     nvinfer1::PluginTensorDesc const& out, SppDesc& desc) noexcept;
 
-//! Whether a cached descriptor still describes `in` (same dims, type, format).
-bool sameShape(SppDesc const& desc, nvinfer1::PluginTensorDesc const& in) noexcept;
+//! Whether a cached descriptor still describes `in` and `out` (same dims, types, formats).
+bool sameShape(SppDesc const& desc, nvinfer1::PluginTensorDesc const& in, nvinfer1::PluginTensorDesc const& out) noexcept;
 
 //! Workspace for the largest shape of a profile (`in.max`); 0 when the shape cannot be described.
 size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTensorDesc const& in) noexcept;

@@ -164,7 +164,6 @@ size_t SppPluginV2::getWorkspaceSize(PluginTensorDesc const* inputs, int32_t nbI
     DynamicPluginTensorDesc desc{};
     desc.desc = inputs[0];
     desc.min = inputs[0].dims;
-    desc.opt = inputs[0].dims;
     desc.max = inputs[0].dims;
     return sppWorkspaceBytes(mConfig, desc);
 }
@@ -177,7 +176,7 @@ int32_t SppPluginV2::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc
         SPP_LOG_ERROR("%s '%s': enqueue got null descriptors or pointers", kSPP_PLUGIN_NAME, mLayerName.c_str());
         return 1;
     }
-    if (!mDescValid || !sameShape(mDesc, inputDesc[0]))
+    if (!mDescValid || !sameShape(mDesc, inputDesc[0], outputDesc[0]))
     {
         Status const status = makeSppDesc(mLayerName.c_str(), mConfig, inputDesc[0], outputDesc[0], mDesc);
         mDescValid = status.ok();

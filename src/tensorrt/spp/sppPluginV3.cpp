@@ -141,7 +141,7 @@ int32_t SppPluginV3::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc
         return 1;
     }
     // onShapeChange normally cached this shape; describe it afresh if TensorRT enqueues another one.
-    if (!mDescValid || !sameShape(mDesc, inputDesc[0]))
+    if (!mDescValid || !sameShape(mDesc, inputDesc[0], outputDesc[0]))
     {
         Status const status = makeSppDesc(mLayerName.c_str(), mConfig, inputDesc[0], outputDesc[0], mDesc);
         mDescValid = status.ok();
