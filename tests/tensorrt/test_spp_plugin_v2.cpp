@@ -362,6 +362,10 @@ TEST_F(SppPluginV2Test, GpuEnqueueMatchesTheReferenceAtSeveralSizes)
     std::string reason;
     if (!gpuAvailable(reason))
     {
+        if (gpuRequired())
+        {
+            FAIL() << "SPP_TRT_REQUIRE_GPU is set but " << reason;
+        }
         std::printf("SKIPPED GPU enqueue check: %s\n", reason.c_str());
         GTEST_SKIP() << reason;
     }

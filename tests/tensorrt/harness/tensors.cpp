@@ -3,6 +3,7 @@
 #include "spp/reference.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -29,6 +30,12 @@ bool gpuAvailable(std::string& reason)
         return false;
     }
     return true;
+}
+
+bool gpuRequired()
+{
+    char const* const value = std::getenv("SPP_TRT_REQUIRE_GPU");
+    return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
 }
 
 std::vector<uint8_t> randomTensor(DataType dtype, size_t count, std::mt19937& rng, float range)

@@ -20,6 +20,10 @@ namespace harness
 //! Whether a CUDA device can be used; when not, `reason` says why (printed by skipped tests).
 bool gpuAvailable(std::string& reason);
 
+//! Whether the environment variable SPP_TRT_REQUIRE_GPU is set to a non-empty value other than 0: then a missing GPU
+//! fails the GPU checks instead of skipping them (the device machine's run sets it).
+bool gpuRequired();
+
 //! Raw bytes of `count` elements of `dtype` with values drawn from [-range, range] (int8: integers in [-128, 127]).
 std::vector<uint8_t> randomTensor(DataType dtype, size_t count, std::mt19937& rng, float range = 4.0F);
 
