@@ -134,7 +134,7 @@ for root in "${roots[@]}"; do
     skipped=$(grep -E '\(Skipped\)' "$logs/test.log" | sed -E 's/^[^-]*- /        /' | sort -u || true)
     if [ -n "$skipped" ]; then
         # The reason is printed by the test itself; ctest keeps it in the output log.
-        reason=$(grep -m1 -E 'SKIPPED GPU' "$logs/ctest.log" 2>/dev/null || true)
+        reason=$("$build/tests/tensorrt/spp_trt_plugin_tests" --gtest_filter='*Gpu*' 2>&1 | grep -m1 -E 'SKIPPED GPU' || true)
         echo "    skipped: ${reason:-see $logs/ctest.log}"; echo "$skipped"
     fi
     summary+=("$name (TensorRT $version): $status")
