@@ -2,11 +2,11 @@
 //
 // Two kernels:
 //  - staged (NCHW): a CTA copies a contiguous run of input (several whole planes, or a strip of rows of one large
-//    plane) into shared memory with 16-byte loads, then reduces it separably: stage 1 reduces each row over every
-//    level's column windows into a small row buffer, stage 2 reduces that buffer over the row windows and writes the
-//    bins. Every input byte is read from DRAM once.
+//    plane) into shared memory with 16-byte loads, then reduces it separably: stage 1 reduces each column over every
+//    level's row windows into a small column buffer (lanes on consecutive columns: no bank conflicts), stage 2
+//    reduces that buffer across the column windows and writes the bins. Every input byte is read from DRAM once.
 //  - direct (any layout, any size): one thread per output bin reading its window from global memory; the fallback
-//    when a row or the row buffer would not fit in shared memory, and the NHWC path (channels across lanes, so
+//    when a row or the column buffer would not fit in shared memory, and the NHWC path (channels across lanes, so
 //    loads coalesce).
 // Both use core/bins.h for the windows, like the CPU reference.
 #include "spp/cuda.h"
@@ -15,6 +15,7 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
 
 #include <cstdint>
 #include <type_traits>
@@ -28,7 +29,7 @@ constexpr int32_t kTHREADS = 256;
 //! Shared memory one staged CTA may use (stays under the 48 KiB that needs no opt-in).
 constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
-constexpr int64_t kSTAGED_TILE_TARGET = 32 * 1024;
+constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
 
 struct Geometry
 {
@@ -273,15 +274,15 @@ struct StagedPlan
     size_t smemBytes;
 };
 
-// Shared memory layout: [row windows: 2*sumL int32][col windows: 2*sumL int32][row buffer: P*H*sumL Acc]
+// Shared memory layout: [row windows: 2*sumL int32][col windows: 2*sumL int32][column buffer: P*sumL*W Acc]
 // [tile: P*R*W T + 16 bytes of alignment slack].
 template <typename T>
 size_t stagedSmemBytes(Geometry const& g, int64_t planes, int64_t rows)
 {
     size_t const tables = 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
-    size_t const rowBuffer = static_cast<size_t>(planes * g.h * g.sumL) * sizeof(typename Traits<T>::Acc);
+    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
     size_t const tile = static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
-    return ((tables + rowBuffer + 15) / 16) * 16 + tile;
+    return ((tables + columnBuffer + 15) / 16) * 16 + tile;
 }
 
 template <typename T>
@@ -291,13 +292,17 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     {
         return false;
     }
+    if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
+    {
+        return false; // int8 column sums stay in int32 only while H * 127 does
+    }
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
     if (stagedSmemBytes<T>(g, 1, g.h) <= static_cast<size_t>(kSTAGED_SMEM_BYTES))
     {
-        // Whole planes: as many per CTA as the tile target allows, but keep >= 4 CTAs per SM when there is work.
+        // Whole planes: as many per CTA as the tile target allows, but keep >= 8 CTAs per SM when there is work.
         int64_t p = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
-        int64_t const spread = (planes + 4 * static_cast<int64_t>(numSms) - 1) / (4 * static_cast<int64_t>(numSms));
+        int64_t const spread = (planes + 8 * static_cast<int64_t>(numSms) - 1) / (8 * static_cast<int64_t>(numSms));
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
         while (p > 1 && stagedSmemBytes<T>(g, p, g.h) > static_cast<size_t>(kSTAGED_SMEM_BYTES))
@@ -329,8 +334,9 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
 }
 
 // Copies count elements from src (any alignment of T) into dst so that dst[i] sits at the same address offset
-// modulo 16 as src[i]: the 16-byte aligned middle then moves with vector loads and stores. Returns the shift
-// (elements) at which the copy starts in dst.
+// modulo 16 as src[i]: the 16-byte aligned middle then moves with asynchronous 16-byte copies (cp.async, which
+// bypass registers, so every load of the tile is in flight at once). Returns the shift (elements) at which the copy
+// starts in dst. The caller must __syncthreads() before reading dst.
 template <typename T>
 __device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ src, int64_t count)
 {
@@ -342,33 +348,22 @@ __device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ sr
     head = head < count ? head : count;
     int64_t const vectors = (count - head) / kVEC;
     int64_t const tailStart = head + vectors * kVEC;
-    for (int64_t i = threadIdx.x; i < head; i += blockDim.x)
-    {
-        out[i] = src[i];
-    }
     auto const* srcVec = reinterpret_cast<int4 const*>(src + head);
     auto* dstVec = reinterpret_cast<int4*>(out + head);
-    int64_t i = threadIdx.x;
-    // four independent 16-byte loads in flight per thread before the stores
-    for (; i + 3 * kTHREADS < vectors; i += 4 * kTHREADS)
+    for (int64_t i = threadIdx.x; i < vectors; i += kTHREADS)
     {
-        int4 const a = __ldg(srcVec + i);
-        int4 const b = __ldg(srcVec + i + kTHREADS);
-        int4 const c = __ldg(srcVec + i + 2 * kTHREADS);
-        int4 const d = __ldg(srcVec + i + 3 * kTHREADS);
-        dstVec[i] = a;
-        dstVec[i + kTHREADS] = b;
-        dstVec[i + 2 * kTHREADS] = c;
-        dstVec[i + 3 * kTHREADS] = d;
+        __pipeline_memcpy_async(dstVec + i, srcVec + i, sizeof(int4));
     }
-    for (; i < vectors; i += kTHREADS)
+    __pipeline_commit();
+    if (threadIdx.x < head)
     {
-        dstVec[i] = __ldg(srcVec + i);
+        out[threadIdx.x] = src[threadIdx.x];
     }
-    for (int64_t j = tailStart + threadIdx.x; j < count; j += blockDim.x)
+    for (int64_t j = tailStart + threadIdx.x; j < count; j += kTHREADS)
     {
         out[j] = src[j];
     }
+    __pipeline_wait_prior(0);
     return shift;
 }
 
@@ -379,13 +374,13 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
     extern __shared__ int4 smemRaw[];
-    auto* rowWin = reinterpret_cast<int32_t*>(smemRaw);   // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;                // [sumL][2]: column window of (level, bx)
-    auto* rowBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL);
-    size_t const headerBytes = ((4 * static_cast<size_t>(g.sumL) * sizeof(int32_t)
-                                    + static_cast<size_t>(plan.planesPerCta * g.h * g.sumL) * sizeof(Acc) + 15)
-                                   / 16)
-        * 16;
+    auto* rowWin = reinterpret_cast<int32_t*>(smemRaw); // [sumL][2]: row window of (level, by)
+    int32_t* colWin = rowWin + 2 * g.sumL;              // [sumL][2]: column window of (level, bx)
+    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL);
+    int32_t const w = static_cast<int32_t>(g.w);
+    int32_t const h = static_cast<int32_t>(g.h);
+    size_t const headerBytes
+        = ((4 * static_cast<size_t>(g.sumL) * sizeof(int32_t) + static_cast<size_t>(plan.planesPerCta) * g.sumL * w * sizeof(Acc) + 15) / 16) * 16;
     T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + headerBytes);
 
     // Window tables, once per CTA.
@@ -407,81 +402,109 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     }
 
     int64_t const planes = g.n * g.c;
-    int32_t const w = static_cast<int32_t>(g.w);
-    int32_t const h = static_cast<int32_t>(g.h);
+    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    // Stage 1 thread layout: columnThreads lanes across the columns, pairStride groups of them down the pairs.
+    int32_t const columnThreads = w < kTHREADS ? w : kTHREADS;
+    int32_t const pairStride = kTHREADS / columnThreads;
+    int32_t const pairStart = static_cast<int32_t>(threadIdx.x) / columnThreads;
+    // the kTHREADS % columnThreads leftover threads sit out stage 1 (they would repeat another thread's pairs)
+    int32_t const firstColumn = pairStart < pairStride ? static_cast<int32_t>(threadIdx.x) % columnThreads : w;
     for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = static_cast<int32_t>(
             planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
+        // Stage 1 work split: thread -> fixed column x (lanes on consecutive columns) and a fixed sequence of
+        // (plane, row window) pairs; the same in every strip, so a thread accumulates its own column-buffer slots
+        // across strips without synchronisation.
+        int32_t const pairs = numPlanes * g.sumL;
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
-            int64_t const count = numPlanes == 1 ? static_cast<int64_t>(rows) * w : numPlanes * g.h * g.w;
-            __syncthreads(); // the previous strip's stage 1 (and the tables) are done with shared memory
+            int64_t const count = static_cast<int64_t>(numPlanes) * rows * w;
+            __syncthreads(); // the previous strip (or group) is done with the tile and the column buffer
             int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
             __syncthreads();
             T const* strip = tile + shift;
-            // Stage 1: (plane, row, column window) -> row buffer.
-            int32_t const items = numPlanes * rows * g.sumL;
-            for (int32_t item = threadIdx.x; item < items; item += blockDim.x)
+            for (int32_t x = firstColumn; x < w; x += columnThreads)
             {
-                int32_t const j = item % g.sumL;
-                int32_t const pr = item / g.sumL; // plane * rows + row
-                int32_t const p = pr / rows;
-                int32_t const r = pr - p * rows;
-                int32_t const x0 = colWin[2 * j];
-                int32_t const x1 = colWin[2 * j + 1];
-                T const* src = strip + (static_cast<int64_t>(p) * rows + r) * w;
-                Acc acc = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-#pragma unroll 4
-                for (int32_t x = x0; x < x1; ++x)
+                int32_t p = 0;
+                int32_t j = pairStart;
+                while (j >= g.sumL)
                 {
-                    Acc const v = Traits<T>::load(src[x]);
-                    if constexpr (kMode == PoolMode::kMAX)
+                    j -= g.sumL;
+                    ++p;
+                }
+                for (int32_t pj = pairStart; pj < pairs; pj += pairStride)
+                {
+                    int32_t const y0 = max(rowWin[2 * j], row0);
+                    int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
+                    Acc* slot = columnBuffer + static_cast<int64_t>(pj) * w + x;
+                    Acc acc = row0 == 0 ? identity : *slot;
+                    T const* src = strip + (p * rows - row0) * w + x;
+#pragma unroll 4
+                    for (int32_t y = y0; y < y1; ++y)
                     {
-                        acc = maxNaN(acc, v);
+                        Acc const v = Traits<T>::load(src[y * w]);
+                        if constexpr (kMode == PoolMode::kMAX)
+                        {
+                            acc = maxNaN(acc, v);
+                        }
+                        else
+                        {
+                            acc += v;
+                        }
                     }
-                    else
+                    *slot = acc;
+                    j += pairStride;
+                    while (j >= g.sumL)
                     {
-                        acc += v;
+                        j -= g.sumL;
+                        ++p;
                     }
                 }
-                rowBuffer[(static_cast<int64_t>(p) * h + row0 + r) * g.sumL + j] = acc;
             }
         }
         __syncthreads();
-        // Stage 2: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of one level.
-        int32_t const items = numPlanes * g.sumL2;
-        for (int32_t item = threadIdx.x; item < items; item += blockDim.x)
+        // Stage 2, across: (plane, level, by, bx) -> output. Consecutive threads write consecutive bins of a level.
+        int64_t const n0 = firstPlane / g.c;
+        int64_t const c0 = firstPlane - n0 * g.c;
+        int32_t const outputs = numPlanes * g.sumL2;
+        int32_t p = 0;
+        int32_t binInPlane = threadIdx.x;
+        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
         {
-            int32_t const p = item / g.sumL2;
-            int32_t bin = item - p * g.sumL2;
+            while (binInPlane >= g.sumL2)
+            {
+                binInPlane -= g.sumL2;
+                ++p;
+            }
+            int32_t bin = binInPlane;
             int32_t l = 0;
-            int32_t colBase = 0; // sum of L over previous levels
+            int32_t windowBase = 0; // sum of L over previous levels
             int64_t outOffset = 0;
             while (bin >= g.levels[l] * g.levels[l])
             {
                 bin -= g.levels[l] * g.levels[l];
-                colBase += g.levels[l];
+                windowBase += g.levels[l];
                 outOffset += g.c * g.levels[l] * g.levels[l];
                 ++l;
             }
             int32_t const level = g.levels[l];
             int32_t const by = bin / level;
             int32_t const bx = bin - by * level;
-            int32_t const y0 = rowWin[2 * (colBase + by)];
-            int32_t const y1 = rowWin[2 * (colBase + by) + 1];
-            int32_t const x0 = colWin[2 * (colBase + bx)];
-            int32_t const x1 = colWin[2 * (colBase + bx) + 1];
+            int32_t const y0 = rowWin[2 * (windowBase + by)];
+            int32_t const y1 = rowWin[2 * (windowBase + by) + 1];
+            int32_t const x0 = colWin[2 * (windowBase + bx)];
+            int32_t const x1 = colWin[2 * (windowBase + bx) + 1];
             T result = zeroValue<T>();
             if (y1 > y0 && x1 > x0)
             {
-                Acc const* column = rowBuffer + static_cast<int64_t>(p) * h * g.sumL + colBase + bx;
-                Total acc = kMode == PoolMode::kMAX ? static_cast<Total>(Traits<T>::lowest()) : Total(0);
-                for (int32_t y = y0; y < y1; ++y)
+                Acc const* row = columnBuffer + (p * g.sumL + windowBase + by) * w;
+                Total acc = static_cast<Total>(identity);
+                for (int32_t x = x0; x < x1; ++x)
                 {
-                    Total const v = column[static_cast<int64_t>(y) * g.sumL];
+                    Total const v = row[x];
                     if constexpr (kMode == PoolMode::kMAX)
                     {
                         acc = maxNaN(acc, v);
@@ -495,10 +518,15 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                     * detail::avgDivisor(g.rule, detail::Window{x0, x1}, g.w, level);
                 result = finishBin<T, kMode>(acc, divisor);
             }
-            int64_t const plane = firstPlane + p;
-            int64_t const n = plane / g.c;
-            int64_t const c = plane - n * g.c;
+            int64_t n = n0;
+            int64_t c = c0 + p;
+            if (c >= g.c)
+            {
+                n += c / g.c;
+                c %= g.c;
+            }
             output[n * g.features + outOffset + c * level * level + bin] = result;
+            binInPlane += kTHREADS;
         }
     }
 }

@@ -1,0 +1,322 @@
+// spp-bench: times sppForward with CUDA events (warm-up, median of many runs, inputs rotated so that L2 does not
+// flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
+//
+//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|all] [--case NAME]
+#include "spp/cuda.h"
+#include "spp/reference.h"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+#define CHECK_CUDA(call)                                                                                               \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        cudaError_t const e_ = (call);                                                                                 \
+        if (e_ != cudaSuccess)                                                                                         \
+        {                                                                                                              \
+            std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));        \
+            std::exit(1);                                                                                              \
+        }                                                                                                              \
+    } while (0)
+
+struct Case
+{
+    char const* name;
+    int64_t n, c, h, w;
+    std::vector<int32_t> levels;
+};
+
+std::vector<Case> const kCASES = {
+    {"N32_C256_13x13_L1236", 32, 256, 13, 13, {1, 2, 3, 6}},
+    {"N1_C256_38x63_L1236", 1, 256, 38, 63, {1, 2, 3, 6}},
+    {"N64_C512_32x32_L124", 64, 512, 32, 32, {1, 2, 4}},
+    {"N16_C256_64x64_L124", 16, 256, 64, 64, {1, 2, 4}},
+    {"N8_C256_96x96_L124", 8, 256, 96, 96, {1, 2, 4}},
+};
+
+// Reads a buffer once with 16-byte loads; the sum goes to a sink so the loads cannot be dropped.
+__global__ void readKernel(int4 const* __restrict__ data, int64_t count, int32_t* sink)
+{
+    int32_t acc = 0;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    {
+        int4 const v = __ldg(data + i);
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x13572468)
+    {
+        *sink = acc;
+    }
+}
+
+float median(std::vector<float> v)
+{
+    std::sort(v.begin(), v.end());
+    size_t const m = v.size() / 2;
+    return v.size() % 2 ? v[m] : 0.5F * (v[m - 1] + v[m]);
+}
+
+// Median ms of one read of `bytes` (a 2 GiB buffer read whole: far beyond L2).
+double measureReadBandwidth(int32_t runs)
+{
+    size_t const bytes = size_t{2} << 30;
+    void* buffer = nullptr;
+    int32_t* sink = nullptr;
+    CHECK_CUDA(cudaMalloc(&buffer, bytes));
+    CHECK_CUDA(cudaMalloc(&sink, sizeof(int32_t)));
+    CHECK_CUDA(cudaMemset(buffer, 0x3c, bytes));
+    int32_t device = 0, sms = 0;
+    CHECK_CUDA(cudaGetDevice(&device));
+    CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    cudaEvent_t start, stop;
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    std::vector<float> times;
+    for (int32_t i = 0; i < runs + 5; ++i)
+    {
+        CHECK_CUDA(cudaEventRecord(start));
+        readKernel<<<sms * 8, 512>>>(static_cast<int4 const*>(buffer), static_cast<int64_t>(bytes / 16), sink);
+        CHECK_CUDA(cudaGetLastError());
+        CHECK_CUDA(cudaEventRecord(stop));
+        CHECK_CUDA(cudaEventSynchronize(stop));
+        float ms = 0;
+        CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+        if (i >= 5)
+        {
+            times.push_back(ms);
+        }
+    }
+    CHECK_CUDA(cudaEventDestroy(start));
+    CHECK_CUDA(cudaEventDestroy(stop));
+    CHECK_CUDA(cudaFree(buffer));
+    CHECK_CUDA(cudaFree(sink));
+    return static_cast<double>(bytes) / (median(times) * 1e-3) / 1e9;
+}
+
+void fillRandom(spp::DataType dtype, void* device, int64_t count, uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> dist(-4.0F, 4.0F);
+    size_t const es = spp::elementSize(dtype);
+    std::vector<uint8_t> host(static_cast<size_t>(count) * es);
+    for (int64_t i = 0; i < count; ++i)
+    {
+        float const v = dist(rng);
+        if (dtype == spp::DataType::kFLOAT)
+        {
+            std::memcpy(&host[static_cast<size_t>(i) * 4], &v, 4);
+        }
+        else
+        {
+            uint16_t const b = spp::floatToHalfBits(v);
+            std::memcpy(&host[static_cast<size_t>(i) * 2], &b, 2);
+        }
+    }
+    CHECK_CUDA(cudaMemcpy(device, host.data(), host.size(), cudaMemcpyHostToDevice));
+}
+
+struct Result
+{
+    std::string name;
+    std::string dtype;
+    std::string algo;
+    double inputMiB;
+    double medianUs;   // one call between two events (includes the launch latency when the GPU was idle)
+    double pipelinedUs; // per call in a stream of kBATCH back-to-back calls (the GPU never waits for the host)
+    double gbps;        // from pipelinedUs
+    double pctRead;
+};
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    char const* jsonPath = nullptr;
+    char const* only = nullptr;
+    int32_t runs = 100;
+    std::string algoArg = "auto";
+    for (int32_t i = 1; i < argc; ++i)
+    {
+        if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+            jsonPath = argv[++i];
+        else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = std::max(50, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--algo") && i + 1 < argc)
+            algoArg = argv[++i];
+        else if (!std::strcmp(argv[i], "--case") && i + 1 < argc)
+            only = argv[++i];
+        else
+        {
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|all] [--case NAME]\n",
+                argv[0]);
+            return 2;
+        }
+    }
+    std::vector<std::pair<std::string, spp::Algo>> algos;
+    if (algoArg == "auto" || algoArg == "all")
+        algos.emplace_back("auto", spp::Algo::kAUTO);
+    if (algoArg == "staged" || algoArg == "all")
+        algos.emplace_back("staged", spp::Algo::kSTAGED);
+    if (algoArg == "direct" || algoArg == "all")
+        algos.emplace_back("direct", spp::Algo::kDIRECT);
+    if (algos.empty())
+    {
+        std::fprintf(stderr, "--algo must be auto, staged, direct or all (got '%s')\n", algoArg.c_str());
+        return 2;
+    }
+
+    int32_t device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess)
+    {
+        std::fprintf(stderr, "spp-bench needs a CUDA GPU\n");
+        return 1;
+    }
+    cudaDeviceProp prop{};
+    CHECK_CUDA(cudaGetDeviceProperties(&prop, device));
+    double const readGBps = measureReadBandwidth(20);
+    std::printf("GPU: %s (%d SMs, L2 %d MiB); measured read bandwidth %.0f GB/s\n", prop.name,
+        prop.multiProcessorCount, prop.l2CacheSize >> 20, readGBps);
+
+    std::vector<Result> results;
+    cudaEvent_t start, stop;
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    for (Case const& k : kCASES)
+    {
+        if (only != nullptr && k.name != std::string(only))
+        {
+            continue;
+        }
+        for (spp::DataType dtype : {spp::DataType::kFLOAT, spp::DataType::kHALF})
+        {
+            spp::SppDesc desc;
+            if (!spp::makePyramidConfig(k.levels.data(), static_cast<int32_t>(k.levels.size()), spp::PoolMode::kMAX,
+                    spp::BinRule::kADAPTIVE, desc.pyramid)
+                     .ok())
+            {
+                return 1;
+            }
+            desc.dtype = dtype;
+            desc.n = k.n;
+            desc.c = k.c;
+            desc.h = k.h;
+            desc.w = k.w;
+            size_t const inBytes = static_cast<size_t>(spp::inputElements(desc)) * spp::elementSize(dtype);
+            size_t const outBytes = static_cast<size_t>(spp::outputElements(desc)) * spp::elementSize(dtype);
+            // enough distinct inputs that together they exceed 4x L2: each run reads cold data
+            size_t const rotate = std::max<size_t>(2, (4 * static_cast<size_t>(prop.l2CacheSize)) / inBytes + 1);
+            std::vector<void*> inputs(rotate);
+            for (size_t i = 0; i < rotate; ++i)
+            {
+                CHECK_CUDA(cudaMalloc(&inputs[i], inBytes));
+                fillRandom(dtype, inputs[i], spp::inputElements(desc), 1000 + i);
+            }
+            void* output = nullptr;
+            CHECK_CUDA(cudaMalloc(&output, outBytes));
+            size_t const wsBytes = spp::sppWorkspaceSize(desc);
+            void* workspace = nullptr;
+            if (wsBytes > 0)
+            {
+                CHECK_CUDA(cudaMalloc(&workspace, wsBytes));
+            }
+            for (auto const& [algoName, algo] : algos)
+            {
+                if (!spp::sppAlgoSupported(desc, algo))
+                {
+                    continue;
+                }
+                spp::LaunchOptions options;
+                options.algo = algo;
+                constexpr int32_t kBATCH = 20;
+                std::vector<float> batches;
+                for (int32_t i = 0; i < runs + 3; ++i)
+                {
+                    CHECK_CUDA(cudaEventRecord(start));
+                    for (int32_t b = 0; b < kBATCH; ++b)
+                    {
+                        void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
+                        CHECK_CUDA(spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options));
+                    }
+                    CHECK_CUDA(cudaEventRecord(stop));
+                    CHECK_CUDA(cudaEventSynchronize(stop));
+                    float ms = 0;
+                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+                    if (i >= 3)
+                    {
+                        batches.push_back(ms / kBATCH);
+                    }
+                }
+                std::vector<float> times;
+                for (int32_t i = 0; i < runs + 10; ++i)
+                {
+                    void const* in = inputs[static_cast<size_t>(i) % rotate];
+                    CHECK_CUDA(cudaEventRecord(start));
+                    CHECK_CUDA(spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options));
+                    CHECK_CUDA(cudaEventRecord(stop));
+                    CHECK_CUDA(cudaEventSynchronize(stop));
+                    float ms = 0;
+                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+                    if (i >= 10)
+                    {
+                        times.push_back(ms);
+                    }
+                }
+                double const us = median(times) * 1e3;
+                double const pipelinedUs = median(batches) * 1e3;
+                double const gbps = static_cast<double>(inBytes + outBytes) / (pipelinedUs * 1e-6) / 1e9;
+                results.push_back({k.name, spp::toString(dtype), algoName, static_cast<double>(inBytes) / (1 << 20), us,
+                    pipelinedUs, gbps, 100.0 * gbps / readGBps});
+            }
+            for (void* p : inputs)
+            {
+                CHECK_CUDA(cudaFree(p));
+            }
+            CHECK_CUDA(cudaFree(output));
+            CHECK_CUDA(cudaFree(workspace));
+        }
+    }
+    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %7s\n", "case", "dtype", "algo", "input MiB", "1 call us",
+        "pipelined us", "GB/s", "% read");
+    for (Result const& r : results)
+    {
+        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.0f %6.1f%%\n", r.name.c_str(), r.dtype.c_str(),
+            r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.gbps, r.pctRead);
+    }
+    std::printf("(1 call: events around a single call, median of %d; pipelined: events around 20 back-to-back calls "
+                "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time)\n",
+        runs, runs);
+    if (jsonPath != nullptr)
+    {
+        FILE* f = std::fopen(jsonPath, "w");
+        if (f == nullptr)
+        {
+            std::fprintf(stderr, "cannot write %s\n", jsonPath);
+            return 1;
+        }
+        std::fprintf(f, "{\n  \"gpu\": \"%s\",\n  \"read_bandwidth_gbps\": %.1f,\n  \"runs\": %d,\n  \"results\": [\n",
+            prop.name, readGBps, runs);
+        for (size_t i = 0; i < results.size(); ++i)
+        {
+            Result const& r = results[i];
+            std::fprintf(f,
+                "    {\"case\": \"%s\", \"dtype\": \"%s\", \"algo\": \"%s\", \"input_mib\": %.2f, \"median_us\": %.3f, "
+                "\"pipelined_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f}%s\n",
+                r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.gbps, r.pctRead,
+                i + 1 < results.size() ? "," : "");
+        }
+        std::fprintf(f, "  ]\n}\n");
+        std::fclose(f);
+    }
+    return 0;
+}
