@@ -26,8 +26,10 @@ namespace
 {
 
 constexpr int32_t kTHREADS = 256;
-//! Shared memory one staged CTA may use (stays under the 48 KiB that needs no opt-in).
+//! Shared memory of a single-buffered staged CTA (stays under the 48 KiB that needs no opt-in).
 constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
+//! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
+constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
 constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
 
@@ -274,9 +276,11 @@ __global__ void __launch_bounds__(kTHREADS) sppDirectKernel(Geometry g, T const*
 // Staged kernel (NCHW).
 struct StagedPlan
 {
-    int64_t planesPerCta; // P
-    int64_t rowsPerStrip; // R (== H when P > 1)
-    int64_t numGroups;    // CTAs' work items
+    int64_t planesPerCta;   // P
+    int64_t rowsPerStrip;   // R (== H in whole-plane mode)
+    int64_t numGroups;      // groups of P planes; CTAs loop over them
+    int64_t tileBytes;      // one tile buffer, with alignment slack
+    int32_t doubleBuffer;   // whole-plane mode with room for two tiles: the next group loads during compute
     size_t smemBytes;
 };
 
@@ -290,7 +294,7 @@ struct BinEntry
 };
 
 // Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2*sumL int32][col windows: 2*sumL int32]
-// [column buffer: P*sumL*W Acc][tile: P*R*W T + 16 bytes of alignment slack].
+// [column buffer: P*sumL*W Acc][tile 0][tile 1 if double-buffered].
 template <typename T>
 __host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes)
 {
@@ -299,10 +303,12 @@ __host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes)
     return ((tables + columnBuffer + 15) / 16) * 16;
 }
 
+// A tile holds P*R*W elements copied so that smem and global addresses agree modulo 16, plus up to 16 bytes of
+// lead-in and 4 bytes of word rounding at the end.
 template <typename T>
-size_t stagedSmemBytes(Geometry const& g, int64_t planes, int64_t rows)
+int64_t stagedTileBytes(Geometry const& g, int64_t planes, int64_t rows)
 {
-    return stagedHeaderBytes<T>(g, planes) + static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
+    return ((planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4 + 15) / 16) * 16;
 }
 
 template <typename T>
@@ -322,32 +328,37 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     }
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
-    if (stagedSmemBytes<T>(g, 1, g.h) <= static_cast<size_t>(kSTAGED_SMEM_BYTES))
+    auto const single = [&](int64_t p, int64_t rows) {
+        return static_cast<int64_t>(stagedHeaderBytes<T>(g, p)) + stagedTileBytes<T>(g, p, rows);
+    };
+    plan.doubleBuffer = 0;
+    if (single(1, g.h) <= kSTAGED_SMEM_BYTES)
     {
         // Whole planes. Enough planes per CTA that its (plane, column) items fill the threads, within the tile
-        // target, but no more than keeps >= 2 CTAs per SM busy.
-        int64_t p = (kTHREADS + g.w - 1) / g.w;
+        // target, but keep >= 2 groups per SM.
+        int64_t p = kTHREADS / g.w;
         int64_t const fit = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
         int64_t const spread = (planes + 2 * static_cast<int64_t>(numSms) - 1) / (2 * static_cast<int64_t>(numSms));
         p = p < fit ? p : fit;
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
-        while (p > 1 && stagedSmemBytes<T>(g, p, g.h) > static_cast<size_t>(kSTAGED_SMEM_BYTES))
+        while (p > 1 && single(p, g.h) > kSTAGED_SMEM_BYTES)
         {
             --p;
         }
         plan.planesPerCta = p;
         plan.rowsPerStrip = g.h;
+        plan.doubleBuffer = single(p, g.h) + stagedTileBytes<T>(g, p, g.h) <= kSTAGED_SMEM_MAX_BYTES ? 1 : 0;
     }
     else
     {
         // One plane per CTA, streamed in strips of rows.
-        size_t const fixed = stagedSmemBytes<T>(g, 1, 0);
-        if (fixed >= static_cast<size_t>(kSTAGED_SMEM_BYTES))
+        int64_t const fixed = single(1, 0);
+        if (fixed >= kSTAGED_SMEM_BYTES)
         {
             return false;
         }
-        int64_t const rows = (kSTAGED_SMEM_BYTES - static_cast<int64_t>(fixed)) / (g.w * static_cast<int64_t>(sizeof(T)));
+        int64_t const rows = (kSTAGED_SMEM_BYTES - fixed) / (g.w * static_cast<int64_t>(sizeof(T)));
         if (rows < 1)
         {
             return false;
@@ -356,46 +367,52 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
         plan.rowsPerStrip = rows < g.h ? rows : g.h;
     }
     plan.numGroups = (planes + plan.planesPerCta - 1) / plan.planesPerCta;
-    plan.smemBytes = stagedSmemBytes<T>(g, plan.planesPerCta, plan.rowsPerStrip);
+    plan.tileBytes = stagedTileBytes<T>(g, plan.planesPerCta, plan.rowsPerStrip);
+    plan.smemBytes = stagedHeaderBytes<T>(g, plan.planesPerCta) + static_cast<size_t>(plan.tileBytes) * (plan.doubleBuffer ? 2 : 1);
     return true;
 }
 
-// Copies count elements from src (any alignment of T) into dst so that dst[i] sits at the same address offset
-// modulo 16 as src[i]: the 16-byte aligned middle then moves with asynchronous 16-byte copies (cp.async, which
-// bypass registers, so every load of the tile is in flight at once). Returns the shift (elements) at which the copy
-// starts in dst. The caller must __syncthreads() before reading dst.
+// Starts copying `count` elements at src into dst with cp.async (bypassing registers, so the whole tile is in
+// flight at once) and commits them as one pipeline stage; __pipeline_wait_prior() and a barrier must follow before
+// the tile is read. dst[shift + i] receives src[i], where shift puts smem and global addresses in the same position
+// modulo 16, so the aligned middle moves in 16-byte pieces and the ragged ends in 4-byte words. Those words may
+// take up to 3 bytes beyond either end of the range; they share an aligned word (and so a page) with bytes of the
+// range and are never used.
 template <typename T>
-__device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ src, int64_t count)
+__device__ __forceinline__ int32_t issueTileCopy(T* dst, T const* __restrict__ src, int64_t count)
 {
-    constexpr int32_t kVEC = 16 / static_cast<int32_t>(sizeof(T));
-    auto const address = reinterpret_cast<uintptr_t>(src);
-    int32_t const shift = static_cast<int32_t>((address % 16) / sizeof(T));
-    T* const out = dst + shift;
-    int64_t head = shift == 0 ? 0 : kVEC - shift;
-    head = head < count ? head : count;
-    int64_t const vectors = (count - head) / kVEC;
-    int64_t const tailStart = head + vectors * kVEC;
-    auto const* srcVec = reinterpret_cast<int4 const*>(src + head);
-    auto* dstVec = reinterpret_cast<int4*>(out + head);
+    auto const begin = reinterpret_cast<uintptr_t>(src);
+    auto const end = begin + static_cast<uintptr_t>(count) * sizeof(T);
+    int32_t const shift = static_cast<int32_t>((begin % 16) / sizeof(T));
+    char* const dstOfBegin = reinterpret_cast<char*>(dst + shift); // smem address receiving byte `begin`
+    uintptr_t const wordBegin = begin & ~uintptr_t{3};
+    uintptr_t const wordEnd = (end + 3) & ~uintptr_t{3};
+    uintptr_t vecBegin = (begin + 15) & ~uintptr_t{15};
+    uintptr_t vecEnd = end & ~uintptr_t{15};
+    if (vecEnd <= vecBegin)
+    {
+        vecBegin = vecEnd = wordBegin; // too short for a 16-byte piece: words only
+    }
+    int64_t const vectors = static_cast<int64_t>(vecEnd - vecBegin) / 16;
     for (int64_t i = threadIdx.x; i < vectors; i += kTHREADS)
     {
-        __pipeline_memcpy_async(dstVec + i, srcVec + i, sizeof(int4));
+        uintptr_t const at = vecBegin + static_cast<uintptr_t>(i) * 16;
+        __pipeline_memcpy_async(dstOfBegin + (at - begin), reinterpret_cast<void const*>(at), 16);
+    }
+    int64_t const headWords = static_cast<int64_t>(vecBegin - wordBegin) / 4;
+    int64_t const tailWords = static_cast<int64_t>(wordEnd - vecEnd) / 4;
+    for (int64_t i = threadIdx.x; i < headWords + tailWords; i += kTHREADS)
+    {
+        uintptr_t const at = i < headWords ? wordBegin + static_cast<uintptr_t>(i) * 4
+                                           : vecEnd + static_cast<uintptr_t>(i - headWords) * 4;
+        __pipeline_memcpy_async(dstOfBegin + (at - begin), reinterpret_cast<void const*>(at), 4);
     }
     __pipeline_commit();
-    if (threadIdx.x < head)
-    {
-        out[threadIdx.x] = src[threadIdx.x];
-    }
-    for (int64_t j = tailStart + threadIdx.x; j < count; j += kTHREADS)
-    {
-        out[j] = src[j];
-    }
-    __pipeline_wait_prior(0);
     return shift;
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+__global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
     T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
@@ -407,7 +424,23 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
     auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL); // [P][sumL][W]
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const h = static_cast<int32_t>(g.h);
-    T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta));
+    char* const tiles = reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta);
+    int64_t const planes = g.n * g.c;
+    int64_t group = blockIdx.x;
+    auto const groupPlanes = [&](int64_t grp) {
+        return static_cast<int32_t>(planes - grp * plan.planesPerCta < plan.planesPerCta
+                ? planes - grp * plan.planesPerCta
+                : plan.planesPerCta);
+    };
+    auto const tile = [&](int32_t buffer) { return reinterpret_cast<T*>(tiles + buffer * plan.tileBytes); };
+
+    // Start the first group's load before building the tables, so the two overlap.
+    int32_t shift = 0;
+    if (plan.doubleBuffer && group < plan.numGroups)
+    {
+        shift = issueTileCopy(tile(0), input + group * plan.planesPerCta * g.h * g.w,
+            static_cast<int64_t>(groupPlanes(group)) * h * w);
+    }
 
     // Window and bin tables, once per CTA.
     for (int32_t j = threadIdx.x; j < g.sumL; j += kTHREADS)
@@ -455,13 +488,12 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
         binTable[b] = e;
     }
 
-    int64_t const planes = g.n * g.c;
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-    for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
+    int32_t buffer = 0;
+    for (; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
-        int32_t const numPlanes = static_cast<int32_t>(
-            planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
+        int32_t const numPlanes = groupPlanes(group);
         // Stage 1 work split: items are (plane, column); when they are fewer than the threads, `groups` threads
         // share an item and split its row windows. A thread keeps the same items and windows in every strip, so it
         // accumulates its own column-buffer slots across strips without synchronisation.
@@ -469,14 +501,34 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
         int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
         int32_t const firstWindow = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
+        int32_t nextShift = 0;
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
-            int64_t const count = static_cast<int64_t>(numPlanes) * rows * w;
-            __syncthreads(); // tables written; the previous strip (or group) is done with the tile and the buffer
-            int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
-            __syncthreads();
-            T const* strip = tile + shift;
+            if (plan.doubleBuffer)
+            {
+                // prefetch the next group into the other buffer, then wait for this group's copy only
+                int64_t const next = group + gridDim.x;
+                if (next < plan.numGroups)
+                {
+                    nextShift = issueTileCopy(tile(buffer ^ 1), input + next * plan.planesPerCta * g.h * g.w,
+                        static_cast<int64_t>(groupPlanes(next)) * h * w);
+                    __pipeline_wait_prior(1);
+                }
+                else
+                {
+                    __pipeline_wait_prior(0);
+                }
+            }
+            else
+            {
+                // single buffer: the barrier after the previous stage 1 ended all reads of the tile
+                shift = issueTileCopy(tile(0), input + (firstPlane * g.h + row0) * g.w,
+                    static_cast<int64_t>(numPlanes) * rows * w);
+                __pipeline_wait_prior(0);
+            }
+            __syncthreads(); // tile and tables visible; the previous group's stage 2 is done with the column buffer
+            T const* strip = tile(buffer) + shift;
             if (firstWindow < groups) // the kTHREADS % items leftover threads sit out
             {
                 for (int32_t item = firstItem; item < items; item += (groups == 1 ? kTHREADS : items))
@@ -506,8 +558,13 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                     }
                 }
             }
+            __syncthreads(); // stage 1 done: the column buffer is complete and the tile may be overwritten
         }
-        __syncthreads();
+        if (plan.doubleBuffer)
+        {
+            buffer ^= 1;
+            shift = nextShift;
+        }
         // Stage 2, across: (plane, bin) -> output. Consecutive threads write consecutive bins of a level.
         int64_t const n0 = firstPlane / g.c;
         int64_t const c0 = firstPlane - n0 * g.c;
@@ -601,8 +658,27 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
         {
             return cudaErrorInvalidValue;
         }
-        int64_t const grid = plan.numGroups < 0x7fffffff ? plan.numGroups : 0x7fffffff;
-        sppStagedKernel<T, kMode><<<static_cast<uint32_t>(grid), kTHREADS, plan.smemBytes, stream>>>(
+        auto const kernel = sppStagedKernel<T, kMode>;
+        if (plan.smemBytes > 48 * 1024)
+        {
+            cudaError_t const status = cudaFuncSetAttribute(
+                kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(plan.smemBytes));
+            if (status != cudaSuccess)
+            {
+                return status;
+            }
+        }
+        // A persistent grid: every CTA stays resident and walks groups, so the tables are built once per CTA and
+        // (double-buffered) the next group's load overlaps this group's reduction.
+        int32_t perSm = 0;
+        cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, plan.smemBytes);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        int64_t const resident = static_cast<int64_t>(numSms) * (perSm > 0 ? perSm : 1);
+        int64_t const grid = plan.numGroups < resident ? plan.numGroups : resident;
+        kernel<<<static_cast<uint32_t>(grid), kTHREADS, plan.smemBytes, stream>>>(
             g, plan, static_cast<T const*>(input), static_cast<T*>(output));
         return cudaGetLastError();
     }
@@ -655,9 +731,11 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
 cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* /*workspace*/,
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
-    if (!validate(desc).ok() || !sppAlgoSupported(desc, options.algo))
+    bool const knownAlgo
+        = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED || options.algo == Algo::kDIRECT;
+    if (!knownAlgo || !validate(desc).ok())
     {
-        return cudaErrorInvalidValue;
+        return cudaErrorInvalidValue; // an unsupported kSTAGED is refused by launch()
     }
     if (outputElements(desc) == 0)
     {
