@@ -17,8 +17,10 @@
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace spp
 {
@@ -280,27 +282,34 @@ struct StagedPlan
     int64_t rowsPerStrip;   // R (== H in whole-plane mode)
     int64_t numGroups;      // groups of P planes; CTAs loop over them
     int64_t tileBytes;      // one tile buffer, with alignment slack
+    int32_t numSegments;    // S: row segments, the pieces that the row windows of all levels cut [0, H) into
     int32_t doubleBuffer;   // whole-plane mode with room for two tiles: the next group loads during compute
     size_t smemBytes;
 };
 
-// One output bin of one plane, precomputed per CTA: where it goes and which windows it reduces.
+// One output bin of one plane, precomputed per CTA: where it goes and what it reduces.
 struct BinEntry
 {
     int32_t base;      // C * sum(L'^2 over earlier levels) + by * L + bx: offset inside a sample's features
     int32_t binCount;  // L * L: distance between channels inside the level's block
-    int32_t windows;   // row window index | column window index << 16 (indices into the window tables)
+    int32_t segments;  // first row segment | (last + 1) << 16
+    int32_t columns;   // first column | (last + 1) << 16
     int32_t divisor;   // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
+    int32_t pad[3];
 };
 
-// Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2*sumL int32][col windows: 2*sumL int32]
-// [column buffer: P*sumL*W Acc][tile 0][tile 1 if double-buffered].
+//! Most row windows (sum of L) the staged kernel takes: its segment tables are built in O((2 sumL)^2) per CTA.
+constexpr int32_t kSTAGED_MAX_SUM_L = 512;
+
+// Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2 sumL][col windows: 2 sumL][endpoints: 2 sumL]
+// [first-occurrence flags: 2 sumL][endpoint ranks: 2 sumL][segment starts: S + 1]  (int32 each)  [segment buffer: P*S*W Acc][tile 0][tile 1].
 template <typename T>
-__host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes)
+__host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes, int32_t numSegments)
 {
-    size_t const tables = static_cast<size_t>(g.sumL2) * sizeof(BinEntry) + 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
-    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
-    return ((tables + columnBuffer + 15) / 16) * 16;
+    size_t const tables = static_cast<size_t>(g.sumL2) * sizeof(BinEntry)
+        + (10 * static_cast<size_t>(g.sumL) + static_cast<size_t>(numSegments) + 1) * sizeof(int32_t);
+    size_t const segmentBuffer = static_cast<size_t>(planes * numSegments * g.w) * sizeof(typename Traits<T>::Acc);
+    return ((tables + 15) / 16) * 16 + ((segmentBuffer + 15) / 16) * 16;
 }
 
 // A tile holds P*R*W elements copied so that smem and global addresses agree modulo 16, plus up to 16 bytes of
@@ -311,27 +320,47 @@ int64_t stagedTileBytes(Geometry const& g, int64_t planes, int64_t rows)
     return ((planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4 + 15) / 16) * 16;
 }
 
+// Number of row segments: distinct endpoints of the non-empty row windows, minus one.
+int32_t countRowSegments(Geometry const& g)
+{
+    std::vector<int64_t> ends;
+    ends.reserve(2 * static_cast<size_t>(g.sumL));
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        for (int32_t i = 0; i < g.levels[l]; ++i)
+        {
+            detail::Window const wh = detail::binWindow(g.rule, i, g.h, g.levels[l]);
+            if (wh.end > wh.start)
+            {
+                ends.push_back(wh.start);
+                ends.push_back(wh.end);
+            }
+        }
+    }
+    std::sort(ends.begin(), ends.end());
+    auto const distinct = std::unique(ends.begin(), ends.end()) - ends.begin();
+    return static_cast<int32_t>(distinct - 1);
+}
+
 template <typename T>
 bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
 {
-    if (g.layout != Layout::kNCHW)
+    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.w > 0xffff)
     {
-        return false;
+        return false; // column indices are packed in 16 bits; rows that wide do not fit in shared memory anyway
     }
     if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
     {
         return false; // int8 column sums stay in int32 only while H * 127 does
     }
-    if (g.sumL > 0xffff)
-    {
-        return false; // window indices are packed in 16 bits
-    }
+    int32_t const segments = countRowSegments(g);
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
     auto const single = [&](int64_t p, int64_t rows) {
-        return static_cast<int64_t>(stagedHeaderBytes<T>(g, p)) + stagedTileBytes<T>(g, p, rows);
+        return static_cast<int64_t>(stagedHeaderBytes<T>(g, p, segments)) + stagedTileBytes<T>(g, p, rows);
     };
     plan.doubleBuffer = 0;
+    plan.numSegments = segments;
     if (single(1, g.h) <= kSTAGED_SMEM_BYTES)
     {
         // Whole planes. Enough planes per CTA that its (plane, column) items fill the threads, within the tile
@@ -368,7 +397,8 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
     }
     plan.numGroups = (planes + plan.planesPerCta - 1) / plan.planesPerCta;
     plan.tileBytes = stagedTileBytes<T>(g, plan.planesPerCta, plan.rowsPerStrip);
-    plan.smemBytes = stagedHeaderBytes<T>(g, plan.planesPerCta) + static_cast<size_t>(plan.tileBytes) * (plan.doubleBuffer ? 2 : 1);
+    plan.smemBytes = stagedHeaderBytes<T>(g, plan.planesPerCta, segments)
+        + static_cast<size_t>(plan.tileBytes) * (plan.doubleBuffer ? 2 : 1);
     return true;
 }
 
@@ -418,13 +448,19 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
     extern __shared__ int4 smemRaw[];
-    auto* binTable = reinterpret_cast<BinEntry*>(smemRaw);           // [sumL2]
-    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2);  // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;                          // [sumL][2]: column window of (level, bx)
-    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL); // [P][sumL][W]
+    int32_t const numSegments = plan.numSegments;
+    auto* binTable = reinterpret_cast<BinEntry*>(smemRaw);          // [sumL2]
+    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2); // [sumL][2]: row window of (level, by)
+    int32_t* colWin = rowWin + 2 * g.sumL;                         // [sumL][2]: column window of (level, bx)
+    int32_t* endpoints = colWin + 2 * g.sumL;                      // [2 sumL]: row window ends, kNONE if empty
+    int32_t* isFirst = endpoints + 2 * g.sumL;                     // [2 sumL]: first occurrence of its value
+    int32_t* ranks = isFirst + 2 * g.sumL;                         // [2 sumL]: segment index of each endpoint
+    int32_t* segmentStart = ranks + 2 * g.sumL;                    // [S + 1]: first row of each segment
+    auto* segmentBuffer = reinterpret_cast<Acc*>(reinterpret_cast<char*>(smemRaw)
+        + ((static_cast<size_t>(g.sumL2) * sizeof(BinEntry) + (10 * static_cast<size_t>(g.sumL) + numSegments + 1) * sizeof(int32_t) + 15) / 16) * 16);
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const h = static_cast<int32_t>(g.h);
-    char* const tiles = reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta);
+    char* const tiles = reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta, numSegments);
     int64_t const planes = g.n * g.c;
     int64_t group = blockIdx.x;
     auto const groupPlanes = [&](int64_t grp) {
@@ -442,7 +478,8 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             static_cast<int64_t>(groupPlanes(group)) * h * w);
     }
 
-    // Window and bin tables, once per CTA.
+    // Tables, once per CTA. Windows first.
+    constexpr int32_t kNONE = 0x7fffffff;
     for (int32_t j = threadIdx.x; j < g.sumL; j += kTHREADS)
     {
         int32_t l = 0;
@@ -458,7 +495,39 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         rowWin[2 * j + 1] = static_cast<int32_t>(wh.end);
         colWin[2 * j] = static_cast<int32_t>(ww.start);
         colWin[2 * j + 1] = static_cast<int32_t>(ww.end);
+        bool const empty = wh.end <= wh.start;
+        endpoints[2 * j] = empty ? kNONE : static_cast<int32_t>(wh.start);
+        endpoints[2 * j + 1] = empty ? kNONE : static_cast<int32_t>(wh.end);
     }
+    __syncthreads();
+    // Row segments: the distinct endpoints of all row windows, in order, cut [0, H) into S pieces; every window
+    // is a run of whole segments. rank(e) = number of distinct endpoints below e.
+    for (int32_t i = threadIdx.x; i < 2 * g.sumL; i += kTHREADS)
+    {
+        int32_t const e = endpoints[i];
+        bool first = e != kNONE;
+        for (int32_t k = 0; k < i && first; ++k)
+        {
+            first = endpoints[k] != e;
+        }
+        isFirst[i] = first ? 1 : 0;
+    }
+    __syncthreads();
+    for (int32_t i = threadIdx.x; i < 2 * g.sumL; i += kTHREADS)
+    {
+        int32_t const e = endpoints[i];
+        int32_t rank = 0;
+        for (int32_t k = 0; k < 2 * g.sumL; ++k)
+        {
+            rank += (isFirst[k] != 0 && endpoints[k] < e) ? 1 : 0;
+        }
+        ranks[i] = e == kNONE ? 0 : rank;
+        if (isFirst[i] != 0)
+        {
+            segmentStart[rank] = e;
+        }
+    }
+    __syncthreads();
     for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
     {
         int32_t l = 0;
@@ -475,12 +544,15 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         int32_t const level = g.levels[l];
         int32_t const by = bin / level;
         int32_t const bx = bin - by * level;
-        detail::Window const wh = detail::binWindow(g.rule, by, g.h, level);
-        detail::Window const ww = detail::binWindow(g.rule, bx, g.w, level);
-        BinEntry e;
+        int32_t const jy = windowBase + by;
+        int32_t const jx = windowBase + bx;
+        detail::Window const wh{rowWin[2 * jy], rowWin[2 * jy + 1]};
+        detail::Window const ww{colWin[2 * jx], colWin[2 * jx + 1]};
+        BinEntry e{};
         e.base = static_cast<int32_t>(levelBase + bin);
         e.binCount = level * level;
-        e.windows = (windowBase + by) | ((windowBase + bx) << 16);
+        e.segments = ranks[2 * jy] | (ranks[2 * jy + 1] << 16);
+        e.columns = static_cast<int32_t>(ww.start) | (static_cast<int32_t>(ww.end) << 16);
         bool const empty = wh.end <= wh.start || ww.end <= ww.start;
         e.divisor = empty ? 0
                           : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
@@ -495,16 +567,18 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = groupPlanes(group);
         // Stage 1 work split: items are (plane, column); when they are fewer than the threads, `groups` threads
-        // share an item and split its row windows. A thread keeps the same items and windows in every strip, so it
-        // accumulates its own column-buffer slots across strips without synchronisation.
+        // share an item and split its segments. A thread keeps the same items and segments in every strip, so it
+        // accumulates its own segment-buffer slots across strips without synchronisation.
         int32_t const items = numPlanes * w;
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
         int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
-        int32_t const firstWindow = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
+        int32_t const firstSegment = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
         int32_t nextShift = 0;
+        int32_t segmentBegin = 0; // first segment that reaches into the current strip
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
+            int32_t const rowEnd = row0 + rows;
             if (plan.doubleBuffer)
             {
                 // prefetch the next group into the other buffer, then wait for this group's copy only
@@ -527,21 +601,30 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
                     static_cast<int64_t>(numPlanes) * rows * w);
                 __pipeline_wait_prior(0);
             }
-            __syncthreads(); // tile and tables visible; the previous group's stage 2 is done with the column buffer
+            __syncthreads(); // tile and tables visible; the previous group's stage 2 is done with the buffer
+            while (segmentBegin < numSegments && segmentStart[segmentBegin + 1] <= row0)
+            {
+                ++segmentBegin;
+            }
             T const* strip = tile(buffer) + shift;
-            if (firstWindow < groups) // the kTHREADS % items leftover threads sit out
+            if (firstSegment < groups) // the kTHREADS % items leftover threads sit out
             {
                 for (int32_t item = firstItem; item < items; item += (groups == 1 ? kTHREADS : items))
                 {
                     int32_t const p = item / w;
                     int32_t const x = item - p * w;
-                    T const* src = strip + (p * rows - row0) * w + x; // src[y * w]: row y of this strip
-                    Acc* slot = columnBuffer + p * g.sumL * w + x;    // slot[j * w]: window j
-                    for (int32_t j = firstWindow; j < g.sumL; j += groups)
+                    T const* src = strip + (p * rows - row0) * w + x;  // src[y * w]: row y of this strip
+                    Acc* slot = segmentBuffer + p * numSegments * w + x; // slot[s * w]: segment s
+                    for (int32_t sg = segmentBegin + firstSegment; sg < numSegments; sg += groups)
                     {
-                        int32_t const y0 = max(rowWin[2 * j], row0);
-                        int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
-                        Acc acc = row0 == 0 ? identity : slot[j * w];
+                        int32_t const segStart = segmentStart[sg];
+                        if (segStart >= rowEnd)
+                        {
+                            break;
+                        }
+                        int32_t const y0 = max(segStart, row0);
+                        int32_t const y1 = min(segmentStart[sg + 1], rowEnd);
+                        Acc acc = segStart < row0 ? slot[sg * w] : identity; // continues from the last strip
                         for (int32_t y = y0; y < y1; ++y)
                         {
                             Acc const v = Traits<T>::load(src[y * w]);
@@ -554,11 +637,11 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
                                 acc += v;
                             }
                         }
-                        slot[j * w] = acc;
+                        slot[sg * w] = acc;
                     }
                 }
             }
-            __syncthreads(); // stage 1 done: the column buffer is complete and the tile may be overwritten
+            __syncthreads(); // stage 1 done: the segment buffer is complete and the tile may be overwritten
         }
         if (plan.doubleBuffer)
         {
@@ -582,20 +665,24 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             T result = zeroValue<T>();
             if (e.divisor != 0)
             {
-                int32_t const jx = e.windows >> 16;
-                Acc const* row = columnBuffer + (p * g.sumL + (e.windows & 0xffff)) * w;
-                int32_t const x1 = colWin[2 * jx + 1];
+                int32_t const x0 = e.columns & 0xffff;
+                int32_t const x1 = e.columns >> 16;
+                int32_t const s1 = e.segments >> 16;
                 Total acc = static_cast<Total>(identity);
-                for (int32_t x = colWin[2 * jx]; x < x1; ++x)
+                for (int32_t sg = e.segments & 0xffff; sg < s1; ++sg)
                 {
-                    Total const v = row[x];
-                    if constexpr (kMode == PoolMode::kMAX)
+                    Acc const* row = segmentBuffer + (p * numSegments + sg) * w;
+                    for (int32_t x = x0; x < x1; ++x)
                     {
-                        acc = maxNaN(acc, v);
-                    }
-                    else
-                    {
-                        acc += v;
+                        Total const v = row[x];
+                        if constexpr (kMode == PoolMode::kMAX)
+                        {
+                            acc = maxNaN(acc, v);
+                        }
+                        else
+                        {
+                            acc += v;
+                        }
                     }
                 }
                 result = finishBin<T, kMode>(acc, e.divisor);
