@@ -148,7 +148,7 @@ def uniform_plan(size: int, level: int, bin_rule: str) -> Tuple[Optional[PoolPla
     adaptive: every bin must have the same size k and bin i must start at i*s (no padding).
     caffe: always kernel = stride = k with pads (pad, k*L - size - pad); avg divides by k*k, which is exactly
     AveragePool with count_include_pad=1 over a zero-padded input. Not expressible when a window is empty
-    (size < L can give windows entirely inside the padding, which the contract defines as 0).
+    (pad >= k: the window lies entirely in the padding and the contract defines the bin as 0).
     """
     if bin_rule == "adaptive":
         wins = adaptive_windows(size, level)
@@ -167,7 +167,7 @@ def uniform_plan(size: int, level: int, bin_rule: str) -> Tuple[Optional[PoolPla
         empty = [i for i, (s, e) in enumerate(wins) if s >= e]
         if empty:
             return None, (
-                f"caffe level {level} over size {size} has empty bins {empty} (size < level); "
+                f"caffe level {level} over size {size} has empty bins {empty} (pad {pad} >= kernel {k}); "
                 "the contract outputs 0 there, which no standard pooling op produces"
             )
         return PoolPlan(k, k, pad, pad_end), ""

@@ -38,11 +38,12 @@ def _caffe_level(x: torch.Tensor, level: int, pool_mode: str) -> torch.Tensor:
         xp = F.pad(x, (pw, pw_end, ph, ph_end), mode="constant", value=0.0) if (ph or ph_end or pw or pw_end) else x
         # The padded input is exactly L*k wide, so every window is full: the divisor is always kh*kw.
         y = F.avg_pool2d(xp, (kh, kw), (kh, kw), count_include_pad=True)
-    if h < level or w < level:
-        # A window can only be empty when the size is below the level. The contract says: that bin outputs 0.
+    if ph >= kh or pw >= kw:
+        # A window is empty after clipping exactly when the padding is at least one kernel wide (pad >= k; the
+        # end padding is never larger than the begin padding). That happens for size < L but also e.g. for
+        # size 5, L 4 (k 2, pad 2) or size 13, L 6 (k 3, pad 3). The contract says: such a bin outputs 0.
         empty = _empty_mask(h, level, x.device)[:, None] | _empty_mask(w, level, x.device)[None, :]
-        if bool(empty.any()):
-            y = torch.where(empty, torch.zeros((), dtype=y.dtype, device=y.device), y)
+        y = torch.where(empty, torch.zeros((), dtype=y.dtype, device=y.device), y)
     return y
 
 
