@@ -27,12 +27,21 @@ from .module import SpatialPyramidPooling
 
 __version__ = "0.1.0"
 
+
+def custom_translation_table():
+    """``{torch.ops.spp_trt.spatial_pyramid_pool.default: onnxscript translation}`` for calling
+    ``torch.onnx.export(..., dynamo=True, custom_translation_table=...)`` yourself (torch >= 2.6)."""
+    from . import _dynamo
+
+    return _dynamo.custom_translation_table()
+
 __all__ = [
     "SpatialPyramidPooling",
     "spatial_pyramid_pool",
     "spatial_pyramid_pool_standard_ops",
     "export_onnx",
     "dynamo_available",
+    "custom_translation_table",
     "output_features",
     "PLUGIN_NAME",
     "PLUGIN_VERSION",

@@ -18,6 +18,7 @@ from . import _contract as C
 from .functional import spatial_pyramid_pool
 
 CUSTOM_OP_NAME = "spp_trt::spatial_pyramid_pool"
+BACKWARD_OP_NAME = "spp_trt::spatial_pyramid_pool_backward"
 
 _custom_op = None
 
@@ -59,7 +60,7 @@ def get_custom_op():
     """The ``spp_trt::spatial_pyramid_pool(Tensor x, int[] levels, str pool_mode, str bin_rule) -> Tensor`` op.
 
     Defined on first use. Real kernel: the plain PyTorch reference; fake kernel: [N, C * sum(L^2)];
-    autograd: the reference's gradient.
+    autograd: the reference's gradient (through ``spp_trt::spatial_pyramid_pool_backward``).
     """
     global _custom_op
     if _custom_op is not None:
@@ -80,6 +81,22 @@ def get_custom_op():
         torch._check(x.dim() == 4, lambda: f"expected a 4-D input [N, C, H, W], got {x.dim()}-D")
         return x.new_empty((x.shape[0], x.shape[1] * C.bins_per_channel(levels)))
 
+    # The gradient is its own opaque op, so that backward graphs (torch.export of training graphs, AOTAutograd)
+    # trace it as one node too.
+    @torch.library.custom_op(BACKWARD_OP_NAME, mutates_args=())
+    def spatial_pyramid_pool_backward_op(
+        grad: torch.Tensor, x: torch.Tensor, levels: typing.List[int], pool_mode: str, bin_rule: str
+    ) -> torch.Tensor:
+        with torch.enable_grad():
+            xd = x.detach().requires_grad_(True)
+            y = spatial_pyramid_pool(xd, levels, pool_mode, bin_rule)
+        (gx,) = torch.autograd.grad(y, xd, grad)
+        return gx
+
+    @spatial_pyramid_pool_backward_op.register_fake
+    def _(grad, x, levels, pool_mode, bin_rule):
+        return torch.empty_like(x)
+
     def setup_context(ctx, inputs, output):
         x, levels, pool_mode, bin_rule = inputs
         ctx.save_for_backward(x)
@@ -87,11 +104,7 @@ def get_custom_op():
 
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        with torch.enable_grad():
-            xd = x.detach().requires_grad_(True)
-            y = spatial_pyramid_pool(xd, *ctx.spp_args)
-        (gx,) = torch.autograd.grad(y, xd, grad)
-        return gx, None, None, None
+        return spatial_pyramid_pool_backward_op(grad.contiguous(), x, *ctx.spp_args), None, None, None
 
     spatial_pyramid_pool_op.register_autograd(backward, setup_context=setup_context)
     _custom_op = spatial_pyramid_pool_op

@@ -190,6 +190,9 @@ def _export_torchscript(model, args, input_names, output_names, first, dynamic_h
         # "The shape inference of trt.plugins::SpatialPyramidPooling type is missing": annotate_spp_outputs below
         # writes the output type.
         warnings.filterwarnings("ignore", message=".*shape inference of .*SpatialPyramidPooling.*")
+        # Sizes read while tracing become constants; that is intended (the plugin node does not depend on them,
+        # and export_mode="onnx" is static by definition).
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             model,
             args,

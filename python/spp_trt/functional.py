@@ -96,12 +96,14 @@ def spatial_pyramid_pool_standard_ops(
     levels, pool_mode, bin_rule = C.validate_config(levels, pool_mode, bin_rule)
     _check_input(x)
     h, w = x.shape[-2], x.shape[-1]
-    if not isinstance(h, int) or not isinstance(w, int):
+    sym_int = getattr(torch, "SymInt", None)
+    if sym_int is not None and (isinstance(h, sym_int) or isinstance(w, sym_int)):
         raise ValueError(
             "export_mode='onnx' needs a static input size: MaxPool/AveragePool kernels and strides are fixed "
             f"attributes, but H, W = ({h}, {w}) are dynamic. Export with dynamic_hw=False, or use "
             "export_mode='plugin' for dynamic H and W."
         )
+    h, w = int(h), int(w)  # TorchScript tracing hands out 0-d tensors: the sizes become constants of the graph
     outs = []
     for _, ph, pw in standard_ops_plans(h, w, levels, pool_mode, bin_rule):
         pads = (pw.pad_begin, pw.pad_end, ph.pad_begin, ph.pad_end)

@@ -62,7 +62,7 @@ def _set_dims(vi: onnx.ValueInfoProto, elem_type: int, dims: Sequence[onnx.Tenso
 
 def annotate_spp_outputs(model: onnx.ModelProto, infer: bool = True) -> onnx.ModelProto:
     """Writes the output type of every SpatialPyramidPooling node: [N, C * sum(L^2)] with the input's element
-    type, N the input's dim 0 (symbolic or not) -- then re-runs ONNX shape inference so values downstream of the
+    type, N the input's dim 0 (the same name or value as the input's batch dim) -- then re-runs ONNX shape inference so values downstream of the
     plugin (e.g. a Gemm) get their shapes. Returns a new model; the input is not modified.
 
     The TorchScript exporter cannot infer shapes through a custom op and writes placeholder dims; the dynamo
@@ -104,8 +104,9 @@ def annotate_spp_outputs(model: onnx.ModelProto, infer: bool = True) -> onnx.Mod
         if name in outputs_by_name:
             out = outputs_by_name[name]
             existing = list(out.type.tensor_type.shape.dim)
-            if existing and (existing[0].HasField("dim_param") or existing[0].HasField("dim_value")):
-                d0 = existing[0]  # keep the name the user gave the output's batch axis
+            known = d0.HasField("dim_param") or d0.HasField("dim_value")
+            if not known and existing and (existing[0].HasField("dim_param") or existing[0].HasField("dim_value")):
+                d0 = existing[0]  # the input's batch dim is unknown: keep whatever the exporter wrote
             _set_dims(out, tt.elem_type, [d0, d1])
         else:
             vi = graph.value_info.add()
