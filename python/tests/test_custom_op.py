@@ -72,8 +72,8 @@ def test_torch_export_keeps_one_opaque_node_with_dynamic_shapes():
 
     net = Net().eval()
     x = torch.randn(2, 3, 17, 23)
-    dims = {0: torch.export.Dim("N", min=1, max=64), 2: torch.export.Dim("H", min=1, max=512),
-            3: torch.export.Dim("W", min=1, max=512)}
+    dims = {0: torch.export.Dim("N", min=2, max=64), 2: torch.export.Dim("H", min=2, max=512),
+            3: torch.export.Dim("W", min=2, max=512)}
     with _tracing.forced_target(_tracing.DYNAMO):
         ep = torch.export.export(net, (x,), dynamic_shapes=({**dims},))
     targets = [n.target for n in ep.graph.nodes if n.op == "call_function"]
