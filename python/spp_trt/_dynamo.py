@@ -18,7 +18,6 @@ from . import _contract as C
 from .functional import spatial_pyramid_pool
 
 CUSTOM_OP_NAME = "spp_trt::spatial_pyramid_pool"
-BACKWARD_OP_NAME = "spp_trt::spatial_pyramid_pool_backward"
 
 _custom_op = None
 
@@ -60,7 +59,7 @@ def get_custom_op():
     """The ``spp_trt::spatial_pyramid_pool(Tensor x, int[] levels, str pool_mode, str bin_rule) -> Tensor`` op.
 
     Defined on first use. Real kernel: the plain PyTorch reference; fake kernel: [N, C * sum(L^2)];
-    autograd: the reference's gradient (through ``spp_trt::spatial_pyramid_pool_backward``).
+    autograd: the reference's gradient.
     """
     global _custom_op
     if _custom_op is not None:
@@ -81,30 +80,20 @@ def get_custom_op():
         torch._check(x.dim() == 4, lambda: f"expected a 4-D input [N, C, H, W], got {x.dim()}-D")
         return x.new_empty((x.shape[0], x.shape[1] * C.bins_per_channel(levels)))
 
-    # The gradient is its own opaque op, so that backward graphs (torch.export of training graphs, AOTAutograd)
-    # trace it as one node too.
-    @torch.library.custom_op(BACKWARD_OP_NAME, mutates_args=())
-    def spatial_pyramid_pool_backward_op(
-        grad: torch.Tensor, x: torch.Tensor, levels: typing.List[int], pool_mode: str, bin_rule: str
-    ) -> torch.Tensor:
-        with torch.enable_grad():
-            xd = x.detach().requires_grad_(True)
-            y = spatial_pyramid_pool(xd, levels, pool_mode, bin_rule)
-        (gx,) = torch.autograd.grad(y, xd, grad)
-        return gx
-
-    @spatial_pyramid_pool_backward_op.register_fake
-    def _(grad, x, levels, pool_mode, bin_rule):
-        return torch.empty_like(x)
-
     def setup_context(ctx, inputs, output):
         x, levels, pool_mode, bin_rule = inputs
         ctx.save_for_backward(x)
         ctx.spp_args = (list(levels), pool_mode, bin_rule)
 
     def backward(ctx, grad):
+        # Runs in the autograd engine (above the dispatcher's autograd keys), so the reference can be
+        # differentiated directly. The op is only used while exporting, where no backward is traced.
         (x,) = ctx.saved_tensors
-        return spatial_pyramid_pool_backward_op(grad.contiguous(), x, *ctx.spp_args), None, None, None
+        with torch.enable_grad():
+            xd = x.detach().requires_grad_(True)
+            y = spatial_pyramid_pool(xd, *ctx.spp_args)
+        (gx,) = torch.autograd.grad(y, xd, grad)
+        return gx, None, None, None
 
     spatial_pyramid_pool_op.register_autograd(backward, setup_context=setup_context)
     _custom_op = spatial_pyramid_pool_op
@@ -159,9 +148,9 @@ def register_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
 def make_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
     """The onnxscript translation of the custom op: one ``<domain>::SpatialPyramidPooling`` node."""
     register_onnx_schema(domain)
-    import onnxscript
+    from onnxscript import values as onnxscript_values
 
-    opset = onnxscript.values.Opset(domain, C.ONNX_DOMAIN_VERSION)
+    opset = onnxscript_values.Opset(domain, C.ONNX_DOMAIN_VERSION)
 
     def spatial_pyramid_pool_to_onnx(
         x, levels: typing.Sequence[int], pool_mode: str = "max", bin_rule: str = "adaptive"
