@@ -255,7 +255,7 @@ def test_bad_export_arguments():
 def test_plain_torch_onnx_export_dynamo_with_the_translation_table():
     """Users may call torch.onnx.export(dynamo=True) directly with spp_trt.custom_translation_table()."""
     dynamo_or_skip()
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), SpatialPyramidPooling((1, 3), "avg", "caffe"))
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), SpatialPyramidPooling((1, 3), "avg", "caffe")).eval()
     program = torch.onnx.export(model, (torch.randn(2, 3, 9, 10),), dynamo=True,
                                 input_names=["input"], output_names=["output"],
                                 dynamic_shapes=({0: "N", 2: "H", 3: "W"},),
