@@ -21,6 +21,7 @@ from ._contract import (
     POOL_MODES,
     output_features,
 )
+from . import onnx_utils
 from .export import dynamo_available, export_onnx
 from .functional import spatial_pyramid_pool, spatial_pyramid_pool_standard_ops
 from .module import SpatialPyramidPooling
@@ -42,6 +43,7 @@ __all__ = [
     "export_onnx",
     "dynamo_available",
     "custom_translation_table",
+    "onnx_utils",
     "output_features",
     "PLUGIN_NAME",
     "PLUGIN_VERSION",
