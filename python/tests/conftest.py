@@ -33,6 +33,15 @@ def _is_local(address) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _fixed_seed():
+    """Every test starts from the same RNG state (tests that need several streams seed their own generators)."""
+    import torch
+
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     if _ALLOW_NETWORK:
         yield
