@@ -48,10 +48,11 @@ def dynamo_export_support() -> Tuple[bool, str]:
         import onnxscript  # noqa: F401
     except Exception as exc:  # ImportError or a broken install
         return False, f"onnxscript is not importable ({exc.__class__.__name__}: {exc}); the dynamo exporter needs it"
+    import onnx
     import onnx.defs
 
     if not hasattr(onnx.defs, "register_schema"):
-        return False, f"onnx {getattr(__import__('onnx'), '__version__', '?')} has no onnx.defs.register_schema (needs onnx >= 1.16)"
+        return False, f"onnx {onnx.__version__} has no onnx.defs.register_schema (needs onnx >= 1.16)"
     return True, ""
 
 
@@ -135,11 +136,15 @@ def register_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
             ("T", ["tensor(float)", "tensor(float16)", "tensor(bfloat16)"], "element types the plugin supports")
         ],
         attributes=[
-            OpSchema.Attribute("levels", OpSchema.AttrType.INTS, "pyramid levels L (1 to 16 entries in [1, 256])", required=True),
+            OpSchema.Attribute("levels", OpSchema.AttrType.INTS, "pyramid levels (1 to 16, each in [1, 256])",
+                               required=True),
             OpSchema.Attribute("pool_mode", OpSchema.AttrType.STRING, "'max' (default) or 'avg'", required=False),
-            OpSchema.Attribute("bin_rule", OpSchema.AttrType.STRING, "'adaptive' (default) or 'caffe'", required=False),
-            OpSchema.Attribute("plugin_version", OpSchema.AttrType.STRING, "TensorRT plugin version, '1'", required=False),
-            OpSchema.Attribute("plugin_namespace", OpSchema.AttrType.STRING, "TensorRT plugin namespace, ''", required=False),
+            OpSchema.Attribute("bin_rule", OpSchema.AttrType.STRING, "'adaptive' (default) or 'caffe'",
+                               required=False),
+            OpSchema.Attribute("plugin_version", OpSchema.AttrType.STRING, "TensorRT plugin version: '1'",
+                               required=False),
+            OpSchema.Attribute("plugin_namespace", OpSchema.AttrType.STRING, "TensorRT plugin namespace: ''",
+                               required=False),
         ],
     )
     onnx.defs.register_schema(schema)

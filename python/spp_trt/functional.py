@@ -31,11 +31,13 @@ def _caffe_level(x: torch.Tensor, level: int, pool_mode: str) -> torch.Tensor:
     h, w = int(x.shape[-2]), int(x.shape[-1])
     kh, ph, ph_end = C.caffe_geometry(h, level)
     kw, pw, pw_end = C.caffe_geometry(w, level)
+    pads = (pw, pw_end, ph, ph_end)
+    xp = x
+    if any(pads):
+        xp = F.pad(x, pads, mode="constant", value=float("-inf") if pool_mode == "max" else 0.0)
     if pool_mode == "max":
-        xp = F.pad(x, (pw, pw_end, ph, ph_end), mode="constant", value=float("-inf")) if (ph or ph_end or pw or pw_end) else x
         y = F.max_pool2d(xp, (kh, kw), (kh, kw))
     else:
-        xp = F.pad(x, (pw, pw_end, ph, ph_end), mode="constant", value=0.0) if (ph or ph_end or pw or pw_end) else x
         # The padded input is exactly L*k wide, so every window is full: the divisor is always kh*kw.
         y = F.avg_pool2d(xp, (kh, kw), (kh, kw), count_include_pad=True)
     if ph >= kh or pw >= kw:

@@ -62,8 +62,8 @@ def _set_dims(vi: onnx.ValueInfoProto, elem_type: int, dims: Sequence[onnx.Tenso
 
 def annotate_spp_outputs(model: onnx.ModelProto, infer: bool = True) -> onnx.ModelProto:
     """Writes the output type of every SpatialPyramidPooling node: [N, C * sum(L^2)] with the input's element
-    type, N the input's dim 0 (the same name or value as the input's batch dim) -- then re-runs ONNX shape inference so values downstream of the
-    plugin (e.g. a Gemm) get their shapes. Returns a new model; the input is not modified.
+    type, N being the input's dim 0 (same name or value) -- then re-runs ONNX shape inference so that values
+    downstream of the plugin (e.g. a Gemm) get their shapes. Returns a new model; the input is not modified.
 
     The TorchScript exporter cannot infer shapes through a custom op and writes placeholder dims; the dynamo
     exporter writes the right ones already (then this is a no-op apart from the inference).
