@@ -22,7 +22,7 @@ ORT_VERSION="${SPP_TRT_ORT_VERSION:-1.31.1}"
 if [[ "${SPP_TRT_SKIP_APT:-0}" != "1" ]]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends \
+    apt-get install -y -qq \
         python3 python3-torch python3-onnx python3-pytest python3-numpy python3-pip python3-setuptools \
         python3-wheel >/dev/null
 fi
