@@ -5,7 +5,7 @@ TensorRT is imported lazily: ``import spp_trt.tensorrt`` works without it; each 
 what is missing. Written against the TensorRT 10 Python API (8.6 works for loading and building).
 
     from spp_trt import tensorrt as sppt
-    sppt.load_plugin_library("build/libspp_trt_plugin.so")
+    sppt.load_plugin_library("build/src/tensorrt/libspp_trt_plugin.so")
     engine = sppt.build_engine("sppnet.onnx", min_hw=(16, 16), opt_hw=(224, 224), max_hw=(512, 512),
                                batch=(1, 8, 32))
     outputs = sppt.run_engine(engine, {"input": images.cuda()})

@@ -2,7 +2,7 @@
 SPP-Net and compares it with the committed reference numbers.
 
 The end-to-end test needs: the ``tensorrt`` Python package, a CUDA device, and the plugin library given by
-SPP_TRT_PLUGIN_LIB (path to the built libspp_trt plugin .so). Each missing piece skips with the reason.
+SPP_TRT_PLUGIN_LIB (e.g. build/src/tensorrt/libspp_trt_plugin.so). Each missing piece skips with the reason.
 """
 
 import os
