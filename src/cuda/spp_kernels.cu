@@ -278,50 +278,38 @@ __global__ void __launch_bounds__(kTHREADS) sppDirectKernel(Geometry g, T const*
 // Staged kernel (NCHW).
 struct StagedPlan
 {
-    int64_t planesPerCta;   // P
-    int64_t rowsPerStrip;   // R (== H in whole-plane mode)
-    int64_t numGroups;      // groups of P planes; CTAs loop over them
-    int64_t tileBytes;      // one tile buffer, with alignment slack
-    int32_t numSegments;    // S: row segments, the pieces that the row windows of all levels cut [0, H) into
-    int32_t doubleBuffer;   // whole-plane mode with room for two tiles: the next group loads during compute
+    int64_t planesPerCta; // P
+    int64_t rowsPerStrip; // R (== H in whole-plane mode)
+    int64_t numGroups;    // groups of P planes; CTAs loop over them
+    int64_t tileBytes;    // one tile buffer, with alignment slack
+    int32_t rowSegments;  // S_r: pieces that the row windows of all levels cut [0, H) into
+    int32_t colSegments;  // S_c: the same for the columns
+    int32_t gridStride;   // S_r * S_c rounded up to odd: lanes on consecutive planes hit distinct banks
+    int32_t doubleBuffer; // whole-plane mode with room for two tiles: the next group loads during compute
+    int64_t offSegments;  // byte offsets of the shared-memory regions (see stagedLayout)
+    int64_t offGrid;
+    int64_t offStaging;
+    int64_t offTiles;
     size_t smemBytes;
 };
 
-// One output bin of one plane, precomputed per CTA: where it goes and what it reduces.
+// One output bin, precomputed per CTA: what it reduces and where it goes.
 struct BinEntry
 {
-    int32_t base;      // C * sum(L'^2 over earlier levels) + by * L + bx: offset inside a sample's features
-    int32_t binCount;  // L * L: distance between channels inside the level's block
-    int32_t segments;  // first row segment | (last + 1) << 16
-    int32_t columns;   // first column | (last + 1) << 16
-    int32_t divisor;   // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
-    int32_t pad[3];
+    int32_t rowSegments;  // first row segment | (last + 1) << 16
+    int32_t colSegments;  // first column segment | (last + 1) << 16
+    int32_t divisor;      // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
+    int32_t levelPrefix;  // sum of L'^2 over earlier levels
+    int32_t binCount;     // L * L
+    int32_t binInLevel;   // by * L + bx
+    int32_t pad[2];
 };
 
-//! Most row windows (sum of L) the staged kernel takes: its segment tables are built in O((2 sumL)^2) per CTA.
+//! Most row windows (sum of L) the staged kernel takes: its segment tables are built in O(sumL^2) per CTA.
 constexpr int32_t kSTAGED_MAX_SUM_L = 512;
 
-// Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2 sumL][col windows: 2 sumL][endpoints: 2 sumL]
-// [first-occurrence flags: 2 sumL][endpoint ranks: 2 sumL][segment starts: S + 1]  (int32 each)  [segment buffer: P*S*W Acc][tile 0][tile 1].
-template <typename T>
-__host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes, int32_t numSegments)
-{
-    size_t const tables = static_cast<size_t>(g.sumL2) * sizeof(BinEntry)
-        + (10 * static_cast<size_t>(g.sumL) + static_cast<size_t>(numSegments) + 1) * sizeof(int32_t);
-    size_t const segmentBuffer = static_cast<size_t>(planes * numSegments * g.w) * sizeof(typename Traits<T>::Acc);
-    return ((tables + 15) / 16) * 16 + ((segmentBuffer + 15) / 16) * 16;
-}
-
-// A tile holds P*R*W elements copied so that smem and global addresses agree modulo 16, plus up to 16 bytes of
-// lead-in and 4 bytes of word rounding at the end.
-template <typename T>
-int64_t stagedTileBytes(Geometry const& g, int64_t planes, int64_t rows)
-{
-    return ((planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4 + 15) / 16) * 16;
-}
-
-// Number of row segments: distinct endpoints of the non-empty row windows, minus one.
-int32_t countRowSegments(Geometry const& g)
+// Number of segments along an axis: distinct endpoints of the non-empty windows of all levels, minus one.
+int32_t countSegments(Geometry const& g, int64_t size)
 {
     std::vector<int64_t> ends;
     ends.reserve(2 * static_cast<size_t>(g.sumL));
@@ -329,39 +317,68 @@ int32_t countRowSegments(Geometry const& g)
     {
         for (int32_t i = 0; i < g.levels[l]; ++i)
         {
-            detail::Window const wh = detail::binWindow(g.rule, i, g.h, g.levels[l]);
-            if (wh.end > wh.start)
+            detail::Window const win = detail::binWindow(g.rule, i, size, g.levels[l]);
+            if (win.end > win.start)
             {
-                ends.push_back(wh.start);
-                ends.push_back(wh.end);
+                ends.push_back(win.start);
+                ends.push_back(win.end);
             }
         }
     }
     std::sort(ends.begin(), ends.end());
-    auto const distinct = std::unique(ends.begin(), ends.end()) - ends.begin();
-    return static_cast<int32_t>(distinct - 1);
+    return static_cast<int32_t>(std::unique(ends.begin(), ends.end()) - ends.begin() - 1);
+}
+
+int64_t align16(int64_t bytes)
+{
+    return (bytes + 15) / 16 * 16;
+}
+
+// Shared memory, in this order:
+//   bin table      sumL2 BinEntry
+//   int tables     16 sumL + S_r + S_c + 2 int32: windows, endpoints, first-occurrence flags, ranks, segment starts
+//   segments       P * S_r * W Acc: stage 1, each column reduced over each row segment
+//   grid           P * gridStride Total: stage 2a, each (row segment, column segment) block
+//   staging        P * sumL2 T: stage 2b's bins in output order, for coalesced stores
+//   tiles          one or two tile buffers of P * R * W T, plus alignment slack
+template <typename T>
+void stagedLayout(Geometry const& g, int64_t planes, int64_t rows, int32_t doubleBuffer, StagedPlan& plan)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    plan.gridStride = (plan.rowSegments * plan.colSegments) | 1;
+    int64_t const tables = static_cast<int64_t>(g.sumL2) * static_cast<int64_t>(sizeof(BinEntry))
+        + (16 * static_cast<int64_t>(g.sumL) + plan.rowSegments + plan.colSegments + 2) * 4;
+    plan.offSegments = align16(tables);
+    plan.offGrid = plan.offSegments + align16(planes * plan.rowSegments * g.w * static_cast<int64_t>(sizeof(Acc)));
+    plan.offStaging = plan.offGrid + align16(planes * plan.gridStride * static_cast<int64_t>(sizeof(Total)));
+    plan.offTiles = plan.offStaging + align16(planes * g.sumL2 * static_cast<int64_t>(sizeof(T)));
+    // a tile keeps smem and global addresses equal modulo 16: up to 16 bytes of lead-in, 4 of word rounding
+    plan.tileBytes = align16(planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4);
+    plan.doubleBuffer = doubleBuffer;
+    plan.smemBytes = static_cast<size_t>(plan.offTiles + plan.tileBytes * (doubleBuffer ? 2 : 1));
 }
 
 template <typename T>
 bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
 {
-    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.w > 0xffff)
+    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L)
     {
-        return false; // column indices are packed in 16 bits; rows that wide do not fit in shared memory anyway
+        return false;
     }
     if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
     {
-        return false; // int8 column sums stay in int32 only while H * 127 does
+        return false; // int8 column-segment sums stay in int32 only while H * 127 does
     }
-    int32_t const segments = countRowSegments(g);
+    plan.rowSegments = countSegments(g, g.h);
+    plan.colSegments = countSegments(g, g.w);
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
-    auto const single = [&](int64_t p, int64_t rows) {
-        return static_cast<int64_t>(stagedHeaderBytes<T>(g, p, segments)) + stagedTileBytes<T>(g, p, rows);
+    auto const bytes = [&](int64_t p, int64_t rows, int32_t doubleBuffer) {
+        stagedLayout<T>(g, p, rows, doubleBuffer, plan);
+        return static_cast<int64_t>(plan.smemBytes);
     };
-    plan.doubleBuffer = 0;
-    plan.numSegments = segments;
-    if (single(1, g.h) <= kSTAGED_SMEM_BYTES)
+    if (bytes(1, g.h, 0) <= kSTAGED_SMEM_BYTES)
     {
         // Whole planes. Enough planes per CTA that its (plane, column) items fill the threads, within the tile
         // target, but keep >= 2 groups per SM.
@@ -371,34 +388,34 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
         p = p < fit ? p : fit;
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
-        while (p > 1 && single(p, g.h) > kSTAGED_SMEM_BYTES)
+        while (p > 1 && bytes(p, g.h, 0) > kSTAGED_SMEM_BYTES)
         {
             --p;
         }
+        int32_t const doubleBuffer = bytes(p, g.h, 1) <= kSTAGED_SMEM_MAX_BYTES ? 1 : 0;
+        bytes(p, g.h, doubleBuffer);
         plan.planesPerCta = p;
         plan.rowsPerStrip = g.h;
-        plan.doubleBuffer = single(p, g.h) + stagedTileBytes<T>(g, p, g.h) <= kSTAGED_SMEM_MAX_BYTES ? 1 : 0;
     }
     else
     {
         // One plane per CTA, streamed in strips of rows.
-        int64_t const fixed = single(1, 0);
+        int64_t const fixed = bytes(1, 0, 0);
         if (fixed >= kSTAGED_SMEM_BYTES)
         {
             return false;
         }
-        int64_t const rows = (kSTAGED_SMEM_BYTES - fixed) / (g.w * static_cast<int64_t>(sizeof(T)));
+        int64_t rows = (kSTAGED_SMEM_BYTES - fixed - 32) / (g.w * static_cast<int64_t>(sizeof(T)));
         if (rows < 1)
         {
             return false;
         }
+        rows = rows < g.h ? rows : g.h;
+        bytes(1, rows, 0);
         plan.planesPerCta = 1;
-        plan.rowsPerStrip = rows < g.h ? rows : g.h;
+        plan.rowsPerStrip = rows;
     }
     plan.numGroups = (planes + plan.planesPerCta - 1) / plan.planesPerCta;
-    plan.tileBytes = stagedTileBytes<T>(g, plan.planesPerCta, plan.rowsPerStrip);
-    plan.smemBytes = stagedHeaderBytes<T>(g, plan.planesPerCta, segments)
-        + static_cast<size_t>(plan.tileBytes) * (plan.doubleBuffer ? 2 : 1);
     return true;
 }
 
@@ -441,26 +458,85 @@ __device__ __forceinline__ int32_t issueTileCopy(T* dst, T const* __restrict__ s
     return shift;
 }
 
+template <typename Acc, PoolMode kMode>
+__device__ __forceinline__ void combine(Acc& acc, Acc v)
+{
+    if constexpr (kMode == PoolMode::kMAX)
+    {
+        acc = maxNaN(acc, v);
+    }
+    else
+    {
+        acc += v;
+    }
+}
+
+// Segment tables for both axes at once. endpoints[a][i] holds the ends of axis a's windows (kNONE when empty);
+// rank(e) = number of distinct endpoints below e is the index of the segment that starts at e.
+__device__ __forceinline__ void buildSegments(int32_t count, int32_t const* endpoints, int32_t* isFirst,
+    int32_t* ranks, int32_t* rowSegmentStart, int32_t* colSegmentStart, int32_t none)
+{
+    for (int32_t t = threadIdx.x; t < 2 * count; t += kTHREADS)
+    {
+        int32_t const axis = t / count;
+        int32_t const i = t - axis * count;
+        int32_t const* ends = endpoints + axis * count;
+        int32_t const e = ends[i];
+        bool first = e != none;
+        for (int32_t k = 0; k < i && first; ++k)
+        {
+            first = ends[k] != e;
+        }
+        isFirst[t] = first ? 1 : 0;
+    }
+    __syncthreads();
+    for (int32_t t = threadIdx.x; t < 2 * count; t += kTHREADS)
+    {
+        int32_t const axis = t / count;
+        int32_t const i = t - axis * count;
+        int32_t const* ends = endpoints + axis * count;
+        int32_t const* firsts = isFirst + axis * count;
+        int32_t const e = ends[i];
+        int32_t rank = 0;
+        for (int32_t k = 0; k < count; ++k)
+        {
+            rank += (firsts[k] != 0 && ends[k] < e) ? 1 : 0;
+        }
+        ranks[t] = e == none ? 0 : rank;
+        if (firsts[i] != 0)
+        {
+            (axis == 0 ? rowSegmentStart : colSegmentStart)[rank] = e;
+        }
+    }
+    __syncthreads();
+}
+
 template <typename T, PoolMode kMode>
 __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
     T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
+    constexpr int32_t kNONE = 0x7fffffff;
     extern __shared__ int4 smemRaw[];
-    int32_t const numSegments = plan.numSegments;
-    auto* binTable = reinterpret_cast<BinEntry*>(smemRaw);          // [sumL2]
-    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2); // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;                         // [sumL][2]: column window of (level, bx)
-    int32_t* endpoints = colWin + 2 * g.sumL;                      // [2 sumL]: row window ends, kNONE if empty
-    int32_t* isFirst = endpoints + 2 * g.sumL;                     // [2 sumL]: first occurrence of its value
-    int32_t* ranks = isFirst + 2 * g.sumL;                         // [2 sumL]: segment index of each endpoint
-    int32_t* segmentStart = ranks + 2 * g.sumL;                    // [S + 1]: first row of each segment
-    auto* segmentBuffer = reinterpret_cast<Acc*>(reinterpret_cast<char*>(smemRaw)
-        + ((static_cast<size_t>(g.sumL2) * sizeof(BinEntry) + (10 * static_cast<size_t>(g.sumL) + numSegments + 1) * sizeof(int32_t) + 15) / 16) * 16);
+    char* const smem = reinterpret_cast<char*>(smemRaw);
+    int32_t const sumL = g.sumL;
+    int32_t const rowSegments = plan.rowSegments;
+    int32_t const colSegments = plan.colSegments;
+    auto* binTable = reinterpret_cast<BinEntry*>(smem);
+    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2); // [sumL][2]
+    int32_t* colWin = rowWin + 2 * sumL;                           // [sumL][2]
+    int32_t* endpoints = colWin + 2 * sumL;                        // [2][2 sumL]: rows, then columns
+    int32_t* isFirst = endpoints + 4 * sumL;                       // [2][2 sumL]
+    int32_t* ranks = isFirst + 4 * sumL;                           // [2][2 sumL]
+    int32_t* rowSegmentStart = ranks + 4 * sumL;                   // [S_r + 1]
+    int32_t* colSegmentStart = rowSegmentStart + rowSegments + 1;  // [S_c + 1]
+    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
+    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
+    char* const tiles = smem + plan.offTiles;
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const h = static_cast<int32_t>(g.h);
-    char* const tiles = reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta, numSegments);
     int64_t const planes = g.n * g.c;
     int64_t group = blockIdx.x;
     auto const groupPlanes = [&](int64_t grp) {
@@ -478,9 +554,8 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             static_cast<int64_t>(groupPlanes(group)) * h * w);
     }
 
-    // Tables, once per CTA. Windows first.
-    constexpr int32_t kNONE = 0x7fffffff;
-    for (int32_t j = threadIdx.x; j < g.sumL; j += kTHREADS)
+    // Tables, once per CTA: windows, segments, bins.
+    for (int32_t j = threadIdx.x; j < sumL; j += kTHREADS)
     {
         int32_t l = 0;
         int32_t bin = j;
@@ -495,68 +570,41 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         rowWin[2 * j + 1] = static_cast<int32_t>(wh.end);
         colWin[2 * j] = static_cast<int32_t>(ww.start);
         colWin[2 * j + 1] = static_cast<int32_t>(ww.end);
-        bool const empty = wh.end <= wh.start;
-        endpoints[2 * j] = empty ? kNONE : static_cast<int32_t>(wh.start);
-        endpoints[2 * j + 1] = empty ? kNONE : static_cast<int32_t>(wh.end);
+        bool const emptyRow = wh.end <= wh.start;
+        bool const emptyCol = ww.end <= ww.start;
+        endpoints[2 * j] = emptyRow ? kNONE : static_cast<int32_t>(wh.start);
+        endpoints[2 * j + 1] = emptyRow ? kNONE : static_cast<int32_t>(wh.end);
+        endpoints[2 * sumL + 2 * j] = emptyCol ? kNONE : static_cast<int32_t>(ww.start);
+        endpoints[2 * sumL + 2 * j + 1] = emptyCol ? kNONE : static_cast<int32_t>(ww.end);
     }
     __syncthreads();
-    // Row segments: the distinct endpoints of all row windows, in order, cut [0, H) into S pieces; every window
-    // is a run of whole segments. rank(e) = number of distinct endpoints below e.
-    for (int32_t i = threadIdx.x; i < 2 * g.sumL; i += kTHREADS)
-    {
-        int32_t const e = endpoints[i];
-        bool first = e != kNONE;
-        for (int32_t k = 0; k < i && first; ++k)
-        {
-            first = endpoints[k] != e;
-        }
-        isFirst[i] = first ? 1 : 0;
-    }
-    __syncthreads();
-    for (int32_t i = threadIdx.x; i < 2 * g.sumL; i += kTHREADS)
-    {
-        int32_t const e = endpoints[i];
-        int32_t rank = 0;
-        for (int32_t k = 0; k < 2 * g.sumL; ++k)
-        {
-            rank += (isFirst[k] != 0 && endpoints[k] < e) ? 1 : 0;
-        }
-        ranks[i] = e == kNONE ? 0 : rank;
-        if (isFirst[i] != 0)
-        {
-            segmentStart[rank] = e;
-        }
-    }
-    __syncthreads();
+    buildSegments(2 * sumL, endpoints, isFirst, ranks, rowSegmentStart, colSegmentStart, kNONE);
     for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
     {
         int32_t l = 0;
         int32_t bin = b;
         int32_t windowBase = 0;
-        int64_t levelBase = 0;
         while (bin >= g.levels[l] * g.levels[l])
         {
             bin -= g.levels[l] * g.levels[l];
             windowBase += g.levels[l];
-            levelBase += g.c * g.levels[l] * g.levels[l];
             ++l;
         }
         int32_t const level = g.levels[l];
-        int32_t const by = bin / level;
-        int32_t const bx = bin - by * level;
-        int32_t const jy = windowBase + by;
-        int32_t const jx = windowBase + bx;
+        int32_t const jy = windowBase + bin / level;
+        int32_t const jx = windowBase + bin % level;
         detail::Window const wh{rowWin[2 * jy], rowWin[2 * jy + 1]};
         detail::Window const ww{colWin[2 * jx], colWin[2 * jx + 1]};
         BinEntry e{};
-        e.base = static_cast<int32_t>(levelBase + bin);
-        e.binCount = level * level;
-        e.segments = ranks[2 * jy] | (ranks[2 * jy + 1] << 16);
-        e.columns = static_cast<int32_t>(ww.start) | (static_cast<int32_t>(ww.end) << 16);
+        e.rowSegments = ranks[2 * jy] | (ranks[2 * jy + 1] << 16);
+        e.colSegments = ranks[4 * sumL + 2 * jx] | (ranks[4 * sumL + 2 * jx + 1] << 16);
         bool const empty = wh.end <= wh.start || ww.end <= ww.start;
         e.divisor = empty ? 0
                           : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
                               * detail::avgDivisor(g.rule, ww, g.w, level));
+        e.levelPrefix = b - bin;
+        e.binCount = level * level;
+        e.binInLevel = bin;
         binTable[b] = e;
     }
 
@@ -566,15 +614,15 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
     {
         int64_t const firstPlane = group * plan.planesPerCta;
         int32_t const numPlanes = groupPlanes(group);
-        // Stage 1 work split: items are (plane, column); when they are fewer than the threads, `groups` threads
-        // share an item and split its segments. A thread keeps the same items and segments in every strip, so it
-        // accumulates its own segment-buffer slots across strips without synchronisation.
+        // Stage 1, down the columns: (plane, column) items, each reduced over every row segment. When items are
+        // fewer than threads, `groups` threads share an item and split its segments. A thread keeps the same items
+        // and segments in every strip, so it accumulates its own slots across strips without synchronisation.
         int32_t const items = numPlanes * w;
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
         int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
         int32_t const firstSegment = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
         int32_t nextShift = 0;
-        int32_t segmentBegin = 0; // first segment that reaches into the current strip
+        int32_t segmentBegin = 0; // first row segment that reaches into the current strip
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
@@ -601,8 +649,8 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
                     static_cast<int64_t>(numPlanes) * rows * w);
                 __pipeline_wait_prior(0);
             }
-            __syncthreads(); // tile and tables visible; the previous group's stage 2 is done with the buffer
-            while (segmentBegin < numSegments && segmentStart[segmentBegin + 1] <= row0)
+            __syncthreads(); // tile and tables visible; the previous group is done with the segment buffer
+            while (segmentBegin < rowSegments && rowSegmentStart[segmentBegin + 1] <= row0)
             {
                 ++segmentBegin;
             }
@@ -613,29 +661,20 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
                 {
                     int32_t const p = item / w;
                     int32_t const x = item - p * w;
-                    T const* src = strip + (p * rows - row0) * w + x;  // src[y * w]: row y of this strip
-                    Acc* slot = segmentBuffer + p * numSegments * w + x; // slot[s * w]: segment s
-                    for (int32_t sg = segmentBegin + firstSegment; sg < numSegments; sg += groups)
+                    T const* src = strip + (p * rows - row0) * w + x;    // src[y * w]: row y of this strip
+                    Acc* slot = segmentBuffer + p * rowSegments * w + x; // slot[s * w]: row segment s
+                    for (int32_t sg = segmentBegin + firstSegment; sg < rowSegments; sg += groups)
                     {
-                        int32_t const segStart = segmentStart[sg];
+                        int32_t const segStart = rowSegmentStart[sg];
                         if (segStart >= rowEnd)
                         {
                             break;
                         }
-                        int32_t const y0 = max(segStart, row0);
-                        int32_t const y1 = min(segmentStart[sg + 1], rowEnd);
+                        int32_t const y1 = min(rowSegmentStart[sg + 1], rowEnd);
                         Acc acc = segStart < row0 ? slot[sg * w] : identity; // continues from the last strip
-                        for (int32_t y = y0; y < y1; ++y)
+                        for (int32_t y = max(segStart, row0); y < y1; ++y)
                         {
-                            Acc const v = Traits<T>::load(src[y * w]);
-                            if constexpr (kMode == PoolMode::kMAX)
-                            {
-                                acc = maxNaN(acc, v);
-                            }
-                            else
-                            {
-                                acc += v;
-                            }
+                            combine<Acc, kMode>(acc, Traits<T>::load(src[y * w]));
                         }
                         slot[sg * w] = acc;
                     }
@@ -648,45 +687,68 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             buffer ^= 1;
             shift = nextShift;
         }
-        // Stage 2, across: (plane, bin) -> output. Consecutive threads write consecutive bins of a level.
-        int64_t const n0 = firstPlane / g.c;
-        int64_t const c0 = firstPlane - n0 * g.c;
+        // Stage 2a, across: (plane, row segment, column segment) blocks.
+        int32_t const blocks = numPlanes * rowSegments * colSegments;
+        for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS)
+        {
+            int32_t const sc = item % colSegments;
+            int32_t const prs = item / colSegments; // plane * S_r + row segment
+            int32_t const p = prs / rowSegments;
+            Acc const* row = segmentBuffer + prs * w;
+            int32_t const x1 = colSegmentStart[sc + 1];
+            Total acc = static_cast<Total>(identity);
+            for (int32_t x = colSegmentStart[sc]; x < x1; ++x)
+            {
+                combine<Total, kMode>(acc, static_cast<Total>(row[x]));
+            }
+            grid[p * plan.gridStride + (prs - p * rowSegments) * colSegments + sc] = acc;
+        }
+        __syncthreads();
+        // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
+        // stride keeps their reads in distinct banks.
         int32_t const outputs = numPlanes * g.sumL2;
-        int32_t p = 0;
-        int32_t b = threadIdx.x;
         for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
         {
-            while (b >= g.sumL2)
-            {
-                b -= g.sumL2;
-                ++p;
-            }
+            int32_t const b = item / numPlanes;
+            int32_t const p = item - b * numPlanes;
             BinEntry const e = binTable[b];
             T result = zeroValue<T>();
             if (e.divisor != 0)
             {
-                int32_t const x0 = e.columns & 0xffff;
-                int32_t const x1 = e.columns >> 16;
-                int32_t const s1 = e.segments >> 16;
+                Total const* planeGrid = grid + p * plan.gridStride;
+                int32_t const r1 = e.rowSegments >> 16;
+                int32_t const c0 = e.colSegments & 0xffff;
+                int32_t const c1 = e.colSegments >> 16;
                 Total acc = static_cast<Total>(identity);
-                for (int32_t sg = e.segments & 0xffff; sg < s1; ++sg)
+                for (int32_t r = e.rowSegments & 0xffff; r < r1; ++r)
                 {
-                    Acc const* row = segmentBuffer + (p * numSegments + sg) * w;
-                    for (int32_t x = x0; x < x1; ++x)
+                    for (int32_t c = c0; c < c1; ++c)
                     {
-                        Total const v = row[x];
-                        if constexpr (kMode == PoolMode::kMAX)
-                        {
-                            acc = maxNaN(acc, v);
-                        }
-                        else
-                        {
-                            acc += v;
-                        }
+                        combine<Total, kMode>(acc, planeGrid[r * colSegments + c]);
                     }
                 }
                 result = finishBin<T, kMode>(acc, e.divisor);
             }
+            staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
+        }
+        __syncthreads();
+        // Stage 3: store. In each level the group's planes are consecutive channels, so its bins are one contiguous
+        // run of the output (two when the group crosses into the next sample).
+        int64_t const n0 = firstPlane / g.c;
+        int64_t const c0 = firstPlane - n0 * g.c;
+        for (int32_t i = threadIdx.x; i < outputs; i += kTHREADS)
+        {
+            int32_t l = 0;
+            int32_t q = i;
+            int32_t prefix = 0;
+            while (q >= numPlanes * g.levels[l] * g.levels[l])
+            {
+                q -= numPlanes * g.levels[l] * g.levels[l];
+                prefix += g.levels[l] * g.levels[l];
+                ++l;
+            }
+            int32_t const binCount = g.levels[l] * g.levels[l];
+            int32_t const p = q / binCount;
             int64_t n = n0;
             int64_t c = c0 + p;
             if (c >= g.c)
@@ -694,8 +756,7 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
                 n += c / g.c;
                 c %= g.c;
             }
-            output[n * g.features + e.base + c * e.binCount] = result;
-            b += kTHREADS;
+            output[n * g.features + g.c * prefix + c * binCount + (q - p * binCount)] = staging[i];
         }
     }
 }
