@@ -597,7 +597,7 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         detail::Window const ww{colWin[2 * jx], colWin[2 * jx + 1]};
         BinEntry e{};
         e.rowSegments = ranks[2 * jy] | (ranks[2 * jy + 1] << 16);
-        e.colSegments = ranks[4 * sumL + 2 * jx] | (ranks[4 * sumL + 2 * jx + 1] << 16);
+        e.colSegments = ranks[2 * sumL + 2 * jx] | (ranks[2 * sumL + 2 * jx + 1] << 16); // column axis: second half
         bool const empty = wh.end <= wh.start || ww.end <= ww.start;
         e.divisor = empty ? 0
                           : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
