@@ -1,7 +1,7 @@
 // spp-bench: times sppForward with CUDA events (warm-up, median of many runs, inputs rotated so that L2 does not
 // flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
 //
-//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|all] [--case NAME]
+//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|all] [--case NAME]
 #include "spp/cuda.h"
 #include "spp/reference.h"
 
@@ -158,7 +158,7 @@ int main(int argc, char** argv)
             only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|all] [--case NAME]\n",
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|all] [--case NAME]\n",
                 argv[0]);
             return 2;
         }
@@ -170,9 +170,11 @@ int main(int argc, char** argv)
         algos.emplace_back("staged", spp::Algo::kSTAGED);
     if (algoArg == "direct" || algoArg == "all")
         algos.emplace_back("direct", spp::Algo::kDIRECT);
+    if (algoArg == "planes" || algoArg == "all")
+        algos.emplace_back("planes", spp::Algo::kPLANES);
     if (algos.empty())
     {
-        std::fprintf(stderr, "--algo must be auto, staged, direct or all (got '%s')\n", algoArg.c_str());
+        std::fprintf(stderr, "--algo must be auto, staged, direct, planes or all (got '%s')\n", algoArg.c_str());
         return 2;
     }
 

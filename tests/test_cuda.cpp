@@ -174,7 +174,7 @@ void runGrid(DataType dtype)
                     {
                         SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
                             s.w, cs);
-                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT})
+                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
                         {
                             if (!sppAlgoSupported(desc, algo))
                             {
@@ -260,7 +260,7 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
                         std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
                     }
                 }
-                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT})
+                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
                 {
                     if (sppAlgoSupported(desc, algo))
                     {
@@ -298,7 +298,7 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
             GTEST_SKIP() << "GPU test skipped: cannot allocate 2.2 GB on this GPU";
         }
         CUDA_OK(cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice));
-        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT})
+        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
         {
             if (!sppAlgoSupported(desc, algo))
             {

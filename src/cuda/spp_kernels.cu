@@ -458,6 +458,39 @@ __device__ __forceinline__ int32_t issueTileCopy(T* dst, T const* __restrict__ s
     return shift;
 }
 
+// Stores a group's bins from `staging` (per level: [plane][bin]). In each level the group's planes are consecutive
+// channels, so its bins are one contiguous run of the output (two when the group crosses into the next sample).
+template <typename T>
+__device__ __forceinline__ void storeStaging(
+    Geometry const& g, T const* staging, int64_t firstPlane, int32_t numPlanes, T* __restrict__ output)
+{
+    int64_t const n0 = firstPlane / g.c;
+    int64_t const c0 = firstPlane - n0 * g.c;
+    int32_t const outputs = numPlanes * g.sumL2;
+    for (int32_t i = threadIdx.x; i < outputs; i += kTHREADS)
+    {
+        int32_t l = 0;
+        int32_t q = i;
+        int32_t prefix = 0;
+        while (q >= numPlanes * g.levels[l] * g.levels[l])
+        {
+            q -= numPlanes * g.levels[l] * g.levels[l];
+            prefix += g.levels[l] * g.levels[l];
+            ++l;
+        }
+        int32_t const binCount = g.levels[l] * g.levels[l];
+        int32_t const p = q / binCount;
+        int64_t n = n0;
+        int64_t c = c0 + p;
+        if (c >= g.c)
+        {
+            n += c / g.c;
+            c %= g.c;
+        }
+        output[n * g.features + g.c * prefix + c * binCount + (q - p * binCount)] = staging[i];
+    }
+}
+
 template <typename Acc, PoolMode kMode>
 __device__ __forceinline__ void combine(Acc& acc, Acc v)
 {
@@ -732,32 +765,190 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
         }
         __syncthreads();
-        // Stage 3: store. In each level the group's planes are consecutive channels, so its bins are one contiguous
-        // run of the output (two when the group crosses into the next sample).
-        int64_t const n0 = firstPlane / g.c;
-        int64_t const c0 = firstPlane - n0 * g.c;
-        for (int32_t i = threadIdx.x; i < outputs; i += kTHREADS)
+        storeStaging(g, staging, firstPlane, numPlanes, output);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Planes kernel (NCHW, small maps): a CTA stages P whole planes transposed ([pixel][plane], plane stride odd) and
+// each thread reduces one bin of one plane straight from shared memory. Lanes take consecutive planes of the same
+// bin: the warp's trip counts are equal, reads hit consecutive banks, and no index arithmetic is repeated per
+// plane. Every element is read once from DRAM and L times from shared memory.
+struct PlanesPlan
+{
+    int64_t planesPerCta; // P <= 32
+    int64_t numGroups;
+    int32_t laneStride;   // P rounded up to odd
+    int32_t offTile;      // byte offsets in shared memory
+    int32_t offStaging;
+    size_t smemBytes;
+};
+
+struct WindowBin
+{
+    int32_t rows;        // y0 | y1 << 16
+    int32_t cols;        // x0 | x1 << 16
+    int32_t divisor;     // avg divisor; 0: empty window, bin is 0
+    int32_t levelPrefix; // sum of L'^2 over earlier levels
+    int32_t binCount;    // L * L
+    int32_t binInLevel;  // by * L + bx
+    int32_t pad[2];
+};
+
+constexpr int64_t kPLANES_MIN_PLANES = 8;
+
+template <typename T>
+bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
+{
+    using Acc = typename Traits<T>::Acc;
+    if (g.layout != Layout::kNCHW || g.h > 0xffff || g.w > 0xffff)
+    {
+        return false;
+    }
+    int64_t const planes = g.n * g.c;
+    int64_t const pixels = g.h * g.w;
+    int64_t const fixed = align16(static_cast<int64_t>(g.sumL2) * static_cast<int64_t>(sizeof(WindowBin)));
+    auto const bytes = [&](int64_t p) {
+        int64_t const tile = align16(pixels * (p | 1) * static_cast<int64_t>(sizeof(Acc)));
+        return fixed + tile + align16(p * g.sumL2 * static_cast<int64_t>(sizeof(T)));
+    };
+    // enough groups for >= 4 per SM, at most one plane per lane
+    int64_t p = (planes + 4 * static_cast<int64_t>(numSms) - 1) / (4 * static_cast<int64_t>(numSms));
+    p = p < kPLANES_MIN_PLANES ? kPLANES_MIN_PLANES : (p > 32 ? 32 : p);
+    p = p < planes ? p : planes;
+    while (p >= kPLANES_MIN_PLANES && bytes(p) > kSTAGED_SMEM_MAX_BYTES)
+    {
+        --p;
+    }
+    if (p < kPLANES_MIN_PLANES && p < planes)
+    {
+        return false; // too few planes fit: lanes would mostly spread over bins of different sizes
+    }
+    if (p < 1 || bytes(p) > kSTAGED_SMEM_MAX_BYTES)
+    {
+        return false;
+    }
+    plan.planesPerCta = p;
+    plan.numGroups = (planes + p - 1) / p;
+    plan.laneStride = static_cast<int32_t>(p | 1);
+    plan.offTile = static_cast<int32_t>(fixed);
+    plan.offStaging = static_cast<int32_t>(fixed + align16(pixels * (p | 1) * static_cast<int64_t>(sizeof(Acc))));
+    plan.smemBytes = static_cast<size_t>(bytes(p));
+    return true;
+}
+
+template <typename T, PoolMode kMode>
+__global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPlan plan, T const* __restrict__ input,
+    T* __restrict__ output)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    extern __shared__ int4 smemRaw[];
+    char* const smem = reinterpret_cast<char*>(smemRaw);
+    auto* bins = reinterpret_cast<WindowBin*>(smem);
+    auto* tile = reinterpret_cast<Acc*>(smem + plan.offTile);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
+    int32_t const w = static_cast<int32_t>(g.w);
+    int32_t const pixels = static_cast<int32_t>(g.h * g.w);
+    int32_t const laneStride = plan.laneStride;
+    int64_t const planes = g.n * g.c;
+
+    for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
+    {
+        int32_t l = 0;
+        int32_t bin = b;
+        while (bin >= g.levels[l] * g.levels[l])
         {
-            int32_t l = 0;
-            int32_t q = i;
-            int32_t prefix = 0;
-            while (q >= numPlanes * g.levels[l] * g.levels[l])
-            {
-                q -= numPlanes * g.levels[l] * g.levels[l];
-                prefix += g.levels[l] * g.levels[l];
-                ++l;
-            }
-            int32_t const binCount = g.levels[l] * g.levels[l];
-            int32_t const p = q / binCount;
-            int64_t n = n0;
-            int64_t c = c0 + p;
-            if (c >= g.c)
-            {
-                n += c / g.c;
-                c %= g.c;
-            }
-            output[n * g.features + g.c * prefix + c * binCount + (q - p * binCount)] = staging[i];
+            bin -= g.levels[l] * g.levels[l];
+            ++l;
         }
+        int32_t const level = g.levels[l];
+        detail::Window const wh = detail::binWindow(g.rule, bin / level, g.h, level);
+        detail::Window const ww = detail::binWindow(g.rule, bin % level, g.w, level);
+        WindowBin e{};
+        e.rows = static_cast<int32_t>(wh.start) | static_cast<int32_t>(wh.end << 16);
+        e.cols = static_cast<int32_t>(ww.start) | static_cast<int32_t>(ww.end << 16);
+        bool const empty = wh.end <= wh.start || ww.end <= ww.start;
+        e.divisor = empty ? 0
+                          : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
+                              * detail::avgDivisor(g.rule, ww, g.w, level));
+        e.levelPrefix = b - bin;
+        e.binCount = level * level;
+        e.binInLevel = bin;
+        bins[b] = e;
+    }
+
+    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
+    {
+        int64_t const firstPlane = group * plan.planesPerCta;
+        int32_t const numPlanes = static_cast<int32_t>(
+            planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
+        int32_t const count = numPlanes * pixels;
+        T const* src = input + firstPlane * pixels;
+        __syncthreads(); // bins built; the previous group is done with the tile and the staging buffer
+        // Transposing load: consecutive threads read consecutive elements (coalesced) and write them with the odd
+        // plane stride (no bank conflicts). Four loads in flight per thread.
+        int32_t plane = static_cast<int32_t>(threadIdx.x) / pixels;
+        int32_t pixel = static_cast<int32_t>(threadIdx.x) - plane * pixels;
+        auto const advance = [&]() {
+            pixel += kTHREADS;
+            while (pixel >= pixels)
+            {
+                pixel -= pixels;
+                ++plane;
+            }
+        };
+        int32_t i = threadIdx.x;
+        for (; i + 3 * kTHREADS < count; i += 4 * kTHREADS)
+        {
+            T const v0 = src[i];
+            T const v1 = src[i + kTHREADS];
+            T const v2 = src[i + 2 * kTHREADS];
+            T const v3 = src[i + 3 * kTHREADS];
+            tile[pixel * laneStride + plane] = Traits<T>::load(v0);
+            advance();
+            tile[pixel * laneStride + plane] = Traits<T>::load(v1);
+            advance();
+            tile[pixel * laneStride + plane] = Traits<T>::load(v2);
+            advance();
+            tile[pixel * laneStride + plane] = Traits<T>::load(v3);
+            advance();
+        }
+        for (; i < count; i += kTHREADS)
+        {
+            tile[pixel * laneStride + plane] = Traits<T>::load(src[i]);
+            advance();
+        }
+        __syncthreads();
+        int32_t const outputs = numPlanes * g.sumL2;
+        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
+        {
+            int32_t const b = item / numPlanes;
+            int32_t const p = item - b * numPlanes;
+            WindowBin const e = bins[b];
+            T result = zeroValue<T>();
+            if (e.divisor != 0)
+            {
+                int32_t const y1 = e.rows >> 16;
+                int32_t const x0 = e.cols & 0xffff;
+                int32_t const x1 = e.cols >> 16;
+                Total acc = static_cast<Total>(identity);
+                for (int32_t y = e.rows & 0xffff; y < y1; ++y)
+                {
+                    Acc const* row = tile + (y * w) * laneStride + p;
+#pragma unroll 4
+                    for (int32_t x = x0; x < x1; ++x)
+                    {
+                        combine<Total, kMode>(acc, static_cast<Total>(row[x * laneStride]));
+                    }
+                }
+                result = finishBin<T, kMode>(acc, e.divisor);
+            }
+            staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
+        }
+        __syncthreads();
+        storeStaging(g, staging, firstPlane, numPlanes, output);
     }
 }
 
@@ -794,10 +985,48 @@ int32_t multiprocessorCount()
     return count;
 }
 
+// Launches a kernel that walks `groups` work items with a persistent grid: every CTA stays resident, builds its
+// tables once and loops over groups (opting in to more than 48 KiB of shared memory where needed).
+template <typename Kernel, typename... Args>
+cudaError_t launchPersistent(
+    Kernel kernel, int64_t groups, size_t smemBytes, int32_t numSms, cudaStream_t stream, Args... args)
+{
+    if (smemBytes > 48 * 1024)
+    {
+        cudaError_t const status = cudaFuncSetAttribute(
+            kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(smemBytes));
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+    }
+    int32_t perSm = 0;
+    cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, smemBytes);
+    if (status != cudaSuccess)
+    {
+        return status;
+    }
+    int64_t const resident = static_cast<int64_t>(numSms) * (perSm > 0 ? perSm : 1);
+    int64_t const grid = groups < resident ? groups : resident;
+    kernel<<<static_cast<uint32_t>(grid), kTHREADS, smemBytes, stream>>>(args...);
+    return cudaGetLastError();
+}
+
 template <typename T, PoolMode kMode>
 cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output, cudaStream_t stream)
 {
     int32_t const numSms = multiprocessorCount();
+    PlanesPlan planesPlan{};
+    bool const planesFit = (algo == Algo::kAUTO || algo == Algo::kPLANES) && planPlanes<T>(g, numSms, planesPlan);
+    if (algo == Algo::kPLANES || (algo == Algo::kAUTO && planesFit))
+    {
+        if (!planesFit)
+        {
+            return cudaErrorInvalidValue;
+        }
+        return launchPersistent(sppPlanesKernel<T, kMode>, planesPlan.numGroups, planesPlan.smemBytes, numSms, stream,
+            g, planesPlan, static_cast<T const*>(input), static_cast<T*>(output));
+    }
     StagedPlan plan{};
     bool const stagedFits = planStaged<T>(g, numSms, plan);
     if (algo == Algo::kSTAGED || (algo == Algo::kAUTO && stagedFits))
@@ -806,29 +1035,8 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
         {
             return cudaErrorInvalidValue;
         }
-        auto const kernel = sppStagedKernel<T, kMode>;
-        if (plan.smemBytes > 48 * 1024)
-        {
-            cudaError_t const status = cudaFuncSetAttribute(
-                kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(plan.smemBytes));
-            if (status != cudaSuccess)
-            {
-                return status;
-            }
-        }
-        // A persistent grid: every CTA stays resident and walks groups, so the tables are built once per CTA and
-        // (double-buffered) the next group's load overlaps this group's reduction.
-        int32_t perSm = 0;
-        cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, plan.smemBytes);
-        if (status != cudaSuccess)
-        {
-            return status;
-        }
-        int64_t const resident = static_cast<int64_t>(numSms) * (perSm > 0 ? perSm : 1);
-        int64_t const grid = plan.numGroups < resident ? plan.numGroups : resident;
-        kernel<<<static_cast<uint32_t>(grid), kTHREADS, plan.smemBytes, stream>>>(
-            g, plan, static_cast<T const*>(input), static_cast<T*>(output));
-        return cudaGetLastError();
+        return launchPersistent(sppStagedKernel<T, kMode>, plan.numGroups, plan.smemBytes, numSms, stream, g, plan,
+            static_cast<T const*>(input), static_cast<T*>(output));
     }
     int64_t const total = g.n * g.features;
     int64_t const blocks = (total + kTHREADS - 1) / kTHREADS;
@@ -846,6 +1054,18 @@ cudaError_t launchMode(Geometry const& g, PoolMode mode, Algo algo, void const* 
                                   : launch<T, PoolMode::kAVG>(g, algo, input, output, stream);
 }
 
+template <typename T>
+bool algoFits(Geometry const& g, Algo algo, int32_t numSms)
+{
+    if (algo == Algo::kPLANES)
+    {
+        PlanesPlan plan{};
+        return planPlanes<T>(g, numSms, plan);
+    }
+    StagedPlan plan{};
+    return planStaged<T>(g, numSms, plan);
+}
+
 } // namespace
 
 size_t sppWorkspaceSize(SppDesc const& /*desc*/) noexcept
@@ -859,19 +1079,22 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     {
         return false;
     }
-    if (algo != Algo::kSTAGED)
+    if (algo == Algo::kAUTO || algo == Algo::kDIRECT)
     {
-        return algo == Algo::kAUTO || algo == Algo::kDIRECT;
+        return true;
+    }
+    if (algo != Algo::kSTAGED && algo != Algo::kPLANES)
+    {
+        return false;
     }
     Geometry const g = makeGeometry(desc);
-    StagedPlan plan{};
-    int32_t const sms = 1; // the plan's feasibility does not depend on the SM count
+    int32_t const sms = multiprocessorCount();
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return planStaged<float>(g, sms, plan);
-    case DataType::kHALF: return planStaged<__half>(g, sms, plan);
-    case DataType::kBF16: return planStaged<__nv_bfloat16>(g, sms, plan);
-    case DataType::kINT8: return planStaged<int8_t>(g, sms, plan);
+    case DataType::kFLOAT: return algoFits<float>(g, algo, sms);
+    case DataType::kHALF: return algoFits<__half>(g, algo, sms);
+    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, algo, sms);
+    case DataType::kINT8: return algoFits<int8_t>(g, algo, sms);
     }
     return false;
 }
@@ -879,8 +1102,8 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
 cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* /*workspace*/,
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
-    bool const knownAlgo
-        = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED || options.algo == Algo::kDIRECT;
+    bool const knownAlgo = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED
+        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES;
     if (!knownAlgo || !validate(desc).ok())
     {
         return cudaErrorInvalidValue; // an unsupported kSTAGED is refused by launch()

@@ -178,7 +178,7 @@ def main():
                     padded[..., :shape[1]] = xc.permute(0, 2, 3, 1)
                     variants.append(("NHWC8", xc, 1, cpad, padded))
                     for name, xv, layout, cs, storage in variants:
-                        for algo in ((0, 1, 2) if layout == 0 else (0, 2)):
+                        for algo in ((0, 1, 2, 3) if layout == 0 else (0, 2)):
                             if not spp.supported(xv, levels, mode, rule, layout, cs, algo):
                                 continue  # e.g. a row too wide to stage (the C++ AlgoSupport test covers it)
                             for poison in ((None, 55) if dtype == torch.int8 else (None,)):
