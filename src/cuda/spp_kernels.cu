@@ -795,7 +795,7 @@ struct WindowBin
     int32_t pad[2];
 };
 
-constexpr int64_t kPLANES_MIN_PLANES = 8;
+constexpr int64_t kPLANES_MIN_PLANES = 16;
 
 template <typename T>
 bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
@@ -812,21 +812,26 @@ bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
         int64_t const tile = align16(pixels * (p | 1) * static_cast<int64_t>(sizeof(Acc)));
         return fixed + tile + align16(p * g.sumL2 * static_cast<int64_t>(sizeof(T)));
     };
-    // enough groups for >= 4 per SM, at most one plane per lane
-    int64_t p = (planes + 4 * static_cast<int64_t>(numSms) - 1) / (4 * static_cast<int64_t>(numSms));
-    p = p < kPLANES_MIN_PLANES ? kPLANES_MIN_PLANES : (p > 32 ? 32 : p);
-    p = p < planes ? p : planes;
-    while (p >= kPLANES_MIN_PLANES && bytes(p) > kSTAGED_SMEM_MAX_BYTES)
+    // One plane per lane where possible, at least 16 (lanes of a warp then share at most two bins), within the
+    // single-buffer budget so >= 4 CTAs fit per SM; and enough groups to give every SM work.
+    int64_t p = planes < 32 ? planes : 32;
+    while (p > kPLANES_MIN_PLANES && bytes(p) > kSTAGED_SMEM_BYTES)
     {
         --p;
     }
-    if (p < kPLANES_MIN_PLANES && p < planes)
-    {
-        return false; // too few planes fit: lanes would mostly spread over bins of different sizes
-    }
-    if (p < 1 || bytes(p) > kSTAGED_SMEM_MAX_BYTES)
+    if (bytes(p) > kSTAGED_SMEM_BYTES || (p < kPLANES_MIN_PLANES && p < planes))
     {
         return false;
+    }
+    if (planes > p && (planes + p - 1) / p < numSms)
+    {
+        // fewer groups than SMs: split planes more thinly, as long as lanes stay mostly on one bin
+        int64_t const thinner = (planes + numSms - 1) / numSms;
+        if (thinner < kPLANES_MIN_PLANES)
+        {
+            return false; // the staged kernel spreads such shapes better
+        }
+        p = thinner;
     }
     plan.planesPerCta = p;
     plan.numGroups = (planes + p - 1) / p;
@@ -888,37 +893,34 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
         T const* src = input + firstPlane * pixels;
         __syncthreads(); // bins built; the previous group is done with the tile and the staging buffer
         // Transposing load: consecutive threads read consecutive elements (coalesced) and write them with the odd
-        // plane stride (no bank conflicts). Four loads in flight per thread.
+        // plane stride (no bank conflicts). Up to kBATCH loads per thread are in flight before the first store, so
+        // a group costs about one DRAM round trip.
+        constexpr int32_t kBATCH = 16;
         int32_t plane = static_cast<int32_t>(threadIdx.x) / pixels;
         int32_t pixel = static_cast<int32_t>(threadIdx.x) - plane * pixels;
-        auto const advance = [&]() {
-            pixel += kTHREADS;
-            while (pixel >= pixels)
+        for (int32_t base = 0; base < count; base += kBATCH * kTHREADS)
+        {
+            T values[kBATCH];
+#pragma unroll
+            for (int32_t k = 0; k < kBATCH; ++k)
             {
-                pixel -= pixels;
-                ++plane;
+                int32_t const i = base + k * kTHREADS + static_cast<int32_t>(threadIdx.x);
+                values[k] = i < count ? src[i] : T{};
             }
-        };
-        int32_t i = threadIdx.x;
-        for (; i + 3 * kTHREADS < count; i += 4 * kTHREADS)
-        {
-            T const v0 = src[i];
-            T const v1 = src[i + kTHREADS];
-            T const v2 = src[i + 2 * kTHREADS];
-            T const v3 = src[i + 3 * kTHREADS];
-            tile[pixel * laneStride + plane] = Traits<T>::load(v0);
-            advance();
-            tile[pixel * laneStride + plane] = Traits<T>::load(v1);
-            advance();
-            tile[pixel * laneStride + plane] = Traits<T>::load(v2);
-            advance();
-            tile[pixel * laneStride + plane] = Traits<T>::load(v3);
-            advance();
-        }
-        for (; i < count; i += kTHREADS)
-        {
-            tile[pixel * laneStride + plane] = Traits<T>::load(src[i]);
-            advance();
+#pragma unroll
+            for (int32_t k = 0; k < kBATCH; ++k)
+            {
+                if (base + k * kTHREADS + static_cast<int32_t>(threadIdx.x) < count)
+                {
+                    tile[pixel * laneStride + plane] = Traits<T>::load(values[k]);
+                }
+                pixel += kTHREADS;
+                while (pixel >= pixels)
+                {
+                    pixel -= pixels;
+                    ++plane;
+                }
+            }
         }
         __syncthreads();
         int32_t const outputs = numPlanes * g.sumL2;
