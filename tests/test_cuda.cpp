@@ -373,6 +373,13 @@ TEST(Launcher, EmptyBatchLaunchesNothing)
     SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 13, 13);
     EXPECT_EQ(sppWorkspaceSize(desc), 0u);
     EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
+    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
+    {
+        EXPECT_TRUE(sppAlgoSupported(desc, algo)) << static_cast<int32_t>(algo); // planning N = 0 must not divide by 0
+        LaunchOptions options;
+        options.algo = algo;
+        EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr, options), cudaSuccess);
+    }
 }
 
 TEST(Launcher, AlgoSupport)

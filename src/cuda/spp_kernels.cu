@@ -806,6 +806,10 @@ bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
         return false;
     }
     int64_t const planes = g.n * g.c;
+    if (planes == 0)
+    {
+        return true; // nothing to launch (sppForward returns before planning); any plan is valid
+    }
     int64_t const pixels = g.h * g.w;
     int64_t const fixed = align16(static_cast<int64_t>(g.sumL2) * static_cast<int64_t>(sizeof(WindowBin)));
     auto const bytes = [&](int64_t p) {
