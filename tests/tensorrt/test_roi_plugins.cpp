@@ -194,7 +194,9 @@ DynamicPluginTensorDesc dynamicDesc(nvinfer1::Dims dims, nvinfer1::Dims max, Dat
     desc.desc.format = format;
     desc.desc.scale = 1.0F;
     desc.min = dims;
+#if NV_TENSORRT_MAJOR >= 10
     desc.opt = dims;
+#endif
     desc.max = max;
     return desc;
 }
@@ -206,7 +208,7 @@ nvinfer1::Dims dims(std::initializer_list<int64_t> values)
     int32_t i = 0;
     for (int64_t v : values)
     {
-        d.d[i++] = static_cast<decltype(d.d[0])>(v);
+        d.d[i++] = static_cast<DimValue>(v);
     }
     return d;
 }
