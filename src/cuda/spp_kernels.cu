@@ -17,8 +17,10 @@
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace spp
 {
@@ -26,8 +28,10 @@ namespace
 {
 
 constexpr int32_t kTHREADS = 256;
-//! Shared memory one staged CTA may use (stays under the 48 KiB that needs no opt-in).
+//! Shared memory of a single-buffered staged CTA (stays under the 48 KiB that needs no opt-in).
 constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
+//! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
+constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
 constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
 
@@ -275,142 +279,283 @@ __global__ void __launch_bounds__(kTHREADS) sppDirectKernel(Geometry g, T const*
 struct StagedPlan
 {
     int64_t planesPerCta; // P
-    int64_t rowsPerStrip; // R (== H when P > 1)
-    int64_t numGroups;    // CTAs' work items
+    int64_t rowsPerStrip; // R (== H in whole-plane mode)
+    int64_t numGroups;    // groups of P planes; CTAs loop over them
+    int64_t tileBytes;    // one tile buffer, with alignment slack
+    int32_t rowSegments;  // S_r: pieces that the row windows of all levels cut [0, H) into
+    int32_t colSegments;  // S_c: the same for the columns
+    int32_t gridStride;   // S_r * S_c rounded up to odd: lanes on consecutive planes hit distinct banks
+    int32_t doubleBuffer; // whole-plane mode with room for two tiles: the next group loads during compute
+    int64_t offSegments;  // byte offsets of the shared-memory regions (see stagedLayout)
+    int64_t offGrid;
+    int64_t offStaging;
+    int64_t offTiles;
     size_t smemBytes;
 };
 
-// One output bin of one plane, precomputed per CTA: where it goes and which windows it reduces.
+// One output bin, precomputed per CTA: what it reduces and where it goes.
 struct BinEntry
 {
-    int32_t base;      // C * sum(L'^2 over earlier levels) + by * L + bx: offset inside a sample's features
-    int32_t binCount;  // L * L: distance between channels inside the level's block
-    int32_t windows;   // row window index | column window index << 16 (indices into the window tables)
-    int32_t divisor;   // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
+    int32_t rowSegments;  // first row segment | (last + 1) << 16
+    int32_t colSegments;  // first column segment | (last + 1) << 16
+    int32_t divisor;      // avg divisor; 0 marks an empty (caffe) window, whose bin is 0
+    int32_t levelPrefix;  // sum of L'^2 over earlier levels
+    int32_t binCount;     // L * L
+    int32_t binInLevel;   // by * L + bx
+    int32_t pad[2];
 };
 
-// Shared memory layout: [bin table: sumL2 BinEntry][row windows: 2*sumL int32][col windows: 2*sumL int32]
-// [column buffer: P*sumL*W Acc][tile: P*R*W T + 16 bytes of alignment slack].
-template <typename T>
-__host__ __device__ size_t stagedHeaderBytes(Geometry const& g, int64_t planes)
+//! Most row windows (sum of L) the staged kernel takes: its segment tables are built in O(sumL^2) per CTA.
+constexpr int32_t kSTAGED_MAX_SUM_L = 512;
+
+// Number of segments along an axis: distinct endpoints of the non-empty windows of all levels, minus one.
+int32_t countSegments(Geometry const& g, int64_t size)
 {
-    size_t const tables = static_cast<size_t>(g.sumL2) * sizeof(BinEntry) + 4 * static_cast<size_t>(g.sumL) * sizeof(int32_t);
-    size_t const columnBuffer = static_cast<size_t>(planes * g.sumL * g.w) * sizeof(typename Traits<T>::Acc);
-    return ((tables + columnBuffer + 15) / 16) * 16;
+    std::vector<int64_t> ends;
+    ends.reserve(2 * static_cast<size_t>(g.sumL));
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        for (int32_t i = 0; i < g.levels[l]; ++i)
+        {
+            detail::Window const win = detail::binWindow(g.rule, i, size, g.levels[l]);
+            if (win.end > win.start)
+            {
+                ends.push_back(win.start);
+                ends.push_back(win.end);
+            }
+        }
+    }
+    std::sort(ends.begin(), ends.end());
+    return static_cast<int32_t>(std::unique(ends.begin(), ends.end()) - ends.begin() - 1);
 }
 
-template <typename T>
-size_t stagedSmemBytes(Geometry const& g, int64_t planes, int64_t rows)
+int64_t align16(int64_t bytes)
 {
-    return stagedHeaderBytes<T>(g, planes) + static_cast<size_t>(planes * rows * g.w) * sizeof(T) + 16;
+    return (bytes + 15) / 16 * 16;
+}
+
+// Shared memory, in this order:
+//   bin table      sumL2 BinEntry
+//   int tables     16 sumL + S_r + S_c + 2 int32: windows, endpoints, first-occurrence flags, ranks, segment starts
+//   segments       P * S_r * W Acc: stage 1, each column reduced over each row segment
+//   grid           P * gridStride Total: stage 2a, each (row segment, column segment) block
+//   staging        P * sumL2 T: stage 2b's bins in output order, for coalesced stores
+//   tiles          one or two tile buffers of P * R * W T, plus alignment slack
+template <typename T>
+void stagedLayout(Geometry const& g, int64_t planes, int64_t rows, int32_t doubleBuffer, StagedPlan& plan)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    plan.gridStride = (plan.rowSegments * plan.colSegments) | 1;
+    int64_t const tables = static_cast<int64_t>(g.sumL2) * static_cast<int64_t>(sizeof(BinEntry))
+        + (16 * static_cast<int64_t>(g.sumL) + plan.rowSegments + plan.colSegments + 2) * 4;
+    plan.offSegments = align16(tables);
+    plan.offGrid = plan.offSegments + align16(planes * plan.rowSegments * g.w * static_cast<int64_t>(sizeof(Acc)));
+    plan.offStaging = plan.offGrid + align16(planes * plan.gridStride * static_cast<int64_t>(sizeof(Total)));
+    plan.offTiles = plan.offStaging + align16(planes * g.sumL2 * static_cast<int64_t>(sizeof(T)));
+    // a tile keeps smem and global addresses equal modulo 16: up to 16 bytes of lead-in, 4 of word rounding
+    plan.tileBytes = align16(planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4);
+    plan.doubleBuffer = doubleBuffer;
+    plan.smemBytes = static_cast<size_t>(plan.offTiles + plan.tileBytes * (doubleBuffer ? 2 : 1));
 }
 
 template <typename T>
 bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
 {
-    if (g.layout != Layout::kNCHW)
+    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L)
     {
         return false;
     }
     if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
     {
-        return false; // int8 column sums stay in int32 only while H * 127 does
+        return false; // int8 column-segment sums stay in int32 only while H * 127 does
     }
-    if (g.sumL > 0xffff)
-    {
-        return false; // window indices are packed in 16 bits
-    }
+    plan.rowSegments = countSegments(g, g.h);
+    plan.colSegments = countSegments(g, g.w);
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
-    if (stagedSmemBytes<T>(g, 1, g.h) <= static_cast<size_t>(kSTAGED_SMEM_BYTES))
+    auto const bytes = [&](int64_t p, int64_t rows, int32_t doubleBuffer) {
+        stagedLayout<T>(g, p, rows, doubleBuffer, plan);
+        return static_cast<int64_t>(plan.smemBytes);
+    };
+    if (bytes(1, g.h, 0) <= kSTAGED_SMEM_BYTES)
     {
         // Whole planes. Enough planes per CTA that its (plane, column) items fill the threads, within the tile
-        // target, but no more than keeps >= 2 CTAs per SM busy.
-        int64_t p = (kTHREADS + g.w - 1) / g.w;
+        // target, but keep >= 2 groups per SM.
+        int64_t p = kTHREADS / g.w;
         int64_t const fit = planeBytes >= kSTAGED_TILE_TARGET ? 1 : kSTAGED_TILE_TARGET / planeBytes;
         int64_t const spread = (planes + 2 * static_cast<int64_t>(numSms) - 1) / (2 * static_cast<int64_t>(numSms));
         p = p < fit ? p : fit;
         p = p < spread ? p : spread;
         p = p < 1 ? 1 : p;
-        while (p > 1 && stagedSmemBytes<T>(g, p, g.h) > static_cast<size_t>(kSTAGED_SMEM_BYTES))
+        while (p > 1 && bytes(p, g.h, 0) > kSTAGED_SMEM_BYTES)
         {
             --p;
         }
+        int32_t const doubleBuffer = bytes(p, g.h, 1) <= kSTAGED_SMEM_MAX_BYTES ? 1 : 0;
+        bytes(p, g.h, doubleBuffer);
         plan.planesPerCta = p;
         plan.rowsPerStrip = g.h;
     }
     else
     {
         // One plane per CTA, streamed in strips of rows.
-        size_t const fixed = stagedSmemBytes<T>(g, 1, 0);
-        if (fixed >= static_cast<size_t>(kSTAGED_SMEM_BYTES))
+        int64_t const fixed = bytes(1, 0, 0);
+        if (fixed >= kSTAGED_SMEM_BYTES)
         {
             return false;
         }
-        int64_t const rows = (kSTAGED_SMEM_BYTES - static_cast<int64_t>(fixed)) / (g.w * static_cast<int64_t>(sizeof(T)));
+        int64_t rows = (kSTAGED_SMEM_BYTES - fixed - 32) / (g.w * static_cast<int64_t>(sizeof(T)));
         if (rows < 1)
         {
             return false;
         }
+        rows = rows < g.h ? rows : g.h;
+        bytes(1, rows, 0);
         plan.planesPerCta = 1;
-        plan.rowsPerStrip = rows < g.h ? rows : g.h;
+        plan.rowsPerStrip = rows;
     }
     plan.numGroups = (planes + plan.planesPerCta - 1) / plan.planesPerCta;
-    plan.smemBytes = stagedSmemBytes<T>(g, plan.planesPerCta, plan.rowsPerStrip);
     return true;
 }
 
-// Copies count elements from src (any alignment of T) into dst so that dst[i] sits at the same address offset
-// modulo 16 as src[i]: the 16-byte aligned middle then moves with asynchronous 16-byte copies (cp.async, which
-// bypass registers, so every load of the tile is in flight at once). Returns the shift (elements) at which the copy
-// starts in dst. The caller must __syncthreads() before reading dst.
+// Starts copying `count` elements at src into dst with cp.async (bypassing registers, so the whole tile is in
+// flight at once) and commits them as one pipeline stage; __pipeline_wait_prior() and a barrier must follow before
+// the tile is read. dst[shift + i] receives src[i], where shift puts smem and global addresses in the same position
+// modulo 16, so the aligned middle moves in 16-byte pieces and the ragged ends in 4-byte words. Those words may
+// take up to 3 bytes beyond either end of the range; they share an aligned word (and so a page) with bytes of the
+// range and are never used.
 template <typename T>
-__device__ __forceinline__ int32_t copyToShared(T* dst, T const* __restrict__ src, int64_t count)
+__device__ __forceinline__ int32_t issueTileCopy(T* dst, T const* __restrict__ src, int64_t count)
 {
-    constexpr int32_t kVEC = 16 / static_cast<int32_t>(sizeof(T));
-    auto const address = reinterpret_cast<uintptr_t>(src);
-    int32_t const shift = static_cast<int32_t>((address % 16) / sizeof(T));
-    T* const out = dst + shift;
-    int64_t head = shift == 0 ? 0 : kVEC - shift;
-    head = head < count ? head : count;
-    int64_t const vectors = (count - head) / kVEC;
-    int64_t const tailStart = head + vectors * kVEC;
-    auto const* srcVec = reinterpret_cast<int4 const*>(src + head);
-    auto* dstVec = reinterpret_cast<int4*>(out + head);
+    auto const begin = reinterpret_cast<uintptr_t>(src);
+    auto const end = begin + static_cast<uintptr_t>(count) * sizeof(T);
+    int32_t const shift = static_cast<int32_t>((begin % 16) / sizeof(T));
+    char* const dstOfBegin = reinterpret_cast<char*>(dst + shift); // smem address receiving byte `begin`
+    uintptr_t const wordBegin = begin & ~uintptr_t{3};
+    uintptr_t const wordEnd = (end + 3) & ~uintptr_t{3};
+    uintptr_t vecBegin = (begin + 15) & ~uintptr_t{15};
+    uintptr_t vecEnd = end & ~uintptr_t{15};
+    if (vecEnd <= vecBegin)
+    {
+        vecBegin = vecEnd = wordBegin; // too short for a 16-byte piece: words only
+    }
+    int64_t const vectors = static_cast<int64_t>(vecEnd - vecBegin) / 16;
     for (int64_t i = threadIdx.x; i < vectors; i += kTHREADS)
     {
-        __pipeline_memcpy_async(dstVec + i, srcVec + i, sizeof(int4));
+        uintptr_t const at = vecBegin + static_cast<uintptr_t>(i) * 16;
+        __pipeline_memcpy_async(dstOfBegin + (at - begin), reinterpret_cast<void const*>(at), 16);
+    }
+    int64_t const headWords = static_cast<int64_t>(vecBegin - wordBegin) / 4;
+    int64_t const tailWords = static_cast<int64_t>(wordEnd - vecEnd) / 4;
+    for (int64_t i = threadIdx.x; i < headWords + tailWords; i += kTHREADS)
+    {
+        uintptr_t const at = i < headWords ? wordBegin + static_cast<uintptr_t>(i) * 4
+                                           : vecEnd + static_cast<uintptr_t>(i - headWords) * 4;
+        __pipeline_memcpy_async(dstOfBegin + (at - begin), reinterpret_cast<void const*>(at), 4);
     }
     __pipeline_commit();
-    if (threadIdx.x < head)
-    {
-        out[threadIdx.x] = src[threadIdx.x];
-    }
-    for (int64_t j = tailStart + threadIdx.x; j < count; j += kTHREADS)
-    {
-        out[j] = src[j];
-    }
-    __pipeline_wait_prior(0);
     return shift;
 }
 
+template <typename Acc, PoolMode kMode>
+__device__ __forceinline__ void combine(Acc& acc, Acc v)
+{
+    if constexpr (kMode == PoolMode::kMAX)
+    {
+        acc = maxNaN(acc, v);
+    }
+    else
+    {
+        acc += v;
+    }
+}
+
+// Segment tables for both axes at once. endpoints[a][i] holds the ends of axis a's windows (kNONE when empty);
+// rank(e) = number of distinct endpoints below e is the index of the segment that starts at e.
+__device__ __forceinline__ void buildSegments(int32_t count, int32_t const* endpoints, int32_t* isFirst,
+    int32_t* ranks, int32_t* rowSegmentStart, int32_t* colSegmentStart, int32_t none)
+{
+    for (int32_t t = threadIdx.x; t < 2 * count; t += kTHREADS)
+    {
+        int32_t const axis = t / count;
+        int32_t const i = t - axis * count;
+        int32_t const* ends = endpoints + axis * count;
+        int32_t const e = ends[i];
+        bool first = e != none;
+        for (int32_t k = 0; k < i && first; ++k)
+        {
+            first = ends[k] != e;
+        }
+        isFirst[t] = first ? 1 : 0;
+    }
+    __syncthreads();
+    for (int32_t t = threadIdx.x; t < 2 * count; t += kTHREADS)
+    {
+        int32_t const axis = t / count;
+        int32_t const i = t - axis * count;
+        int32_t const* ends = endpoints + axis * count;
+        int32_t const* firsts = isFirst + axis * count;
+        int32_t const e = ends[i];
+        int32_t rank = 0;
+        for (int32_t k = 0; k < count; ++k)
+        {
+            rank += (firsts[k] != 0 && ends[k] < e) ? 1 : 0;
+        }
+        ranks[t] = e == none ? 0 : rank;
+        if (firsts[i] != 0)
+        {
+            (axis == 0 ? rowSegmentStart : colSegmentStart)[rank] = e;
+        }
+    }
+    __syncthreads();
+}
+
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+__global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
     T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
     using Total = typename Traits<T>::Total;
+    constexpr int32_t kNONE = 0x7fffffff;
     extern __shared__ int4 smemRaw[];
-    auto* binTable = reinterpret_cast<BinEntry*>(smemRaw);           // [sumL2]
-    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2);  // [sumL][2]: row window of (level, by)
-    int32_t* colWin = rowWin + 2 * g.sumL;                          // [sumL][2]: column window of (level, bx)
-    auto* columnBuffer = reinterpret_cast<Acc*>(colWin + 2 * g.sumL); // [P][sumL][W]
+    char* const smem = reinterpret_cast<char*>(smemRaw);
+    int32_t const sumL = g.sumL;
+    int32_t const rowSegments = plan.rowSegments;
+    int32_t const colSegments = plan.colSegments;
+    auto* binTable = reinterpret_cast<BinEntry*>(smem);
+    auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2); // [sumL][2]
+    int32_t* colWin = rowWin + 2 * sumL;                           // [sumL][2]
+    int32_t* endpoints = colWin + 2 * sumL;                        // [2][2 sumL]: rows, then columns
+    int32_t* isFirst = endpoints + 4 * sumL;                       // [2][2 sumL]
+    int32_t* ranks = isFirst + 4 * sumL;                           // [2][2 sumL]
+    int32_t* rowSegmentStart = ranks + 4 * sumL;                   // [S_r + 1]
+    int32_t* colSegmentStart = rowSegmentStart + rowSegments + 1;  // [S_c + 1]
+    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
+    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
+    char* const tiles = smem + plan.offTiles;
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const h = static_cast<int32_t>(g.h);
-    T* tile = reinterpret_cast<T*>(reinterpret_cast<char*>(smemRaw) + stagedHeaderBytes<T>(g, plan.planesPerCta));
+    int64_t const planes = g.n * g.c;
+    int64_t group = blockIdx.x;
+    auto const groupPlanes = [&](int64_t grp) {
+        return static_cast<int32_t>(planes - grp * plan.planesPerCta < plan.planesPerCta
+                ? planes - grp * plan.planesPerCta
+                : plan.planesPerCta);
+    };
+    auto const tile = [&](int32_t buffer) { return reinterpret_cast<T*>(tiles + buffer * plan.tileBytes); };
 
-    // Window and bin tables, once per CTA.
-    for (int32_t j = threadIdx.x; j < g.sumL; j += kTHREADS)
+    // Start the first group's load before building the tables, so the two overlap.
+    int32_t shift = 0;
+    if (plan.doubleBuffer && group < plan.numGroups)
+    {
+        shift = issueTileCopy(tile(0), input + group * plan.planesPerCta * g.h * g.w,
+            static_cast<int64_t>(groupPlanes(group)) * h * w);
+    }
+
+    // Tables, once per CTA: windows, segments, bins.
+    for (int32_t j = threadIdx.x; j < sumL; j += kTHREADS)
     {
         int32_t l = 0;
         int32_t bin = j;
@@ -425,124 +570,185 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
         rowWin[2 * j + 1] = static_cast<int32_t>(wh.end);
         colWin[2 * j] = static_cast<int32_t>(ww.start);
         colWin[2 * j + 1] = static_cast<int32_t>(ww.end);
+        bool const emptyRow = wh.end <= wh.start;
+        bool const emptyCol = ww.end <= ww.start;
+        endpoints[2 * j] = emptyRow ? kNONE : static_cast<int32_t>(wh.start);
+        endpoints[2 * j + 1] = emptyRow ? kNONE : static_cast<int32_t>(wh.end);
+        endpoints[2 * sumL + 2 * j] = emptyCol ? kNONE : static_cast<int32_t>(ww.start);
+        endpoints[2 * sumL + 2 * j + 1] = emptyCol ? kNONE : static_cast<int32_t>(ww.end);
     }
+    __syncthreads();
+    buildSegments(2 * sumL, endpoints, isFirst, ranks, rowSegmentStart, colSegmentStart, kNONE);
     for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
     {
         int32_t l = 0;
         int32_t bin = b;
         int32_t windowBase = 0;
-        int64_t levelBase = 0;
         while (bin >= g.levels[l] * g.levels[l])
         {
             bin -= g.levels[l] * g.levels[l];
             windowBase += g.levels[l];
-            levelBase += g.c * g.levels[l] * g.levels[l];
             ++l;
         }
         int32_t const level = g.levels[l];
-        int32_t const by = bin / level;
-        int32_t const bx = bin - by * level;
-        detail::Window const wh = detail::binWindow(g.rule, by, g.h, level);
-        detail::Window const ww = detail::binWindow(g.rule, bx, g.w, level);
-        BinEntry e;
-        e.base = static_cast<int32_t>(levelBase + bin);
-        e.binCount = level * level;
-        e.windows = (windowBase + by) | ((windowBase + bx) << 16);
+        int32_t const jy = windowBase + bin / level;
+        int32_t const jx = windowBase + bin % level;
+        detail::Window const wh{rowWin[2 * jy], rowWin[2 * jy + 1]};
+        detail::Window const ww{colWin[2 * jx], colWin[2 * jx + 1]};
+        BinEntry e{};
+        e.rowSegments = ranks[2 * jy] | (ranks[2 * jy + 1] << 16);
+        e.colSegments = ranks[2 * sumL + 2 * jx] | (ranks[2 * sumL + 2 * jx + 1] << 16); // column axis: second half
         bool const empty = wh.end <= wh.start || ww.end <= ww.start;
         e.divisor = empty ? 0
                           : static_cast<int32_t>(detail::avgDivisor(g.rule, wh, g.h, level)
                               * detail::avgDivisor(g.rule, ww, g.w, level));
+        e.levelPrefix = b - bin;
+        e.binCount = level * level;
+        e.binInLevel = bin;
         binTable[b] = e;
     }
 
-    int64_t const planes = g.n * g.c;
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-    for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
+    int32_t buffer = 0;
+    for (; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
-        int32_t const numPlanes = static_cast<int32_t>(
-            planes - firstPlane < plan.planesPerCta ? planes - firstPlane : plan.planesPerCta);
-        // Stage 1 work split: items are (plane, column); when they are fewer than the threads, `groups` threads
-        // share an item and split its row windows. A thread keeps the same items and windows in every strip, so it
-        // accumulates its own column-buffer slots across strips without synchronisation.
+        int32_t const numPlanes = groupPlanes(group);
+        // Stage 1, down the columns: (plane, column) items, each reduced over every row segment. When items are
+        // fewer than threads, `groups` threads share an item and split its segments. A thread keeps the same items
+        // and segments in every strip, so it accumulates its own slots across strips without synchronisation.
         int32_t const items = numPlanes * w;
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
         int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
-        int32_t const firstWindow = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
+        int32_t const firstSegment = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
+        int32_t nextShift = 0;
+        int32_t segmentBegin = 0; // first row segment that reaches into the current strip
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
         {
             int32_t const rows = h - row0 < plan.rowsPerStrip ? h - row0 : static_cast<int32_t>(plan.rowsPerStrip);
-            int64_t const count = static_cast<int64_t>(numPlanes) * rows * w;
-            __syncthreads(); // tables written; the previous strip (or group) is done with the tile and the buffer
-            int32_t const shift = copyToShared(tile, input + (firstPlane * g.h + row0) * g.w, count);
-            __syncthreads();
-            T const* strip = tile + shift;
-            if (firstWindow < groups) // the kTHREADS % items leftover threads sit out
+            int32_t const rowEnd = row0 + rows;
+            if (plan.doubleBuffer)
+            {
+                // prefetch the next group into the other buffer, then wait for this group's copy only
+                int64_t const next = group + gridDim.x;
+                if (next < plan.numGroups)
+                {
+                    nextShift = issueTileCopy(tile(buffer ^ 1), input + next * plan.planesPerCta * g.h * g.w,
+                        static_cast<int64_t>(groupPlanes(next)) * h * w);
+                    __pipeline_wait_prior(1);
+                }
+                else
+                {
+                    __pipeline_wait_prior(0);
+                }
+            }
+            else
+            {
+                // single buffer: the barrier after the previous stage 1 ended all reads of the tile
+                shift = issueTileCopy(tile(0), input + (firstPlane * g.h + row0) * g.w,
+                    static_cast<int64_t>(numPlanes) * rows * w);
+                __pipeline_wait_prior(0);
+            }
+            __syncthreads(); // tile and tables visible; the previous group is done with the segment buffer
+            while (segmentBegin < rowSegments && rowSegmentStart[segmentBegin + 1] <= row0)
+            {
+                ++segmentBegin;
+            }
+            T const* strip = tile(buffer) + shift;
+            if (firstSegment < groups) // the kTHREADS % items leftover threads sit out
             {
                 for (int32_t item = firstItem; item < items; item += (groups == 1 ? kTHREADS : items))
                 {
                     int32_t const p = item / w;
                     int32_t const x = item - p * w;
-                    T const* src = strip + (p * rows - row0) * w + x; // src[y * w]: row y of this strip
-                    Acc* slot = columnBuffer + p * g.sumL * w + x;    // slot[j * w]: window j
-                    for (int32_t j = firstWindow; j < g.sumL; j += groups)
+                    T const* src = strip + (p * rows - row0) * w + x;    // src[y * w]: row y of this strip
+                    Acc* slot = segmentBuffer + p * rowSegments * w + x; // slot[s * w]: row segment s
+                    for (int32_t sg = segmentBegin + firstSegment; sg < rowSegments; sg += groups)
                     {
-                        int32_t const y0 = max(rowWin[2 * j], row0);
-                        int32_t const y1 = min(rowWin[2 * j + 1], row0 + rows);
-                        Acc acc = row0 == 0 ? identity : slot[j * w];
-                        for (int32_t y = y0; y < y1; ++y)
+                        int32_t const segStart = rowSegmentStart[sg];
+                        if (segStart >= rowEnd)
                         {
-                            Acc const v = Traits<T>::load(src[y * w]);
-                            if constexpr (kMode == PoolMode::kMAX)
-                            {
-                                acc = maxNaN(acc, v);
-                            }
-                            else
-                            {
-                                acc += v;
-                            }
+                            break;
                         }
-                        slot[j * w] = acc;
+                        int32_t const y1 = min(rowSegmentStart[sg + 1], rowEnd);
+                        Acc acc = segStart < row0 ? slot[sg * w] : identity; // continues from the last strip
+                        for (int32_t y = max(segStart, row0); y < y1; ++y)
+                        {
+                            combine<Acc, kMode>(acc, Traits<T>::load(src[y * w]));
+                        }
+                        slot[sg * w] = acc;
                     }
                 }
             }
+            __syncthreads(); // stage 1 done: the segment buffer is complete and the tile may be overwritten
+        }
+        if (plan.doubleBuffer)
+        {
+            buffer ^= 1;
+            shift = nextShift;
+        }
+        // Stage 2a, across: (plane, row segment, column segment) blocks.
+        int32_t const blocks = numPlanes * rowSegments * colSegments;
+        for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS)
+        {
+            int32_t const sc = item % colSegments;
+            int32_t const prs = item / colSegments; // plane * S_r + row segment
+            int32_t const p = prs / rowSegments;
+            Acc const* row = segmentBuffer + prs * w;
+            int32_t const x1 = colSegmentStart[sc + 1];
+            Total acc = static_cast<Total>(identity);
+            for (int32_t x = colSegmentStart[sc]; x < x1; ++x)
+            {
+                combine<Total, kMode>(acc, static_cast<Total>(row[x]));
+            }
+            grid[p * plan.gridStride + (prs - p * rowSegments) * colSegments + sc] = acc;
         }
         __syncthreads();
-        // Stage 2, across: (plane, bin) -> output. Consecutive threads write consecutive bins of a level.
-        int64_t const n0 = firstPlane / g.c;
-        int64_t const c0 = firstPlane - n0 * g.c;
+        // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
+        // stride keeps their reads in distinct banks.
         int32_t const outputs = numPlanes * g.sumL2;
-        int32_t p = 0;
-        int32_t b = threadIdx.x;
         for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
         {
-            while (b >= g.sumL2)
-            {
-                b -= g.sumL2;
-                ++p;
-            }
+            int32_t const b = item / numPlanes;
+            int32_t const p = item - b * numPlanes;
             BinEntry const e = binTable[b];
             T result = zeroValue<T>();
             if (e.divisor != 0)
             {
-                int32_t const jx = e.windows >> 16;
-                Acc const* row = columnBuffer + (p * g.sumL + (e.windows & 0xffff)) * w;
-                int32_t const x1 = colWin[2 * jx + 1];
+                Total const* planeGrid = grid + p * plan.gridStride;
+                int32_t const r1 = e.rowSegments >> 16;
+                int32_t const c0 = e.colSegments & 0xffff;
+                int32_t const c1 = e.colSegments >> 16;
                 Total acc = static_cast<Total>(identity);
-                for (int32_t x = colWin[2 * jx]; x < x1; ++x)
+                for (int32_t r = e.rowSegments & 0xffff; r < r1; ++r)
                 {
-                    Total const v = row[x];
-                    if constexpr (kMode == PoolMode::kMAX)
+                    for (int32_t c = c0; c < c1; ++c)
                     {
-                        acc = maxNaN(acc, v);
-                    }
-                    else
-                    {
-                        acc += v;
+                        combine<Total, kMode>(acc, planeGrid[r * colSegments + c]);
                     }
                 }
                 result = finishBin<T, kMode>(acc, e.divisor);
             }
+            staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
+        }
+        __syncthreads();
+        // Stage 3: store. In each level the group's planes are consecutive channels, so its bins are one contiguous
+        // run of the output (two when the group crosses into the next sample).
+        int64_t const n0 = firstPlane / g.c;
+        int64_t const c0 = firstPlane - n0 * g.c;
+        for (int32_t i = threadIdx.x; i < outputs; i += kTHREADS)
+        {
+            int32_t l = 0;
+            int32_t q = i;
+            int32_t prefix = 0;
+            while (q >= numPlanes * g.levels[l] * g.levels[l])
+            {
+                q -= numPlanes * g.levels[l] * g.levels[l];
+                prefix += g.levels[l] * g.levels[l];
+                ++l;
+            }
+            int32_t const binCount = g.levels[l] * g.levels[l];
+            int32_t const p = q / binCount;
             int64_t n = n0;
             int64_t c = c0 + p;
             if (c >= g.c)
@@ -550,8 +756,7 @@ __global__ void __launch_bounds__(kTHREADS) sppStagedKernel(Geometry g, StagedPl
                 n += c / g.c;
                 c %= g.c;
             }
-            output[n * g.features + e.base + c * e.binCount] = result;
-            b += kTHREADS;
+            output[n * g.features + g.c * prefix + c * binCount + (q - p * binCount)] = staging[i];
         }
     }
 }
@@ -601,8 +806,27 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
         {
             return cudaErrorInvalidValue;
         }
-        int64_t const grid = plan.numGroups < 0x7fffffff ? plan.numGroups : 0x7fffffff;
-        sppStagedKernel<T, kMode><<<static_cast<uint32_t>(grid), kTHREADS, plan.smemBytes, stream>>>(
+        auto const kernel = sppStagedKernel<T, kMode>;
+        if (plan.smemBytes > 48 * 1024)
+        {
+            cudaError_t const status = cudaFuncSetAttribute(
+                kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(plan.smemBytes));
+            if (status != cudaSuccess)
+            {
+                return status;
+            }
+        }
+        // A persistent grid: every CTA stays resident and walks groups, so the tables are built once per CTA and
+        // (double-buffered) the next group's load overlaps this group's reduction.
+        int32_t perSm = 0;
+        cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, plan.smemBytes);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        int64_t const resident = static_cast<int64_t>(numSms) * (perSm > 0 ? perSm : 1);
+        int64_t const grid = plan.numGroups < resident ? plan.numGroups : resident;
+        kernel<<<static_cast<uint32_t>(grid), kTHREADS, plan.smemBytes, stream>>>(
             g, plan, static_cast<T const*>(input), static_cast<T*>(output));
         return cudaGetLastError();
     }
@@ -655,9 +879,11 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
 cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* /*workspace*/,
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
-    if (!validate(desc).ok() || !sppAlgoSupported(desc, options.algo))
+    bool const knownAlgo
+        = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED || options.algo == Algo::kDIRECT;
+    if (!knownAlgo || !validate(desc).ok())
     {
-        return cudaErrorInvalidValue;
+        return cudaErrorInvalidValue; // an unsupported kSTAGED is refused by launch()
     }
     if (outputElements(desc) == 0)
     {
