@@ -83,6 +83,9 @@ for root in "${roots[@]}"; do
     fi
     grep -E 'spp-trt:' "$logs/configure.log" | sed 's/^/    /'
     targets=(spp_trt_plugin spp_trt_plugin_tests)
+    if cmake --build "$build" --target help 2>/dev/null | grep -q 'spp_trt_roi_plugin_tests'; then
+        targets+=(spp_trt_roi_plugin_tests) # RoiSpatialPyramidPooling / MaxRoiPool harness
+    fi
     if cmake --build "$build" --target help 2>/dev/null | grep -q 'sppnet_infer_compile_check'; then
         targets+=(sppnet_infer_compile_check)
     fi

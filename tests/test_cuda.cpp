@@ -1,6 +1,7 @@
 // GPU tests: the kernels against the CPU reference over a randomized grid of dtypes, layouts, modes, rules, level
 // sets and shapes, with poisoned outputs. Max (and int8) must match bit for bit. Without a GPU they skip, saying why.
 #include "spp/cuda.h"
+#include "test_gpu_util.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
@@ -19,57 +20,7 @@ namespace
 using test::makeDesc;
 using test::pyramid;
 
-std::string gpuUnavailableReason()
-{
-    int32_t count = 0;
-    cudaError_t const status = cudaGetDeviceCount(&count);
-    if (status != cudaSuccess)
-    {
-        return std::string("no usable CUDA GPU (cudaGetDeviceCount: ") + cudaGetErrorString(status) + ")";
-    }
-    if (count == 0)
-    {
-        return "no CUDA GPU on this machine";
-    }
-    return {};
-}
-
-#define SKIP_WITHOUT_GPU()                                                                                             \
-    do                                                                                                                 \
-    {                                                                                                                  \
-        std::string const reason = gpuUnavailableReason();                                                             \
-        if (!reason.empty())                                                                                           \
-        {                                                                                                              \
-            GTEST_SKIP() << "GPU test skipped: " << reason;                                                            \
-        }                                                                                                              \
-    } while (0)
-
-#define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
-
-class DeviceBuffer
-{
-public:
-    explicit DeviceBuffer(size_t bytes)
-    {
-        if (bytes > 0 && cudaMalloc(&mPtr, bytes) != cudaSuccess)
-        {
-            mPtr = nullptr;
-        }
-    }
-    ~DeviceBuffer()
-    {
-        cudaFree(mPtr);
-    }
-    DeviceBuffer(DeviceBuffer const&) = delete;
-    DeviceBuffer& operator=(DeviceBuffer const&) = delete;
-    void* get() const
-    {
-        return mPtr;
-    }
-
-private:
-    void* mPtr{nullptr};
-};
+using test::DeviceBuffer;
 
 // Runs the kernel twice, with the output poisoned by two different byte patterns, so an element the kernel fails to
 // write cannot match the reference both times. Returns "" on success or a description of the mismatch.

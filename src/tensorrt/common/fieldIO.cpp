@@ -168,6 +168,33 @@ Status FieldReader::readInt32Array(char const* name, std::vector<int32_t>& value
     return Status::success();
 }
 
+Status FieldReader::readFloat32(char const* name, float& value, bool& present) const
+{
+    present = false;
+    if (!mStatus.ok())
+    {
+        return mStatus;
+    }
+    PluginField const* const field = find(name);
+    if (field == nullptr)
+    {
+        return Status::success();
+    }
+    Status const status = checkCommon(*field, PluginFieldType::kFLOAT32, "kFLOAT32 (one float; ONNX FLOAT)");
+    if (!status.ok())
+    {
+        return status;
+    }
+    if (field->length != 1)
+    {
+        return Status::error(
+            "%s: field '%s' has length %d; expected exactly 1 kFLOAT32 value", mPluginName, field->name, field->length);
+    }
+    std::memcpy(&value, field->data, sizeof(float));
+    present = true;
+    return Status::success();
+}
+
 Status FieldReader::readString(char const* name, std::string& value, bool& present) const
 {
     present = false;

@@ -44,6 +44,10 @@ public:
     //! A kINT32 array. `present` says whether the field was there; when it is not, `values` is left alone.
     Status readInt32Array(char const* name, std::vector<int32_t>& values, bool& present) const;
 
+    //! A kFLOAT32 scalar (length 1; the ONNX parser passes a FLOAT attribute that way). `value` is left alone when the
+    //! field is absent.
+    Status readFloat32(char const* name, float& value, bool& present) const;
+
     //! A kCHAR string: `length` bytes, stopping at the first NUL (the ONNX parser counts the NUL, Python does not).
     Status readString(char const* name, std::string& value, bool& present) const;
 

@@ -1,0 +1,298 @@
+// GPU tests of ROI pooling: roiForward against the CPU reference over random rois (with the edge cases mixed in),
+// every feature dtype, both roi dtypes, both layouts, both modes, square and rectangular levels, maps that are staged
+// in shared memory and maps that are not; outputs poisoned twice. Max must match bit for bit. Without a GPU they
+// skip, saying why; the launcher-contract tests need no GPU.
+#include "spp/roi_cuda.h"
+#include "test_gpu_util.h"
+#include "test_roi_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cuda_runtime_api.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace spp
+{
+namespace
+{
+
+using test::DeviceBuffer;
+using test::makeRoiDesc;
+using test::squareLevels;
+
+std::string checkAgainstReference(
+    RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois)
+{
+    size_t const outBytes = static_cast<size_t>(roiOutputElements(desc)) * elementSize(desc.dtype);
+    std::vector<uint8_t> expected(outBytes, 0x5a);
+    Status const ref = roiReferenceCpu(desc, features.data(), rois.data(), expected.data());
+    if (!ref.ok())
+    {
+        return std::string("reference failed: ") + ref.message();
+    }
+    DeviceBuffer in(features.size());
+    DeviceBuffer roiBuffer(rois.size());
+    DeviceBuffer out(outBytes);
+    if ((!features.empty() && in.get() == nullptr) || (!rois.empty() && roiBuffer.get() == nullptr)
+        || (outBytes > 0 && out.get() == nullptr))
+    {
+        return "cudaMalloc failed";
+    }
+    if ((!features.empty() && cudaMemcpy(in.get(), features.data(), features.size(), cudaMemcpyHostToDevice) != cudaSuccess)
+        || (!rois.empty() && cudaMemcpy(roiBuffer.get(), rois.data(), rois.size(), cudaMemcpyHostToDevice) != cudaSuccess))
+    {
+        return "cudaMemcpy to device failed";
+    }
+    size_t const wsBytes = roiWorkspaceSize(desc);
+    DeviceBuffer workspace(wsBytes);
+    cudaStream_t stream = nullptr;
+    if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess)
+    {
+        return "cudaStreamCreate failed";
+    }
+    std::string result;
+    for (int32_t poison : {0xff, 0x00})
+    {
+        if (outBytes > 0 && cudaMemset(out.get(), poison, outBytes) != cudaSuccess)
+        {
+            result = "cudaMemset failed";
+            break;
+        }
+        cudaError_t const launched
+            = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(), wsBytes, stream);
+        cudaError_t const synced = cudaStreamSynchronize(stream);
+        if (launched != cudaSuccess || synced != cudaSuccess)
+        {
+            result = std::string("roiForward: ") + cudaGetErrorString(launched) + ", sync: " + cudaGetErrorString(synced);
+            break;
+        }
+        std::vector<uint8_t> actual(outBytes);
+        if (outBytes > 0 && cudaMemcpy(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+        {
+            result = "cudaMemcpy to host failed";
+            break;
+        }
+        std::string const diff = test::compareRoiOutputs(desc, expected, actual);
+        if (!diff.empty())
+        {
+            result = "poison 0x" + std::to_string(poison) + ":" + diff;
+            break;
+        }
+    }
+    cudaStreamDestroy(stream);
+    return result;
+}
+
+struct MapShape
+{
+    int64_t n, c, h, w, k;
+    float scale;
+};
+
+// 38x63 (the SPP-net detection map, staged), a tiny map, N = 3, a map too large to stage (direct kernel), N = 0 with
+// rois (all zero rows), K = 0, and K above one CTA's run of rois.
+std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 97, 0.5F}, {3, 5, 13, 17, 200, 0.25F},
+    {1, 2, 150, 200, 64, 1.0F}, {0, 3, 9, 9, 20, 1.0F}, {2, 3, 9, 9, 0, 1.0F}, {1, 2, 24, 24, 700, 0.125F}};
+
+std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS
+    = {squareLevels({1, 2, 3, 6}), squareLevels({1}), {{7, 5}}, squareLevels({4, 2, 2, 13})};
+
+void runGrid(DataType dtype)
+{
+    std::mt19937_64 rng(0x701u + static_cast<uint32_t>(dtype));
+    int32_t cases = 0;
+    int32_t failures = 0;
+    for (MapShape const& s : kMAPS)
+    {
+        for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+        {
+            int64_t const cs = layout == Layout::kNHWC ? (s.c + 7) / 8 * 8 : 0; // kHWC8-style padding
+            RoiDesc const probe = makeRoiDesc(squareLevels({1}), PoolMode::kMAX, s.scale, dtype, DataType::kFLOAT,
+                layout, s.n, s.c, s.h, s.w, s.k, cs);
+            std::vector<uint8_t> const features = test::randomTensor(dtype, roiFeatureElements(probe), rng);
+            std::vector<float> const rows = test::randomRois(s.k, s.n, s.h, s.w, s.scale, rng);
+            for (DataType roiDtype : {DataType::kFLOAT, dtype})
+            {
+                std::vector<uint8_t> const rois = test::encodeRois(rows, roiDtype);
+                for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+                {
+                    for (auto const& levels : kLEVELS)
+                    {
+                        RoiDesc const desc
+                            = makeRoiDesc(levels, mode, s.scale, dtype, roiDtype, layout, s.n, s.c, s.h, s.w, s.k, cs);
+                        ++cases;
+                        std::string const error = checkAgainstReference(desc, features, rois);
+                        if (!error.empty())
+                        {
+                            ++failures;
+                            ADD_FAILURE() << test::describeRoi(desc) << ": " << error;
+                            if (failures > 10)
+                            {
+                                return;
+                            }
+                        }
+                    }
+                }
+                if (dtype == DataType::kFLOAT)
+                {
+                    break; // fp32 rois only once
+                }
+            }
+        }
+    }
+    std::printf("[ roi grid ] %s: %d cases checked against the CPU reference\n", toString(dtype), cases);
+    EXPECT_GE(cases, dtype == DataType::kFLOAT ? 112 : 224);
+}
+
+TEST(RoiKernels, GridFloat)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kFLOAT);
+}
+
+TEST(RoiKernels, GridHalf)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kHALF);
+}
+
+TEST(RoiKernels, GridBf16)
+{
+    SKIP_WITHOUT_GPU();
+    runGrid(DataType::kBF16);
+}
+
+TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(99);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
+    {
+        for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+        {
+            RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX, 1.0F, dtype,
+                DataType::kFLOAT, layout, 1, 4, 13, 11, 40);
+            std::vector<uint8_t> features = test::randomTensor(dtype, roiFeatureElements(desc), rng);
+            size_t const es = elementSize(dtype);
+            std::uniform_int_distribution<int64_t> pick(0, roiFeatureElements(desc) - 1);
+            for (int32_t i = 0; i < 6; ++i)
+            {
+                std::memset(&features[static_cast<size_t>(pick(rng)) * es], 0xff, es); // NaN in every float format
+            }
+            for (int64_t i = 0; i < 13 * 11; ++i) // channel 0 all -inf
+            {
+                int64_t const index = layout == Layout::kNCHW ? i : i * desc.c;
+                float const inf = -std::numeric_limits<float>::infinity();
+                std::vector<uint8_t> const bits = test::encodeRois({inf}, dtype);
+                std::memcpy(&features[static_cast<size_t>(index) * es], bits.data(), es);
+            }
+            std::vector<uint8_t> const rois
+                = test::encodeRois(test::randomRois(desc.numRois, 1, 13, 11, 1.0F, rng), DataType::kFLOAT);
+            EXPECT_EQ(checkAgainstReference(desc, features, rois), "") << test::describeRoi(desc);
+        }
+    }
+}
+
+// Features over 2^31 elements (fp16, 4.3 GB): 64-bit indexing. The rois look at the last planes only.
+TEST(RoiKernels, FeaturesOver2Pow31Elements)
+{
+    SKIP_WITHOUT_GPU();
+    int64_t const h = 64, w = 64, c = (int64_t{1} << 31) / (h * w) + 5;
+    RoiDesc desc = makeRoiDesc(squareLevels({1, 2, 3}), PoolMode::kMAX, 1.0F, DataType::kHALF, DataType::kFLOAT,
+        Layout::kNCHW, 1, c, h, w, 4);
+    int64_t const count = roiFeatureElements(desc);
+    ASSERT_GT(count, int64_t{1} << 31);
+    DeviceBuffer in(static_cast<size_t>(count) * 2);
+    float const rows[4][5] = {{0, 0, 0, 63, 63}, {0, 5, 7, 30, 50}, {0, 60, 60, 70, 70}, {1, 0, 0, 9, 9}};
+    DeviceBuffer rois(sizeof(rows));
+    int64_t const outCount = roiOutputElements(desc);
+    DeviceBuffer out(static_cast<size_t>(outCount) * 2);
+    if (in.get() == nullptr || out.get() == nullptr || rois.get() == nullptr)
+    {
+        GTEST_SKIP() << "GPU test skipped: cannot allocate 4.3 GB on this GPU";
+    }
+    // Every plane 0x3c3c (fp16 1.06); the planes checked below get random values (faster than 2^31 host values).
+    CUDA_OK(cudaMemset(in.get(), 0x3c, static_cast<size_t>(count) * 2));
+    std::vector<int64_t> const checked{0, c / 2, c - 2, c - 1};
+    std::vector<std::vector<uint16_t>> planes;
+    uint64_t state = 0x2545f4914f6cdd1dULL;
+    for (int64_t channel : checked)
+    {
+        std::vector<uint16_t> plane(static_cast<size_t>(h * w));
+        for (auto& v : plane)
+        {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            v = floatToHalfBits(static_cast<float>(static_cast<int32_t>(state >> 52) - 2048) / 256.0F);
+        }
+        CUDA_OK(cudaMemcpy(static_cast<uint16_t*>(in.get()) + channel * h * w, plane.data(), plane.size() * 2,
+            cudaMemcpyHostToDevice));
+        planes.push_back(plane);
+    }
+    CUDA_OK(cudaMemcpy(rois.get(), rows, sizeof(rows), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemset(out.get(), 0x7f, static_cast<size_t>(outCount) * 2));
+    CUDA_OK(roiForward(desc, in.get(), rois.get(), out.get(), nullptr, 0, nullptr));
+    CUDA_OK(cudaDeviceSynchronize());
+    std::vector<uint16_t> actual(static_cast<size_t>(outCount));
+    CUDA_OK(cudaMemcpy(actual.data(), out.get(), actual.size() * 2, cudaMemcpyDeviceToHost));
+    for (size_t i = 0; i < checked.size(); ++i)
+    {
+        int64_t const channel = checked[i];
+        // the plane alone, as a C = 1 map
+        RoiDesc one = desc;
+        one.c = 1;
+        std::vector<uint16_t> const& plane = planes[i];
+        std::vector<uint16_t> expected(static_cast<size_t>(roiOutputElements(one)));
+        ASSERT_TRUE(roiReferenceCpu(one, plane.data(), rows, expected.data()).ok());
+        for (int64_t k = 0; k < 4; ++k)
+        {
+            int64_t levelBase = 0;
+            int64_t e = k * 14;
+            for (int32_t l = 0; l < 3; ++l)
+            {
+                int64_t const bins = static_cast<int64_t>(desc.pyramid.levelsH[l]) * desc.pyramid.levelsW[l];
+                for (int64_t b = 0; b < bins; ++b, ++e)
+                {
+                    ASSERT_EQ(actual[static_cast<size_t>(k * c * 14 + levelBase + channel * bins + b)],
+                        expected[static_cast<size_t>(e)])
+                        << "roi " << k << " channel " << channel << " level " << l << " bin " << b;
+                }
+                levelBase += c * bins;
+            }
+        }
+    }
+}
+
+// ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
+
+TEST(RoiLauncher, RejectsInvalidInputWithoutLaunching)
+{
+    float dummy[8] = {};
+    RoiDesc const desc = makeRoiDesc(squareLevels({1, 2}), PoolMode::kMAX, 1.0F, DataType::kFLOAT, DataType::kFLOAT,
+        Layout::kNCHW, 1, 2, 3, 3, 1);
+    EXPECT_EQ(roiForward(desc, nullptr, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(roiForward(desc, dummy, nullptr, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(roiForward(desc, dummy, dummy, nullptr, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    RoiDesc bad = desc;
+    bad.pyramid.spatialScale = 0.0F;
+    EXPECT_EQ(roiForward(bad, dummy, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    bad = desc;
+    bad.dtype = DataType::kINT8;
+    EXPECT_EQ(roiForward(bad, dummy, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    bad = desc;
+    bad.roiDtype = DataType::kBF16;
+    EXPECT_EQ(roiForward(bad, dummy, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+}
+
+TEST(RoiLauncher, NoRoisLaunchesNothing)
+{
+    RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 4}), PoolMode::kAVG, 0.0625F, DataType::kHALF,
+        DataType::kHALF, Layout::kNCHW, 2, 8, 13, 13, 0);
+    EXPECT_EQ(roiWorkspaceSize(desc), 0u);
+    EXPECT_EQ(roiForward(desc, nullptr, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
+}
+
+} // namespace
+} // namespace spp
