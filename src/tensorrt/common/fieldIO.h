@@ -65,11 +65,10 @@ class FieldWriter
 {
 public:
     FieldWriter() = default;
-    //! Copies rebuild the collection so that it points into the copy's own storage.
+    //! Copies rebuild the collection so that it points into the copy's own storage. No move members are
+    //! declared, so moves copy too (a deleted move would make `return writer;` ill-formed; g++ 13 rejects it).
     FieldWriter(FieldWriter const& other);
     FieldWriter& operator=(FieldWriter const& other);
-    FieldWriter(FieldWriter&&) = delete;
-    FieldWriter& operator=(FieldWriter&&) = delete;
     ~FieldWriter() = default;
 
     void clear();
