@@ -33,7 +33,13 @@ constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
 constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
-constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
+#ifndef SPP_STAGED_TILE_KIB
+#define SPP_STAGED_TILE_KIB 16 // tuning knob for experiments (bench variants); not part of the API
+#endif
+constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
+#ifndef SPP_STAGED_MIN_BLOCKS
+#define SPP_STAGED_MIN_BLOCKS 4
+#endif
 
 struct Geometry
 {
@@ -586,7 +592,7 @@ __device__ __forceinline__ void buildSegments(int32_t count, int32_t const* endp
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+__global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
     T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
