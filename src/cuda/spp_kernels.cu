@@ -34,11 +34,11 @@ constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
 #ifndef SPP_STAGED_TILE_KIB
-#define SPP_STAGED_TILE_KIB 16 // tuning knob for experiments (bench variants); not part of the API
+#define SPP_STAGED_TILE_KIB 32 // tuning knob for experiments (bench variants); not part of the API
 #endif
 constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 #ifndef SPP_STAGED_MIN_BLOCKS
-#define SPP_STAGED_MIN_BLOCKS 4
+#define SPP_STAGED_MIN_BLOCKS 6
 #endif
 
 struct Geometry
