@@ -33,7 +33,13 @@ constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
 constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
-constexpr int64_t kSTAGED_TILE_TARGET = 16 * 1024;
+#ifndef SPP_STAGED_TILE_KIB
+#define SPP_STAGED_TILE_KIB 16 // tuning knob for experiments (bench variants); not part of the API
+#endif
+constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
+#ifndef SPP_STAGED_MIN_BLOCKS
+#define SPP_STAGED_MIN_BLOCKS 4
+#endif
 
 struct Geometry
 {
@@ -458,14 +464,55 @@ __device__ __forceinline__ int32_t issueTileCopy(T* dst, T const* __restrict__ s
     return shift;
 }
 
+// (quotient, remainder) of a thread's item index by d, stepped by kTHREADS without dividing per item: the two
+// divisions are paid once, when the walk is made (once per CTA for full groups).
+struct Walk
+{
+    int32_t q, r, qStep, rStep, d;
+};
+
+__device__ __forceinline__ Walk makeWalk(int32_t start, int32_t d)
+{
+    return Walk{start / d, start % d, kTHREADS / d, kTHREADS % d, d};
+}
+
+__device__ __forceinline__ void step(Walk& walk)
+{
+    walk.q += walk.qStep;
+    walk.r += walk.rStep;
+    if (walk.r >= walk.d)
+    {
+        walk.r -= walk.d;
+        ++walk.q;
+    }
+}
+
 // Stores a group's bins from `staging` (per level: [plane][bin]). In each level the group's planes are consecutive
-// channels, so its bins are one contiguous run of the output (two when the group crosses into the next sample).
+// channels, so its bins are one contiguous run of the output; a group that crosses into the next sample takes the
+// general path.
 template <typename T>
 __device__ __forceinline__ void storeStaging(
     Geometry const& g, T const* staging, int64_t firstPlane, int32_t numPlanes, T* __restrict__ output)
 {
     int64_t const n0 = firstPlane / g.c;
     int64_t const c0 = firstPlane - n0 * g.c;
+    if (c0 + numPlanes <= g.c)
+    {
+        int32_t prefix = 0;
+        for (int32_t l = 0; l < g.numLevels; ++l)
+        {
+            int32_t const binCount = g.levels[l] * g.levels[l];
+            int32_t const run = numPlanes * binCount;
+            T* const dst = output + n0 * g.features + g.c * prefix + c0 * binCount;
+            T const* const src = staging + numPlanes * prefix;
+            for (int32_t i = threadIdx.x; i < run; i += kTHREADS)
+            {
+                dst[i] = src[i];
+            }
+            prefix += binCount;
+        }
+        return;
+    }
     int32_t const outputs = numPlanes * g.sumL2;
     for (int32_t i = threadIdx.x; i < outputs; i += kTHREADS)
     {
@@ -545,7 +592,7 @@ __device__ __forceinline__ void buildSegments(int32_t count, int32_t const* endp
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+__global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
     T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
@@ -643,6 +690,11 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
 
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
     int32_t buffer = 0;
+    // per-thread walks for full groups (only a ragged last group recomputes them)
+    int32_t const fullItems = static_cast<int32_t>(plan.planesPerCta) * w;
+    Walk const fullItemStart = makeWalk(fullItems >= kTHREADS ? threadIdx.x : threadIdx.x % fullItems, w);
+    Walk const fullBlockStart = makeWalk(threadIdx.x, colSegments);
+    Walk const fullBinStart = makeWalk(threadIdx.x, static_cast<int32_t>(plan.planesPerCta));
     for (; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
@@ -650,9 +702,10 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         // Stage 1, down the columns: (plane, column) items, each reduced over every row segment. When items are
         // fewer than threads, `groups` threads share an item and split its segments. A thread keeps the same items
         // and segments in every strip, so it accumulates its own slots across strips without synchronisation.
+        bool const full = numPlanes == plan.planesPerCta;
         int32_t const items = numPlanes * w;
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
-        int32_t const firstItem = groups == 1 ? static_cast<int32_t>(threadIdx.x) : static_cast<int32_t>(threadIdx.x) % items;
+        Walk const itemStart = full ? fullItemStart : makeWalk(groups == 1 ? threadIdx.x : threadIdx.x % items, w);
         int32_t const firstSegment = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
         int32_t nextShift = 0;
         int32_t segmentBegin = 0; // first row segment that reaches into the current strip
@@ -690,10 +743,12 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
             T const* strip = tile(buffer) + shift;
             if (firstSegment < groups) // the kTHREADS % items leftover threads sit out
             {
-                for (int32_t item = firstItem; item < items; item += (groups == 1 ? kTHREADS : items))
+                // with groups > 1 every thread has exactly one item; otherwise walk (plane, column) by kTHREADS
+                Walk px = itemStart;
+                for (int32_t item = px.q * w + px.r; item < items; item += kTHREADS, step(px))
                 {
-                    int32_t const p = item / w;
-                    int32_t const x = item - p * w;
+                    int32_t const p = px.q;
+                    int32_t const x = px.r;
                     T const* src = strip + (p * rows - row0) * w + x;    // src[y * w]: row y of this strip
                     Acc* slot = segmentBuffer + p * rowSegments * w + x; // slot[s * w]: row segment s
                     for (int32_t sg = segmentBegin + firstSegment; sg < rowSegments; sg += groups)
@@ -722,10 +777,11 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         }
         // Stage 2a, across: (plane, row segment, column segment) blocks.
         int32_t const blocks = numPlanes * rowSegments * colSegments;
-        for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS)
+        Walk rc = full ? fullBlockStart : makeWalk(threadIdx.x, colSegments); // (plane * S_r + row segment, column segment)
+        for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS, step(rc))
         {
-            int32_t const sc = item % colSegments;
-            int32_t const prs = item / colSegments; // plane * S_r + row segment
+            int32_t const prs = rc.q;
+            int32_t const sc = rc.r;
             int32_t const p = prs / rowSegments;
             Acc const* row = segmentBuffer + prs * w;
             int32_t const x1 = colSegmentStart[sc + 1];
@@ -740,10 +796,11 @@ __global__ void __launch_bounds__(kTHREADS, 4) sppStagedKernel(Geometry g, Stage
         // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
         // stride keeps their reads in distinct banks.
         int32_t const outputs = numPlanes * g.sumL2;
-        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
+        Walk bp = full ? fullBinStart : makeWalk(threadIdx.x, numPlanes); // (bin, plane)
+        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS, step(bp))
         {
-            int32_t const b = item / numPlanes;
-            int32_t const p = item - b * numPlanes;
+            int32_t const b = bp.q;
+            int32_t const p = bp.r;
             BinEntry const e = binTable[b];
             T result = zeroValue<T>();
             if (e.divisor != 0)
@@ -888,6 +945,8 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
     }
 
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    Walk const loadStart = makeWalk(threadIdx.x, pixels);
+    Walk const binPlaneStart = makeWalk(threadIdx.x, static_cast<int32_t>(plan.planesPerCta));
     for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * plan.planesPerCta;
@@ -900,8 +959,7 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
         // plane stride (no bank conflicts). Up to kBATCH loads per thread are in flight before the first store, so
         // a group costs about one DRAM round trip.
         constexpr int32_t kBATCH = 16;
-        int32_t plane = static_cast<int32_t>(threadIdx.x) / pixels;
-        int32_t pixel = static_cast<int32_t>(threadIdx.x) - plane * pixels;
+        Walk at = loadStart; // (plane, pixel) of this thread's next element
         for (int32_t base = 0; base < count; base += kBATCH * kTHREADS)
         {
             T values[kBATCH];
@@ -916,22 +974,18 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
             {
                 if (base + k * kTHREADS + static_cast<int32_t>(threadIdx.x) < count)
                 {
-                    tile[pixel * laneStride + plane] = Traits<T>::load(values[k]);
+                    tile[at.r * laneStride + at.q] = Traits<T>::load(values[k]);
                 }
-                pixel += kTHREADS;
-                while (pixel >= pixels)
-                {
-                    pixel -= pixels;
-                    ++plane;
-                }
+                step(at);
             }
         }
         __syncthreads();
         int32_t const outputs = numPlanes * g.sumL2;
-        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS)
+        Walk bp = numPlanes == plan.planesPerCta ? binPlaneStart : makeWalk(threadIdx.x, numPlanes); // (bin, plane)
+        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS, step(bp))
         {
-            int32_t const b = item / numPlanes;
-            int32_t const p = item - b * numPlanes;
+            int32_t const b = bp.q;
+            int32_t const p = bp.r;
             WindowBin const e = bins[b];
             T result = zeroValue<T>();
             if (e.divisor != 0)
