@@ -7,7 +7,7 @@
 # .trt/TensorRT-<version>), then runs: the ROI CPU tests; the ROI GPU tests (a skipped GPU test is a failure here);
 # the same GPU tests as 4 concurrent processes, 3 repeats each (the load of ctest -j4, under which a stream-ordering
 # bug in the test helper once showed); compute-sanitizer memcheck and initcheck on the kernel grid when the tool is
-# installed; the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1; tests/oracle/check_torchvision_roi.py
+# installed (up to 2 x 120 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1; tests/oracle/check_torchvision_roi.py
 # (torchvision.ops.roi_pool as the oracle); roi-bench and bench/torchvision_roi_bench.py.
 # Files in $OUT/roi (or ./device-out/roi), few on purpose: build.log, roi_tests.log, roi_plugin_tests.log,
 # oracle.log, roi_bench.json, torchvision_roi_bench.json; the summary is on stdout.
@@ -102,7 +102,9 @@ else
 fi
 
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-if [ -n "$sanitizer" ]; then
+if [ "${ROI_SANITIZER:-1}" = 0 ]; then
+    echo "ROI_SANITIZER=0: sanitizer steps skipped"
+elif [ -n "$sanitizer" ]; then
     for tool in memcheck initcheck; do
         step "compute-sanitizer --tool $tool (fp32 grid, stream test)"
         run_gtest "$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 86 \
