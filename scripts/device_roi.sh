@@ -7,8 +7,9 @@
 # .trt/TensorRT-<version>), then runs: the ROI CPU tests; the ROI GPU tests (a skipped GPU test is a failure here);
 # the same GPU tests as 4 concurrent processes, 3 repeats each (the load of ctest -j4, under which a stream-ordering
 # bug in the test helper once showed); compute-sanitizer memcheck and initcheck on the kernel grid when the tool is
-# installed (up to 2 x 120 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1; tests/oracle/check_torchvision_roi.py
-# (torchvision.ops.roi_pool as the oracle); roi-bench and bench/torchvision_roi_bench.py.
+# installed (up to 2 x 120 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1;
+# tests/oracle/check_torchvision_roi.py (torchvision.ops.roi_pool as the oracle); roi-bench and
+# bench/torchvision_roi_bench.py.
 # Files in $OUT/roi (or ./device-out/roi), few on purpose: build.log, roi_tests.log, roi_plugin_tests.log,
 # oracle.log, roi_bench.json, torchvision_roi_bench.json; the summary is on stdout.
 # Exit status non-zero on any failure; every GPU step has a time limit, so a hang fails instead of eating the call.
