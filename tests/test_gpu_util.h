@@ -1,5 +1,9 @@
 // Helpers shared by the GPU tests (test_cuda.cpp, test_roi_cuda.cpp): why a GPU cannot be used, the skip macro that
-// prints it, and an owning device buffer.
+// prints it, an owning device buffer, an owning non-blocking stream and an upload ordered on a stream.
+//
+// Stream rule for the tests: a test that launches on its own stream must put every other device operation of the
+// check (uploads, poison memsets, downloads) on that same stream. cudaMemset/cudaMemcpy use the legacy default
+// stream, which does not synchronise with a cudaStreamNonBlocking stream, so they race with the kernel.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -8,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace spp
 {
@@ -53,6 +58,42 @@ public:
 private:
     void* mPtr{nullptr};
 };
+
+//! A cudaStreamNonBlocking stream (nullptr when it cannot be created), destroyed at scope exit.
+class Stream
+{
+public:
+    Stream()
+    {
+        if (cudaStreamCreateWithFlags(&mStream, cudaStreamNonBlocking) != cudaSuccess)
+        {
+            mStream = nullptr;
+        }
+    }
+    ~Stream()
+    {
+        if (mStream != nullptr)
+        {
+            cudaStreamDestroy(mStream);
+        }
+    }
+    Stream(Stream const&) = delete;
+    Stream& operator=(Stream const&) = delete;
+    cudaStream_t get() const
+    {
+        return mStream;
+    }
+
+private:
+    cudaStream_t mStream{nullptr};
+};
+
+//! Copies `host` to `device` in stream order (the caller keeps `host` alive until the stream is synchronised).
+inline cudaError_t uploadAsync(void* device, std::vector<uint8_t> const& host, cudaStream_t stream)
+{
+    return host.empty() ? cudaSuccess
+                        : cudaMemcpyAsync(device, host.data(), host.size(), cudaMemcpyHostToDevice, stream);
+}
 
 } // namespace test
 } // namespace spp

@@ -23,6 +23,10 @@ using test::DeviceBuffer;
 using test::makeRoiDesc;
 using test::squareLevels;
 
+// Every device operation of one check - uploads, poison, launch, download - is ordered on one non-blocking stream.
+// (The legacy default stream does not synchronise with a non-blocking stream: a cudaMemset/cudaMemcpy there is
+// unordered with the kernel, so under GPU load the poison could land after the kernel's stores, or the kernel could
+// read inputs whose copy had not finished. That was the flaky NHWC failure of ctest -j4.)
 std::string checkAgainstReference(
     RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois)
 {
@@ -41,49 +45,43 @@ std::string checkAgainstReference(
     {
         return "cudaMalloc failed";
     }
-    if ((!features.empty() && cudaMemcpy(in.get(), features.data(), features.size(), cudaMemcpyHostToDevice) != cudaSuccess)
-        || (!rois.empty() && cudaMemcpy(roiBuffer.get(), rois.data(), rois.size(), cudaMemcpyHostToDevice) != cudaSuccess))
-    {
-        return "cudaMemcpy to device failed";
-    }
     size_t const wsBytes = roiWorkspaceSize(desc);
     DeviceBuffer workspace(wsBytes);
-    cudaStream_t stream = nullptr;
-    if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess)
+    test::Stream stream;
+    if (stream.get() == nullptr)
     {
         return "cudaStreamCreate failed";
     }
-    std::string result;
+    if (test::uploadAsync(in.get(), features, stream.get()) != cudaSuccess
+        || test::uploadAsync(roiBuffer.get(), rois, stream.get()) != cudaSuccess)
+    {
+        return "cudaMemcpyAsync to device failed";
+    }
     for (int32_t poison : {0xff, 0x00})
     {
-        if (outBytes > 0 && cudaMemset(out.get(), poison, outBytes) != cudaSuccess)
+        if (outBytes > 0 && cudaMemsetAsync(out.get(), poison, outBytes, stream.get()) != cudaSuccess)
         {
-            result = "cudaMemset failed";
-            break;
+            return "cudaMemsetAsync failed";
         }
         cudaError_t const launched
-            = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(), wsBytes, stream);
-        cudaError_t const synced = cudaStreamSynchronize(stream);
-        if (launched != cudaSuccess || synced != cudaSuccess)
-        {
-            result = std::string("roiForward: ") + cudaGetErrorString(launched) + ", sync: " + cudaGetErrorString(synced);
-            break;
-        }
+            = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(), wsBytes, stream.get());
         std::vector<uint8_t> actual(outBytes);
-        if (outBytes > 0 && cudaMemcpy(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+        cudaError_t const copied = outBytes > 0
+            ? cudaMemcpyAsync(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost, stream.get())
+            : cudaSuccess;
+        cudaError_t const synced = cudaStreamSynchronize(stream.get());
+        if (launched != cudaSuccess || copied != cudaSuccess || synced != cudaSuccess)
         {
-            result = "cudaMemcpy to host failed";
-            break;
+            return std::string("roiForward: ") + cudaGetErrorString(launched) + ", copy: " + cudaGetErrorString(copied)
+                + ", sync: " + cudaGetErrorString(synced);
         }
         std::string const diff = test::compareRoiOutputs(desc, expected, actual);
         if (!diff.empty())
         {
-            result = "poison 0x" + std::to_string(poison) + ":" + diff;
-            break;
+            return "poison 0x" + std::to_string(poison) + ":" + diff;
         }
     }
-    cudaStreamDestroy(stream);
-    return result;
+    return {};
 }
 
 struct MapShape
@@ -192,6 +190,59 @@ TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
             std::vector<uint8_t> const rois
                 = test::encodeRois(test::randomRois(desc.numRois, 1, 13, 11, 1.0F, rng), DataType::kFLOAT);
             EXPECT_EQ(checkAgainstReference(desc, features, rois), "") << test::describeRoi(desc);
+        }
+    }
+}
+
+// roiForward must enqueue all of its work on the caller's stream (TensorRT gives each enqueue its own stream, and
+// CUDA graphs capture only that stream). Captured into a graph: a launch on any other stream would either fail the
+// capture or be missing from the graph, whose replay must produce the whole output. Planes and direct kernels.
+TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(17);
+    for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+    {
+        for (int64_t h : {int64_t{13}, int64_t{150}})
+        {
+            RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 3}), PoolMode::kAVG, 0.5F, DataType::kFLOAT,
+                DataType::kFLOAT, layout, 2, 3, h, h + 4, 50);
+            std::vector<uint8_t> const features = test::randomTensor(desc.dtype, roiFeatureElements(desc), rng);
+            std::vector<uint8_t> const rois = test::encodeRois(
+                test::randomRois(desc.numRois, desc.n, desc.h, desc.w, 0.5F, rng), DataType::kFLOAT);
+            size_t const outBytes = static_cast<size_t>(roiOutputElements(desc)) * 4;
+            std::vector<uint8_t> expected(outBytes);
+            ASSERT_TRUE(roiReferenceCpu(desc, features.data(), rois.data(), expected.data()).ok());
+            DeviceBuffer in(features.size());
+            DeviceBuffer roiBuffer(rois.size());
+            DeviceBuffer out(outBytes);
+            test::Stream stream;
+            ASSERT_TRUE(in.get() != nullptr && roiBuffer.get() != nullptr && out.get() != nullptr);
+            ASSERT_TRUE(stream.get() != nullptr);
+            CUDA_OK(test::uploadAsync(in.get(), features, stream.get()));
+            CUDA_OK(test::uploadAsync(roiBuffer.get(), rois, stream.get()));
+            CUDA_OK(cudaMemsetAsync(out.get(), 0xff, outBytes, stream.get()));
+            CUDA_OK(cudaStreamSynchronize(stream.get()));
+
+            cudaGraph_t graph = nullptr;
+            CUDA_OK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeGlobal));
+            cudaError_t const launched
+                = roiForward(desc, in.get(), roiBuffer.get(), out.get(), nullptr, 0, stream.get());
+            cudaError_t const ended = cudaStreamEndCapture(stream.get(), &graph);
+            ASSERT_EQ(launched, cudaSuccess) << cudaGetErrorString(launched) << ' ' << test::describeRoi(desc);
+            ASSERT_EQ(ended, cudaSuccess) << cudaGetErrorString(ended) << ' ' << test::describeRoi(desc);
+            size_t nodes = 0;
+            CUDA_OK(cudaGraphGetNodes(graph, nullptr, &nodes));
+            EXPECT_GE(nodes, 1U) << "nothing was enqueued on the given stream: " << test::describeRoi(desc);
+            cudaGraphExec_t exec = nullptr;
+            CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+            CUDA_OK(cudaGraphLaunch(exec, stream.get()));
+            std::vector<uint8_t> actual(outBytes);
+            CUDA_OK(cudaMemcpyAsync(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost, stream.get()));
+            CUDA_OK(cudaStreamSynchronize(stream.get()));
+            cudaGraphExecDestroy(exec);
+            cudaGraphDestroy(graph);
+            EXPECT_EQ(test::compareRoiOutputs(desc, expected, actual), "") << test::describeRoi(desc);
         }
     }
 }

@@ -13,6 +13,7 @@
 #include "spp/roi_cuda.h"
 
 #include "core/roi_bins.h"
+#include "device_traits.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -23,6 +24,10 @@ namespace spp
 {
 namespace
 {
+
+using device::combine;
+using device::identity;
+using device::Traits;
 
 constexpr int32_t kROI_THREADS = 256;
 constexpr int32_t kWARPS = kROI_THREADS / 32;
@@ -44,62 +49,6 @@ struct RoiGeometry
     int32_t levelsW[kMAX_LEVELS];
 };
 
-__device__ __forceinline__ float toFloat(float v)
-{
-    return v;
-}
-__device__ __forceinline__ float toFloat(__half v)
-{
-    return __half2float(v);
-}
-__device__ __forceinline__ float toFloat(__nv_bfloat16 v)
-{
-    return __bfloat162float(v);
-}
-
-template <typename T>
-__device__ __forceinline__ T fromFloat(float v);
-template <>
-__device__ __forceinline__ float fromFloat<float>(float v)
-{
-    return v;
-}
-template <>
-__device__ __forceinline__ __half fromFloat<__half>(float v)
-{
-    return __float2half_rn(v);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 fromFloat<__nv_bfloat16>(float v)
-{
-    return __float2bfloat16_rn(v);
-}
-
-//! Running max where a NaN operand wins and then stays (docs/roi.md: NaN propagates, -inf stays -inf).
-__device__ __forceinline__ float nanMax(float running, float v)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    float out;
-    asm("max.NaN.f32 %0, %1, %2;" : "=f"(out) : "f"(running), "f"(v));
-    return out;
-#else
-    return running != running ? running : ((v > running || v != v) ? v : running);
-#endif
-}
-
-//! Reduction step of the mode: max keeping NaN, or a sum.
-template <PoolMode kMode>
-__device__ __forceinline__ float combine(float acc, float v)
-{
-    return kMode == PoolMode::kMAX ? nanMax(acc, v) : acc + v;
-}
-
-template <PoolMode kMode>
-__device__ __forceinline__ float identity()
-{
-    return kMode == PoolMode::kMAX ? -__int_as_float(0x7f800000) : 0.0F;
-}
-
 //! Loads roi row `k` (any roi dtype) and maps it onto the feature map.
 template <typename R>
 __device__ __forceinline__ detail::RoiBox loadBox(RoiGeometry const& g, R const* __restrict__ rois, int64_t k)
@@ -108,7 +57,7 @@ __device__ __forceinline__ detail::RoiBox loadBox(RoiGeometry const& g, R const*
 #pragma unroll
     for (int32_t i = 0; i < kROI_COLUMNS; ++i)
     {
-        row[i] = toFloat(rois[k * kROI_COLUMNS + i]);
+        row[i] = Traits<R>::load(rois[k * kROI_COLUMNS + i]);
     }
     return detail::makeRoiBox(row, g.scale, g.n);
 }
@@ -163,13 +112,13 @@ __global__ void __launch_bounds__(kROI_THREADS) roiDirectKernel(
                 int64_t const rowStride = g.w * colStride;
                 int64_t const base
                     = g.layout == Layout::kNHWC ? box.batch * g.h * rowStride + c : (box.batch * g.c + c) * g.h * g.w;
-                float acc = identity<kMode>();
+                float acc = identity<T, kMode>();
                 for (int64_t y = wh.start; y < wh.end; ++y)
                 {
                     T const* const rowPtr = features + base + y * rowStride;
                     for (int64_t x = ww.start; x < ww.end; ++x)
                     {
-                        acc = combine<kMode>(acc, toFloat(rowPtr[x * colStride]));
+                        combine<float, kMode>(acc, Traits<T>::load(rowPtr[x * colStride]));
                     }
                 }
                 result = kMode == PoolMode::kMAX
@@ -177,7 +126,7 @@ __global__ void __launch_bounds__(kROI_THREADS) roiDirectKernel(
                     : acc / static_cast<float>((wh.end - wh.start) * (ww.end - ww.start));
             }
         }
-        output[k * g.features + levelStart + c * lh * lw + bin] = fromFloat<T>(result);
+        output[k * g.features + levelStart + c * lh * lw + bin] = Traits<T>::store(result);
     }
 }
 
@@ -239,7 +188,7 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
                 int64_t const bins = static_cast<int64_t>(g.levelsH[l]) * g.levelsW[l];
                 for (int64_t i = lane; i < bins; i += 32)
                 {
-                    output[k * g.features + levelStart + c * bins + i] = fromFloat<T>(0.0F);
+                    output[k * g.features + levelStart + c * bins + i] = Traits<T>::store(0.0F);
                 }
                 levelStart += g.c * bins;
             }
@@ -274,7 +223,7 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
             {
                 for (int64_t i = lane; i < lh * lw; i += 32)
                 {
-                    out[i] = fromFloat<T>(0.0F);
+                    out[i] = Traits<T>::store(0.0F);
                 }
                 continue;
             }
@@ -290,10 +239,10 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
                 int64_t const by = i / width;
                 int64_t const x = x0 + (i - by * width);
                 detail::Window const wh = detail::roiBinWindow(box.startH, box.height, by, lh, g.h);
-                float acc = identity<kMode>();
+                float acc = identity<T, kMode>();
                 for (int64_t y = wh.start; y < wh.end; ++y)
                 {
-                    acc = combine<kMode>(acc, toFloat(staged[y * g.w + x]));
+                    combine<float, kMode>(acc, Traits<T>::load(staged[y * g.w + x]));
                 }
                 rowResults[by * g.w + x] = acc;
             }
@@ -308,16 +257,16 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
                 float result = 0.0F;
                 if (wh.end > wh.start && ww.end > ww.start)
                 {
-                    float acc = identity<kMode>();
+                    float acc = identity<T, kMode>();
                     for (int64_t x = ww.start; x < ww.end; ++x)
                     {
-                        acc = combine<kMode>(acc, rowResults[by * g.w + x]);
+                        combine<float, kMode>(acc, rowResults[by * g.w + x]);
                     }
                     result = kMode == PoolMode::kMAX
                         ? acc
                         : acc / static_cast<float>((wh.end - wh.start) * (ww.end - ww.start));
                 }
-                out[bin] = fromFloat<T>(result);
+                out[bin] = Traits<T>::store(result);
             }
             __syncwarp();
         }

@@ -10,6 +10,10 @@ max:  torch.cat([torchvision.ops.roi_pool(x, rois, (Lh, Lw), scale).flatten(1) f
 avg:  torchvision has no average RoIPool. The documented definition (the mean of each max bin's cells) is checked
       through a torch re-implementation written from docs/roi.md, on a subset of rois, and its max variant is
       first checked against torchvision so the windows it uses are torchvision's.
+      Corners are round(x * scale) half AWAY from zero, as torchvision's C++ round(); torch.round would be half to
+      even (2.5 -> 2), which moved windows in an earlier version of this script. Every roi set has rows whose
+      corners land exactly on .5, and a sensitivity check at the end requires that a half-to-even variant of the
+      re-implementation, a one-ulp change of a max and a shifted avg window are all reported as mismatches.
 
 Usage: check_torchvision_roi.py path/to/libspp_testapi.so [--seed N]
 Needs torch and torchvision; the CUDA part runs when torch sees a GPU and the library was built with CUDA.
@@ -52,6 +56,15 @@ def random_rois(k, n, h, w, scale, gen, rng):
             y1 = -math.inf
         elif kind == 9:
             x1, y1, x2, y2 = 0.0, 0.0, iw, ih
+        elif kind == 10:
+            # every corner exactly on .5 after scaling (multiples of 0.25 for the scales used; exact in fp16 and,
+            # while 2m + 1 < 256, bf16), x1 < 0 too: half away from zero and half to even disagree on every other one
+            def half(m):
+                return (m + 0.5) / scale
+            x1 = -half(rng.randrange(2))
+            y1 = half(rng.randrange(max(min(h, 100) // 2, 1)))
+            x2 = half(rng.randrange(min(w, 100)))
+            y2 = half(rng.randrange(min(h, 100)))
         rows.append([b] + [round(v * 4) / 4 if math.isfinite(v) else v for v in (x1, y1, x2, y2)])
     return torch.tensor(rows, dtype=torch.float32).reshape(k, 5)
 
@@ -85,20 +98,39 @@ def docs_windows(start, extent, bins, size):
     return out
 
 
-def docs_pool(x, rois, levels, scale, mode):
-    """The documented operation, written from docs/roi.md (float64 accumulation), for a few rois."""
+def round_half_away(v):
+    """C/C++ round(): half away from zero (2.5 -> 3, -0.5 -> -1). v is a Python float holding an fp32 value, so
+    abs(v) + 0.5 is exact in double and the floor cannot be off by one."""
+    return math.copysign(math.floor(abs(v) + 0.5), v)
+
+
+def round_half_even(v):
+    """torch.round / Python round(): half to even. Wrong for docs/roi.md; used only to show the check can fail."""
+    return float(round(v))
+
+
+COORD_LIMIT = float(2 ** 40)  # docs/roi.md: corners are clamped to +-2^40 feature cells
+
+
+def docs_corner(value, scale, rounding=round_half_away):
+    """docs/roi.md step 2: one fp32 multiplication, then round half away from zero, clamped."""
+    product = float(torch.tensor(value, dtype=torch.float32) * torch.tensor(scale, dtype=torch.float32))
+    return int(min(max(rounding(product), -COORD_LIMIT), COORD_LIMIT))
+
+
+def docs_pool(x, rois, levels, scale, mode, rounding=round_half_away):
+    """The documented operation, written from docs/roi.md (float64 accumulation), for a few rois. `rois` are the
+    fp32 values the library sees (fp16/bf16 rois converted exactly)."""
     k, c = rois.shape[0], x.shape[1]
     rows = []
     ok = valid_rows(rois, x.shape[0])
-    sc = torch.tensor(scale, dtype=torch.float32)
     for r in range(k):
         parts = []
         for lh, lw in levels:
             block = torch.zeros((c, lh, lw), dtype=torch.float64)
             if bool(ok[r]):
                 b = int(rois[r, 0])  # truncation toward zero
-                corner = [int(torch.round(rois[r, j].float() * sc)) for j in range(1, 5)]  # half away from zero
-                sw, sh, ew, eh = corner
+                sw, sh, ew, eh = [docs_corner(float(rois[r, j]), scale, rounding) for j in range(1, 5)]
                 width, height = max(ew - sw + 1, 1), max(eh - sh + 1, 1)
                 for by, (y0, y1) in enumerate(docs_windows(sh, height, lh, x.shape[2])):
                     for bx, (x0, x1) in enumerate(docs_windows(sw, width, lw, x.shape[3])):
@@ -167,6 +199,33 @@ def mismatch(actual, expected, exact):
             f"expected {e[tuple(bad)].item()}")
 
 
+def sensitivity_failures(lib, gen):
+    """The comparisons above must be able to fail. On rois whose corners all land on .5 (where half away from zero
+    and half to even disagree), each deliberately wrong result below must be reported as a mismatch; an empty
+    mismatch() string here is a failure of the checker itself."""
+    n, c, h, w, scale = 2, 3, 5, 7, 0.5
+    levels = [(1, 1), (2, 2), (3, 3)]
+    x = torch.randn((n, c, h, w), generator=gen) * 3
+    rows = [[float(i % 2), -(i % 2 + 0.5) / scale, (i % 3 + 0.5) / scale, (i % 7 + 0.5) / scale,
+             (i % 5 + 0.5) / scale] for i in range(16)]
+    rois = torch.tensor(rows, dtype=torch.float32)
+    expected = torchvision_max(x, rois, levels, scale)
+    out = []
+    if err := mismatch(docs_pool(x, rois, levels, scale, "max"), expected, True):
+        out.append(f"sensitivity: the docs re-implementation (half away from zero) disagrees with torchvision: {err}")
+    if not mismatch(docs_pool(x, rois, levels, scale, "max", round_half_even), expected, True):
+        out.append("sensitivity: a half-to-even docs re-implementation was not caught by the max comparison")
+    ref_avg = lib.reference(x, rois, levels, "avg", scale)
+    if not mismatch(ref_avg, docs_pool(x, rois, levels, scale, "avg", round_half_even), False):
+        out.append("sensitivity: half-to-even avg windows were not caught by the avg comparison")
+    ref_max = lib.reference(x, rois, levels, "max", scale)
+    nudged = ref_max.clone()
+    nudged[3, 1] = torch.nextafter(nudged[3, 1], torch.tensor(math.inf))
+    if not mismatch(nudged, expected, True):
+        out.append("sensitivity: a one-ulp change of a max was not caught")
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("library")
@@ -228,9 +287,12 @@ def main():
                         counts["cuda"] += 1
                         if err := mismatch(got, ref_avg, False):
                             failures.append(f"cuda avg {name} {tag}: {err}")
+    sensitivity = sensitivity_failures(lib, gen)
+    failures += sensitivity
     print(f"check_torchvision_roi: torch {torch.__version__}, torchvision {torchvision.__version__}; "
           f"{counts['reference']} reference and {counts['cuda']} CUDA results compared with torchvision / the "
-          f"reference, {counts['docs-avg']} avg checks against the docs re-implementation; {len(failures)} failures")
+          f"reference, {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
+          f"{'failed' if sensitivity else 'passed'}; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
     return 1 if failures else 0
