@@ -19,9 +19,10 @@
 #include <cuda_pipeline.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <type_traits>
-#include <vector>
 
 namespace spp
 {
@@ -229,22 +230,22 @@ constexpr int32_t kSTAGED_MAX_SUM_L = 512;
 // Number of segments along an axis: distinct endpoints of the non-empty windows of all levels, minus one.
 int32_t countSegments(Geometry const& g, int64_t size)
 {
-    std::vector<int64_t> ends;
-    ends.reserve(2 * static_cast<size_t>(g.sumL));
+    int64_t ends[2 * kSTAGED_MAX_SUM_L]; // callers check sumL <= kSTAGED_MAX_SUM_L; no heap on the launch path
+    int32_t count = 0;
     for (int32_t l = 0; l < g.numLevels; ++l)
     {
-        for (int32_t i = 0; i < g.levels[l]; ++i)
+        for (int32_t i = 0; i < g.levels[l] && count + 2 <= 2 * kSTAGED_MAX_SUM_L; ++i)
         {
             detail::Window const win = detail::binWindow(g.rule, i, size, g.levels[l]);
             if (win.end > win.start)
             {
-                ends.push_back(win.start);
-                ends.push_back(win.end);
+                ends[count++] = win.start;
+                ends[count++] = win.end;
             }
         }
     }
-    std::sort(ends.begin(), ends.end());
-    return static_cast<int32_t>(std::unique(ends.begin(), ends.end()) - ends.begin() - 1);
+    std::sort(ends, ends + count);
+    return static_cast<int32_t>(std::unique(ends, ends + count) - ends - 1);
 }
 
 int64_t align16(int64_t bytes)
@@ -932,35 +933,124 @@ Geometry makeGeometry(SppDesc const& desc)
     return g;
 }
 
-int32_t multiprocessorCount()
+// Per-launch host work is on the critical path of small calls (the GPU finishes them in a few microseconds), so
+// what never changes for a device is looked up once: SM counts, and per (kernel, shared memory, device) the
+// occupancy and the >48 KiB opt-in. The cache is tiny and lock-protected; if it is full, calls are made uncached.
+constexpr int32_t kMAX_DEVICES = 64;
+std::atomic<int32_t> gSmCount[kMAX_DEVICES] = {};
+
+int32_t currentDevice()
 {
     int32_t device = 0;
-    int32_t count = 0;
-    if (cudaGetDevice(&device) != cudaSuccess
-        || cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count <= 0)
+    return cudaGetDevice(&device) == cudaSuccess ? device : -1;
+}
+
+int32_t multiprocessorCount()
+{
+    int32_t const device = currentDevice();
+    if (device < 0)
     {
         return 1;
+    }
+    if (device < kMAX_DEVICES)
+    {
+        int32_t const cached = gSmCount[device].load(std::memory_order_relaxed);
+        if (cached > 0)
+        {
+            return cached;
+        }
+    }
+    int32_t count = 0;
+    if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count <= 0)
+    {
+        return 1;
+    }
+    if (device < kMAX_DEVICES)
+    {
+        gSmCount[device].store(count, std::memory_order_relaxed);
     }
     return count;
 }
 
-// Launches a kernel that walks `groups` work items with a persistent grid: every CTA stays resident, builds its
-// tables once and loops over groups (opting in to more than 48 KiB of shared memory where needed).
-template <typename Kernel, typename... Args>
-cudaError_t launchPersistent(
-    Kernel kernel, int64_t groups, size_t smemBytes, int32_t numSms, cudaStream_t stream, Args... args)
+struct LaunchCacheEntry
 {
-    if (smemBytes > 48 * 1024)
+    void const* kernel;
+    size_t smemBytes;
+    int32_t device;
+    int32_t perSm;
+};
+
+class LaunchCache
+{
+public:
+    //! Blocks per SM for `kernel` with `smemBytes` of dynamic shared memory on the current device, opting in to more
+    //! than 48 KiB first. Returns the CUDA error of the first failing call.
+    template <typename Kernel>
+    cudaError_t blocksPerSm(Kernel kernel, size_t smemBytes, int32_t& perSm) noexcept
     {
-        cudaError_t const status = cudaFuncSetAttribute(
-            kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(smemBytes));
+        int32_t const device = currentDevice();
+        auto const* key = reinterpret_cast<void const*>(kernel);
+        try
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            for (int32_t i = 0; i < mSize; ++i)
+            {
+                if (mEntries[i].kernel == key && mEntries[i].smemBytes == smemBytes && mEntries[i].device == device)
+                {
+                    perSm = mEntries[i].perSm;
+                    return cudaSuccess;
+                }
+            }
+        }
+        catch (...)
+        {
+            // a failing mutex only costs the cache
+        }
+        if (smemBytes > 48 * 1024)
+        {
+            cudaError_t const status = cudaFuncSetAttribute(
+                kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(smemBytes));
+            if (status != cudaSuccess)
+            {
+                return status;
+            }
+        }
+        cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, smemBytes);
         if (status != cudaSuccess)
         {
             return status;
         }
+        try
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            if (mSize < kCAPACITY)
+            {
+                mEntries[mSize++] = LaunchCacheEntry{key, smemBytes, device, perSm};
+            }
+        }
+        catch (...)
+        {
+        }
+        return cudaSuccess;
     }
+
+private:
+    static constexpr int32_t kCAPACITY = 256;
+    std::mutex mMutex;
+    LaunchCacheEntry mEntries[kCAPACITY]{};
+    int32_t mSize{0};
+};
+
+LaunchCache gLaunchCache;
+
+// Launches a kernel that walks `groups` work items with a persistent grid: every CTA stays resident, builds its
+// tables once and loops over groups.
+template <typename Kernel, typename... Args>
+cudaError_t launchPersistent(
+    Kernel kernel, int64_t groups, size_t smemBytes, int32_t numSms, cudaStream_t stream, Args... args)
+{
     int32_t perSm = 0;
-    cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kTHREADS, smemBytes);
+    cudaError_t const status = gLaunchCache.blocksPerSm(kernel, smemBytes, perSm);
     if (status != cudaSuccess)
     {
         return status;
