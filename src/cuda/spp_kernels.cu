@@ -773,9 +773,12 @@ bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
         int64_t const tile = align16(pixels * (p | 1) * static_cast<int64_t>(sizeof(Acc)));
         return fixed + tile + align16(p * g.sumL2 * static_cast<int64_t>(sizeof(T)));
     };
-    // One plane per lane where possible, at least 16 (lanes of a warp then share at most two bins), within the
-    // single-buffer budget so >= 4 CTAs fit per SM; and enough groups to give every SM work.
-    int64_t p = planes < 32 ? planes : 32;
+    // 16 to 32 planes (lanes of a warp then share at most two bins), as few as keep >= 4 CTAs per SM busy: a CTA's
+    // critical path grows with its planes (ncu, 13x13 on an H200: 32 planes/CTA = 256 CTAs at 24 % warp occupancy,
+    // latency-bound), within the single-buffer budget; and enough groups to give every SM work.
+    int64_t p = (planes + 4 * static_cast<int64_t>(numSms) - 1) / (4 * static_cast<int64_t>(numSms));
+    p = p < kPLANES_MIN_PLANES ? kPLANES_MIN_PLANES : (p > 32 ? 32 : p);
+    p = p < planes ? p : planes;
     while (p > kPLANES_MIN_PLANES && bytes(p) > kSTAGED_SMEM_BYTES)
     {
         --p;
