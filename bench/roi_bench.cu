@@ -1,7 +1,8 @@
-// roi-bench: times roiForward with CUDA events on the SPP-net detection case (features 1x256x38x63, K = 2000 random
-// windows, levels {1,2,3,6}) in fp32 and fp16, max and avg. Warm-up, then the median of --runs (>= 50) timed calls,
+// roi-bench: times roiForward with CUDA events on the SPP-net detection case (features 1x256x38x63 NCHW, K = 2000 random
+// windows, levels {1,2,3,6}) in fp32 and fp16, max and avg, for each kernel (spp::RoiAlgo: auto, planes, direct,
+// segments; segments includes its NCHW -> NHWC transpose into the workspace). Warm-up, then the median of --runs (>= 50) timed calls,
 // each on the next of 8 input sets (features + rois) so that no call reuses the previous one's data in L2.
-// The first result of each case is checked against the CPU reference before timing (max bit-exact).
+// The first result of each case and algo is checked against the CPU reference before timing (max bit-exact).
 //
 //   roi-bench [--json FILE] [--runs N] [--k K]
 #include "spp/reference.h"
@@ -34,6 +35,7 @@ namespace
     } while (0)
 
 constexpr int32_t kSETS = 8;
+char const* const algoNames[] = {"auto", "planes", "direct", "segments"}; // spp::RoiAlgo order
 
 //! Random proposals in a 600 x 1008 image (38 x 63 at stride 16): x1, y1 uniform, width and height uniform in
 //! [16, 400] pixels, clipped to the image - the same generator as bench/torchvision_roi_bench.py.
@@ -132,63 +134,78 @@ int main(int argc, char** argv)
                 CHECK_CUDA(cudaMemcpy(in[s], hostIn[s].data(), inBytes, cudaMemcpyHostToDevice));
                 CHECK_CUDA(cudaMemcpy(rois[s], hostRois[s].data(), roiBytes, cudaMemcpyHostToDevice));
             }
-            // correctness of what is timed
-            CHECK_CUDA(cudaMemset(out[0], 0xff, outBytes));
-            CHECK_CUDA(spp::roiForward(desc, in[0], rois[0], out[0], nullptr, 0, nullptr));
-            CHECK_CUDA(cudaDeviceSynchronize());
-            std::vector<uint8_t> got(outBytes), want(outBytes);
-            CHECK_CUDA(cudaMemcpy(got.data(), out[0], outBytes, cudaMemcpyDeviceToHost));
+            size_t const wsBytes = spp::roiWorkspaceSize(desc);
+            void* workspace = nullptr;
+            CHECK_CUDA(cudaMalloc(&workspace, wsBytes > 0 ? wsBytes : 1));
+            std::vector<uint8_t> want(outBytes);
             if (!spp::roiReferenceCpu(desc, hostIn[0].data(), hostRois[0].data(), want.data()).ok())
                 return 1;
-            int64_t bad = 0;
-            for (size_t i = 0; i < outBytes / es; ++i)
+            for (spp::RoiAlgo algo : {spp::RoiAlgo::kAUTO, spp::RoiAlgo::kPLANES, spp::RoiAlgo::kDIRECT,
+                     spp::RoiAlgo::kSEGMENTS})
             {
-                float a, e;
-                if (dtype == spp::DataType::kFLOAT)
+                if (!spp::roiAlgoSupported(desc, algo, wsBytes))
+                    continue;
+                spp::RoiLaunchOptions const options{algo};
+                char const* const algoName = algoNames[static_cast<int32_t>(algo)];
+                // correctness of what is timed
+                CHECK_CUDA(cudaMemset(out[0], 0xff, outBytes));
+                CHECK_CUDA(spp::roiForward(desc, in[0], rois[0], out[0], workspace, wsBytes, nullptr, options));
+                CHECK_CUDA(cudaDeviceSynchronize());
+                std::vector<uint8_t> got(outBytes);
+                CHECK_CUDA(cudaMemcpy(got.data(), out[0], outBytes, cudaMemcpyDeviceToHost));
+                int64_t bad = 0;
+                for (size_t i = 0; i < outBytes / es; ++i)
                 {
-                    std::memcpy(&a, &got[i * 4], 4);
-                    std::memcpy(&e, &want[i * 4], 4);
+                    float a, e;
+                    if (dtype == spp::DataType::kFLOAT)
+                    {
+                        std::memcpy(&a, &got[i * 4], 4);
+                        std::memcpy(&e, &want[i * 4], 4);
+                    }
+                    else
+                    {
+                        uint16_t ba, be;
+                        std::memcpy(&ba, &got[i * 2], 2);
+                        std::memcpy(&be, &want[i * 2], 2);
+                        a = spp::halfBitsToFloat(ba);
+                        e = spp::halfBitsToFloat(be);
+                    }
+                    bool const ok = mode == spp::PoolMode::kMAX ? a == e : std::fabs(a - e) <= 2e-3F * (1.0F + std::fabs(e));
+                    bad += ok ? 0 : 1;
                 }
-                else
+                cudaEvent_t start, stop;
+                CHECK_CUDA(cudaEventCreate(&start));
+                CHECK_CUDA(cudaEventCreate(&stop));
+                for (int32_t i = 0; i < 20; ++i) // warm-up
+                    CHECK_CUDA(spp::roiForward(
+                        desc, in[i % kSETS], rois[i % kSETS], out[i % kSETS], workspace, wsBytes, nullptr, options));
+                std::vector<float> times;
+                for (int32_t r = 0; r < runs; ++r)
                 {
-                    uint16_t ba, be;
-                    std::memcpy(&ba, &got[i * 2], 2);
-                    std::memcpy(&be, &want[i * 2], 2);
-                    a = spp::halfBitsToFloat(ba);
-                    e = spp::halfBitsToFloat(be);
+                    int32_t const s = r % kSETS;
+                    CHECK_CUDA(cudaEventRecord(start));
+                    CHECK_CUDA(spp::roiForward(desc, in[s], rois[s], out[s], workspace, wsBytes, nullptr, options));
+                    CHECK_CUDA(cudaEventRecord(stop));
+                    CHECK_CUDA(cudaEventSynchronize(stop));
+                    float ms = 0;
+                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+                    times.push_back(ms);
                 }
-                bool const ok = mode == spp::PoolMode::kMAX ? a == e : std::fabs(a - e) <= 2e-3F * (1.0F + std::fabs(e));
-                bad += ok ? 0 : 1;
+                float const us = median(times) * 1000.0F;
+                double const gbs = static_cast<double>(outBytes) / (us * 1e-6) / 1e9;
+                std::printf("  %-4s %-3s %-8s median %8.1f us  (output %.1f MB written: %.0f GB/s)  mismatches vs reference: "
+                            "%lld\n",
+                    spp::toString(dtype), spp::toString(mode), algoName, us, static_cast<double>(outBytes) / 1e6, gbs,
+                    static_cast<long long>(bad));
+                status |= bad != 0;
+                json += std::string(first ? "" : ", ") + "{\"dtype\": \"" + spp::toString(dtype) + "\", \"mode\": \""
+                    + spp::toString(mode) + "\", \"algo\": \"" + algoName + "\", \"median_us\": " + std::to_string(us) + ", \"runs\": "
+                    + std::to_string(runs) + ", \"mismatches\": " + std::to_string(bad) + "}";
+                first = false;
+                CHECK_CUDA(cudaEventDestroy(start));
+                CHECK_CUDA(cudaEventDestroy(stop));
             }
-            cudaEvent_t start, stop;
-            CHECK_CUDA(cudaEventCreate(&start));
-            CHECK_CUDA(cudaEventCreate(&stop));
-            for (int32_t i = 0; i < 20; ++i) // warm-up
-                CHECK_CUDA(spp::roiForward(desc, in[i % kSETS], rois[i % kSETS], out[i % kSETS], nullptr, 0, nullptr));
-            std::vector<float> times;
-            for (int32_t r = 0; r < runs; ++r)
-            {
-                int32_t const s = r % kSETS;
-                CHECK_CUDA(cudaEventRecord(start));
-                CHECK_CUDA(spp::roiForward(desc, in[s], rois[s], out[s], nullptr, 0, nullptr));
-                CHECK_CUDA(cudaEventRecord(stop));
-                CHECK_CUDA(cudaEventSynchronize(stop));
-                float ms = 0;
-                CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
-                times.push_back(ms);
-            }
-            float const us = median(times) * 1000.0F;
-            double const gbs = static_cast<double>(outBytes) / (us * 1e-6) / 1e9;
-            std::printf("  %-4s %-3s median %8.1f us  (output %.1f MB written: %.0f GB/s)  mismatches vs reference: %lld\n",
-                spp::toString(dtype), spp::toString(mode), us, static_cast<double>(outBytes) / 1e6, gbs,
-                static_cast<long long>(bad));
-            status |= bad != 0;
-            json += std::string(first ? "" : ", ") + "{\"dtype\": \"" + spp::toString(dtype) + "\", \"mode\": \""
-                + spp::toString(mode) + "\", \"median_us\": " + std::to_string(us) + ", \"runs\": "
-                + std::to_string(runs) + ", \"mismatches\": " + std::to_string(bad) + "}";
-            first = false;
-            CHECK_CUDA(cudaEventDestroy(start));
-            CHECK_CUDA(cudaEventDestroy(stop));
+            CHECK_CUDA(cudaFree(workspace));
             for (int32_t s = 0; s < kSETS; ++s)
             {
                 CHECK_CUDA(cudaFree(in[s]));

@@ -4,10 +4,10 @@
 #   scripts/device_roi.sh            (scripts/device_all.sh calls it with OUT set)
 #
 # Builds (build-roi-device/, sm_90; the TensorRT plugin and its ROI harness too when a header set is under
-# .trt/TensorRT-<version>), then runs: the ROI CPU tests; the ROI GPU tests (a skipped GPU test is a failure here);
-# the same GPU tests as 4 concurrent processes, 3 repeats each (the load of ctest -j4, under which a stream-ordering
-# bug in the test helper once showed); compute-sanitizer memcheck and initcheck on the kernel grid when the tool is
-# installed (up to 2 x 120 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1;
+# .trt/TensorRT-<version>), then runs: the ROI CPU tests; the ROI GPU tests, every kernel (spp::RoiAlgo) that can run
+# a case (a skipped GPU test is a failure here); the same GPU tests as 4 concurrent processes, 3 repeats each (the load
+# of ctest -j4, under which a stream-ordering bug in the test helper once showed); compute-sanitizer memcheck and
+# initcheck on the kernel grid when the tool is installed (up to 2 x 240 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1;
 # tests/oracle/check_torchvision_roi.py (torchvision.ops.roi_pool as the oracle); roi-bench and
 # bench/torchvision_roi_bench.py.
 # Files in $OUT/roi (or ./device-out/roi), few on purpose: build.log, roi_tests.log, roi_plugin_tests.log,
@@ -108,7 +108,7 @@ if [ "${ROI_SANITIZER:-1}" = 0 ]; then
 elif [ -n "$sanitizer" ]; then
     for tool in memcheck initcheck; do
         step "compute-sanitizer --tool $tool (fp32 grid, stream test)"
-        run_gtest "$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 86 \
+        run_gtest "$tool" 240 "$sanitizer" --tool "$tool" --error-exitcode 86 \
             $build/tests/spp_roi_cuda_tests --gtest_filter='RoiKernels.GridFloat:RoiKernels.EnqueuesOnlyOnTheGivenStream' \
             || fail "compute-sanitizer $tool (exit 86: sanitizer errors, 124: timed out; see roi_tests.log)"
         grep -E "ERROR SUMMARY" "$tests_log" | tail -1
@@ -135,7 +135,7 @@ else
     fail "python3 cannot import torch and torchvision: the oracle did not run"
 fi
 
-step "roi-bench (ours)"
+step "roi-bench (ours: each kernel, spp::RoiAlgo)"
 timeout 240 $build/bench/roi-bench --json "$out/roi_bench.json" 2>&1 || fail "roi-bench"
 
 step "torchvision roi_pool per level + cat"

@@ -1,7 +1,9 @@
 // GPU tests of ROI pooling: roiForward against the CPU reference over random rois (with the edge cases mixed in),
-// every feature dtype, both roi dtypes, both layouts, both modes, square and rectangular levels, maps that are staged
-// in shared memory and maps that are not; outputs poisoned twice. Max must match bit for bit. Without a GPU they
-// skip, saying why; the launcher-contract tests need no GPU.
+// every kernel (RoiAlgo) that can run the case, every feature dtype, both roi dtypes, both layouts, both modes,
+// square and rectangular levels, maps that are staged in shared memory and maps that are not; outputs poisoned twice.
+// Max must match bit for bit. Without a GPU they skip, saying why; the launcher-contract tests and the host emulation
+// of the segments kernel's index math (RoiSegments.*) need no GPU.
+#include "cuda/roi_segments.h"
 #include "spp/roi_cuda.h"
 #include "test_gpu_util.h"
 #include "test_roi_util.h"
@@ -10,6 +12,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -27,8 +31,8 @@ using test::squareLevels;
 // (The legacy default stream does not synchronise with a non-blocking stream: a cudaMemset/cudaMemcpy there is
 // unordered with the kernel, so under GPU load the poison could land after the kernel's stores, or the kernel could
 // read inputs whose copy had not finished. That was the flaky NHWC failure of ctest -j4.)
-std::string checkAgainstReference(
-    RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois)
+std::string checkAgainstReference(RoiDesc const& desc, std::vector<uint8_t> const& features,
+    std::vector<uint8_t> const& rois, RoiAlgo algo = RoiAlgo::kAUTO)
 {
     size_t const outBytes = static_cast<size_t>(roiOutputElements(desc)) * elementSize(desc.dtype);
     std::vector<uint8_t> expected(outBytes, 0x5a);
@@ -63,8 +67,8 @@ std::string checkAgainstReference(
         {
             return "cudaMemsetAsync failed";
         }
-        cudaError_t const launched
-            = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(), wsBytes, stream.get());
+        cudaError_t const launched = roiForward(
+            desc, in.get(), roiBuffer.get(), out.get(), workspace.get(), wsBytes, stream.get(), RoiLaunchOptions{algo});
         std::vector<uint8_t> actual(outBytes);
         cudaError_t const copied = outBytes > 0
             ? cudaMemcpyAsync(actual.data(), out.get(), outBytes, cudaMemcpyDeviceToHost, stream.get())
@@ -78,7 +82,8 @@ std::string checkAgainstReference(
         std::string const diff = test::compareRoiOutputs(desc, expected, actual);
         if (!diff.empty())
         {
-            return "poison 0x" + std::to_string(poison) + ":" + diff;
+            return "algo " + std::to_string(static_cast<int32_t>(algo)) + " poison 0x" + std::to_string(poison) + ":"
+                + diff;
         }
     }
     return {};
@@ -95,8 +100,32 @@ struct MapShape
 std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 97, 0.5F}, {3, 5, 13, 17, 200, 0.25F},
     {1, 2, 150, 200, 64, 1.0F}, {0, 3, 9, 9, 20, 1.0F}, {2, 3, 9, 9, 0, 1.0F}, {1, 2, 24, 24, 700, 0.125F}};
 
-std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS
-    = {squareLevels({1, 2, 3, 6}), squareLevels({1}), {{7, 5}}, squareLevels({4, 2, 2, 13})};
+// {4, 2, 2, 13} is beyond the segments kernel's tables (kAUTO falls back); {5, 4, 3, 2} (sum(2L - 1) = 24) comes
+// closer to their limits.
+std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLevels({1, 2, 3, 6}), squareLevels({1}),
+    {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2})};
+
+std::vector<RoiAlgo> const kALGOS = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS};
+
+//! Every algo that can run `desc` (with its workspace) against the reference; returns the first error.
+std::string checkAllAlgos(RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois,
+    int32_t& cases)
+{
+    for (RoiAlgo algo : kALGOS)
+    {
+        if (algo != RoiAlgo::kAUTO && !roiAlgoSupported(desc, algo, roiWorkspaceSize(desc)))
+        {
+            continue;
+        }
+        ++cases;
+        std::string const error = checkAgainstReference(desc, features, rois, algo);
+        if (!error.empty())
+        {
+            return error;
+        }
+    }
+    return {};
+}
 
 void runGrid(DataType dtype)
 {
@@ -121,8 +150,7 @@ void runGrid(DataType dtype)
                     {
                         RoiDesc const desc
                             = makeRoiDesc(levels, mode, s.scale, dtype, roiDtype, layout, s.n, s.c, s.h, s.w, s.k, cs);
-                        ++cases;
-                        std::string const error = checkAgainstReference(desc, features, rois);
+                        std::string const error = checkAllAlgos(desc, features, rois, cases);
                         if (!error.empty())
                         {
                             ++failures;
@@ -142,7 +170,7 @@ void runGrid(DataType dtype)
         }
     }
     std::printf("[ roi grid ] %s: %d cases checked against the CPU reference\n", toString(dtype), cases);
-    EXPECT_GE(cases, dtype == DataType::kFLOAT ? 112 : 224);
+    EXPECT_GE(cases, dtype == DataType::kFLOAT ? 280 : 560);
 }
 
 TEST(RoiKernels, GridFloat)
@@ -189,7 +217,9 @@ TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
             }
             std::vector<uint8_t> const rois
                 = test::encodeRois(test::randomRois(desc.numRois, 1, 13, 11, 1.0F, rng), DataType::kFLOAT);
-            EXPECT_EQ(checkAgainstReference(desc, features, rois), "") << test::describeRoi(desc);
+            int32_t cases = 0;
+            EXPECT_EQ(checkAllAlgos(desc, features, rois, cases), "") << test::describeRoi(desc);
+            EXPECT_GE(cases, 3) << test::describeRoi(desc);
         }
     }
 }
@@ -205,6 +235,8 @@ TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
     {
         for (int64_t h : {int64_t{13}, int64_t{150}})
         {
+          for (RoiAlgo algo : {RoiAlgo::kAUTO, RoiAlgo::kSEGMENTS}) // segments: the NCHW transpose too
+          {
             RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 3}), PoolMode::kAVG, 0.5F, DataType::kFLOAT,
                 DataType::kFLOAT, layout, 2, 3, h, h + 4, 50);
             std::vector<uint8_t> const features = test::randomTensor(desc.dtype, roiFeatureElements(desc), rng);
@@ -226,8 +258,11 @@ TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
 
             cudaGraph_t graph = nullptr;
             CUDA_OK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeGlobal));
-            cudaError_t const launched
-                = roiForward(desc, in.get(), roiBuffer.get(), out.get(), nullptr, 0, stream.get());
+            size_t const wsBytes = roiWorkspaceSize(desc);
+            DeviceBuffer workspace(wsBytes);
+            ASSERT_TRUE(wsBytes == 0 || workspace.get() != nullptr);
+            cudaError_t const launched = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(),
+                wsBytes, stream.get(), RoiLaunchOptions{algo});
             cudaError_t const ended = cudaStreamEndCapture(stream.get(), &graph);
             ASSERT_EQ(launched, cudaSuccess) << cudaGetErrorString(launched) << ' ' << test::describeRoi(desc);
             ASSERT_EQ(ended, cudaSuccess) << cudaGetErrorString(ended) << ' ' << test::describeRoi(desc);
@@ -242,7 +277,9 @@ TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
             CUDA_OK(cudaStreamSynchronize(stream.get()));
             cudaGraphExecDestroy(exec);
             cudaGraphDestroy(graph);
-            EXPECT_EQ(test::compareRoiOutputs(desc, expected, actual), "") << test::describeRoi(desc);
+            EXPECT_EQ(test::compareRoiOutputs(desc, expected, actual), "")
+                << "algo " << static_cast<int32_t>(algo) << ' ' << test::describeRoi(desc);
+          }
         }
     }
 }
@@ -283,8 +320,18 @@ TEST(RoiKernels, FeaturesOver2Pow31Elements)
         planes.push_back(plane);
     }
     CUDA_OK(cudaMemcpy(rois.get(), rows, sizeof(rows), cudaMemcpyHostToDevice));
+  // kAUTO without workspace (planes here), direct, and segments (transposes all 4.3 GB into its workspace)
+  for (RoiAlgo algo : {RoiAlgo::kAUTO, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS})
+  {
+    size_t const wsBytes = algo == RoiAlgo::kSEGMENTS ? roiWorkspaceSize(desc) : 0;
+    DeviceBuffer workspace(wsBytes);
+    if (wsBytes > 0 && workspace.get() == nullptr)
+    {
+        std::printf("FeaturesOver2Pow31Elements: segments not checked (cannot allocate %zu workspace bytes)\n", wsBytes);
+        continue;
+    }
     CUDA_OK(cudaMemset(out.get(), 0x7f, static_cast<size_t>(outCount) * 2));
-    CUDA_OK(roiForward(desc, in.get(), rois.get(), out.get(), nullptr, 0, nullptr));
+    CUDA_OK(roiForward(desc, in.get(), rois.get(), out.get(), workspace.get(), wsBytes, nullptr, RoiLaunchOptions{algo}));
     CUDA_OK(cudaDeviceSynchronize());
     std::vector<uint16_t> actual(static_cast<size_t>(outCount));
     CUDA_OK(cudaMemcpy(actual.data(), out.get(), actual.size() * 2, cudaMemcpyDeviceToHost));
@@ -308,12 +355,210 @@ TEST(RoiKernels, FeaturesOver2Pow31Elements)
                 {
                     ASSERT_EQ(actual[static_cast<size_t>(k * c * 14 + levelBase + channel * bins + b)],
                         expected[static_cast<size_t>(e)])
-                        << "roi " << k << " channel " << channel << " level " << l << " bin " << b;
+                        << "algo " << static_cast<int32_t>(algo) << " roi " << k << " channel " << channel << " level "
+                        << l << " bin " << b;
                 }
                 levelBase += c * bins;
             }
         }
     }
+  }
+}
+
+// ---- the segments kernel's index math, emulated on the host (no GPU needed) -----------------------------------------
+
+// The kernel's algorithm for one roi and one channel (fp32, C = 1 NCHW plane), step for step: the same tables
+// (roiBuildAxis runs the kernel's per-slot functions in order), column-segment partials per row segment, the fold into
+// the bins of the row windows containing the row segment, then the output pass.
+std::vector<float> emulateSegments(RoiDesc const& desc, std::vector<float> const& plane, float const* row)
+{
+    RoiPyramid const& p = desc.pyramid;
+    std::vector<float> out;
+    detail::RoiBox const box = detail::makeRoiBox(row, p.spatialScale, desc.n);
+    detail::RoiAxisTable rows{};
+    detail::RoiAxisTable cols{};
+    bool const maxMode = p.mode == PoolMode::kMAX;
+    float const identity = maxMode ? -std::numeric_limits<float>::infinity() : 0.0F;
+    auto combine = [maxMode](float& acc, float v) {
+        acc = maxMode ? ((v > acc || v != v || acc != acc) ? (acc != acc ? acc : v) : acc) : acc + v;
+    };
+    std::vector<float> bins(static_cast<size_t>(roiBinsPerChannel(p)), identity);
+    if (box.valid)
+    {
+        detail::roiBuildAxis(box.startH, box.height, p.levelsH, p.numLevels, desc.h, rows);
+        detail::roiBuildAxis(box.startW, box.width, p.levelsW, p.numLevels, desc.w, cols);
+        for (int32_t ys = 0; ys < rows.numSegments; ++ys)
+        {
+            float part[detail::kROI_SEG_MAX_SEGMENTS];
+            for (float& v : part)
+            {
+                v = identity;
+            }
+            for (int32_t s = 0; s < cols.numSegments; ++s)
+            {
+                for (int64_t y = rows.segmentStart[ys]; y < rows.segmentStart[ys + 1]; ++y)
+                {
+                    for (int64_t x = cols.segmentStart[s]; x < cols.segmentStart[s + 1]; ++x)
+                    {
+                        combine(part[s], plane[static_cast<size_t>(y * desc.w + x)]);
+                    }
+                }
+            }
+            int32_t rowWindow = 0, colWindow = 0, binBase = 0;
+            for (int32_t l = 0; l < p.numLevels; ++l)
+            {
+                int32_t const lh = p.levelsH[l], lw = p.levelsW[l];
+                for (int32_t bx = 0; bx < lw; ++bx)
+                {
+                    float v = identity;
+                    for (int32_t s = cols.ranks[2 * (colWindow + bx)]; s < cols.ranks[2 * (colWindow + bx) + 1]; ++s)
+                    {
+                        combine(v, part[s]);
+                    }
+                    for (int32_t by = 0; by < lh; ++by)
+                    {
+                        if (rows.ranks[2 * (rowWindow + by)] <= ys && ys < rows.ranks[2 * (rowWindow + by) + 1])
+                        {
+                            combine(bins[static_cast<size_t>(binBase + by * lw + bx)], v);
+                        }
+                    }
+                }
+                rowWindow += lh, colWindow += lw, binBase += lh * lw;
+            }
+        }
+    }
+    int32_t rowWindow = 0, colWindow = 0, binBase = 0;
+    for (int32_t l = 0; l < p.numLevels; ++l)
+    {
+        int32_t const lh = p.levelsH[l], lw = p.levelsW[l];
+        for (int32_t bin = 0; bin < lh * lw; ++bin)
+        {
+            int32_t const by = bin / lw, bx = bin % lw;
+            float result = 0.0F;
+            if (box.valid)
+            {
+                int32_t const* const rw = &rows.endpoints[2 * (rowWindow + by)];
+                int32_t const* const cw = &cols.endpoints[2 * (colWindow + bx)];
+                if (rw[1] > rw[0] && cw[1] > cw[0])
+                {
+                    float const acc = bins[static_cast<size_t>(binBase + bin)];
+                    result = maxMode ? acc : acc / static_cast<float>(int64_t{rw[1] - rw[0]} * (cw[1] - cw[0]));
+                }
+            }
+            out.push_back(result);
+        }
+        rowWindow += lh, colWindow += lw, binBase += lh * lw;
+    }
+    return out;
+}
+
+// Invariants of the tables for every roi: segments strictly increasing, within the bound that sizes the kernel's
+// register array, and every window exactly the run of segments its ranks name.
+void checkAxis(detail::RoiAxisTable const& t, int32_t const* levels, int32_t numLevels, int64_t start, int64_t extent,
+    int64_t size, std::string const& what)
+{
+    ASSERT_GE(t.numSegments, 0) << what;
+    ASSERT_LE(t.numSegments, detail::roiSegmentBound(levels, numLevels)) << what;
+    ASSERT_LE(t.numSegments, detail::kROI_SEG_MAX_SEGMENTS) << what;
+    for (int32_t s = 0; s < t.numSegments; ++s)
+    {
+        ASSERT_LT(t.segmentStart[s], t.segmentStart[s + 1]) << what << " segment " << s;
+    }
+    ASSERT_GE(t.segmentStart[0], 0) << what;
+    ASSERT_LE(t.segmentStart[t.numSegments], size) << what;
+    int32_t j = 0;
+    for (int32_t l = 0; l < numLevels; ++l)
+    {
+        for (int32_t i = 0; i < levels[l]; ++i, ++j)
+        {
+            detail::Window const w = detail::roiBinWindow(start, extent, i, levels[l], size);
+            ASSERT_EQ(t.endpoints[2 * j], w.start) << what;
+            ASSERT_EQ(t.endpoints[2 * j + 1], w.end) << what;
+            ASSERT_LE(t.ranks[2 * j], t.ranks[2 * j + 1]) << what;
+            ASSERT_EQ(t.segmentStart[t.ranks[2 * j]], w.start) << what << " window " << j;
+            ASSERT_EQ(t.segmentStart[t.ranks[2 * j + 1]], w.end) << what << " window " << j;
+        }
+    }
+}
+
+TEST(RoiSegments, TablesAndEmulationMatchTheReference)
+{
+    std::mt19937_64 rng(0x5e9);
+    std::vector<std::vector<std::pair<int32_t, int32_t>>> const pyramids = {squareLevels({1, 2, 3, 6}),
+        squareLevels({1}), {{7, 5}}, squareLevels({5, 4, 3, 2}), {{16, 1}, {1, 16}}, squareLevels({2, 2, 1})};
+    struct Map
+    {
+        int64_t h, w;
+        float scale;
+    };
+    std::vector<Map> const maps = {{38, 63, 0.0625F}, {5, 7, 0.5F}, {1, 1, 1.0F}, {13, 17, 0.25F}, {150, 200, 1.0F},
+        {3, 40, 0.125F}};
+    int64_t checked = 0;
+    for (auto const& levels : pyramids)
+    {
+        for (Map const& m : maps)
+        {
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                RoiDesc const desc = makeRoiDesc(levels, mode, m.scale, DataType::kFLOAT, DataType::kFLOAT,
+                    Layout::kNCHW, 1, 1, m.h, m.w, 120);
+                ASSERT_TRUE(detail::roiSegmentsFit(desc.pyramid)) << test::describeRoi(desc);
+                std::vector<uint8_t> const bytes = test::randomTensor(DataType::kFLOAT, m.h * m.w, rng);
+                std::vector<float> plane(static_cast<size_t>(m.h * m.w));
+                std::memcpy(plane.data(), bytes.data(), bytes.size());
+                plane[static_cast<size_t>(m.h * m.w / 2)] = std::numeric_limits<float>::quiet_NaN(); // max keeps NaN
+                std::vector<float> const rois = test::randomRois(desc.numRois, 1, m.h, m.w, m.scale, rng);
+                std::vector<float> expected(static_cast<size_t>(roiOutputElements(desc)));
+                ASSERT_TRUE(roiReferenceCpu(desc, plane.data(), rois.data(), expected.data()).ok());
+                int64_t const perRoi = roiBinsPerChannel(desc.pyramid);
+                for (int64_t k = 0; k < desc.numRois; ++k)
+                {
+                    float const* row = &rois[static_cast<size_t>(k * kROI_COLUMNS)];
+                    std::string const what = test::describeRoi(desc) + " roi " + std::to_string(k);
+                    detail::RoiBox const box = detail::makeRoiBox(row, m.scale, 1);
+                    if (box.valid)
+                    {
+                        detail::RoiAxisTable t{};
+                        detail::roiBuildAxis(box.startH, box.height, desc.pyramid.levelsH, desc.pyramid.numLevels,
+                            m.h, t);
+                        checkAxis(t, desc.pyramid.levelsH, desc.pyramid.numLevels, box.startH, box.height, m.h,
+                            what + " rows");
+                        detail::roiBuildAxis(box.startW, box.width, desc.pyramid.levelsW, desc.pyramid.numLevels,
+                            m.w, t);
+                        checkAxis(t, desc.pyramid.levelsW, desc.pyramid.numLevels, box.startW, box.width, m.w,
+                            what + " cols");
+                    }
+                    std::vector<float> const got = emulateSegments(desc, plane, row);
+                    ASSERT_EQ(static_cast<int64_t>(got.size()), perRoi);
+                    for (int64_t i = 0; i < perRoi; ++i)
+                    {
+                        float const e = expected[static_cast<size_t>(k * perRoi + i)];
+                        float const a = got[static_cast<size_t>(i)];
+                        bool const ok = (std::isnan(a) && std::isnan(e))
+                            || (mode == PoolMode::kMAX ? a == e : std::fabs(a - e) <= 1e-5F * (1.0F + std::fabs(e)));
+                        ASSERT_TRUE(ok) << what << " bin " << i << ": emulated " << a << ", reference " << e;
+                    }
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_GT(checked, 8000);
+}
+
+TEST(RoiSegments, PyramidLimits)
+{
+    RoiPyramid p{};
+    ASSERT_TRUE(makeMaxRoiPool(7, 7, 1.0F, p).ok());
+    EXPECT_TRUE(detail::roiSegmentsFit(p)); // 49 bins, 13 segments per axis
+    ASSERT_TRUE(makeMaxRoiPool(8, 8, 1.0F, p).ok());
+    EXPECT_TRUE(detail::roiSegmentsFit(p)); // 64 bins: the limit
+    ASSERT_TRUE(makeMaxRoiPool(9, 7, 1.0F, p).ok());
+    EXPECT_TRUE(detail::roiSegmentsFit(p)); // 63 bins
+    ASSERT_TRUE(makeMaxRoiPool(17, 1, 1.0F, p).ok());
+    EXPECT_FALSE(detail::roiSegmentsFit(p)); // 33 row segments
+    ASSERT_TRUE(makeMaxRoiPool(9, 8, 1.0F, p).ok());
+    EXPECT_FALSE(detail::roiSegmentsFit(p)); // 72 bins
 }
 
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
@@ -335,6 +580,41 @@ TEST(RoiLauncher, RejectsInvalidInputWithoutLaunching)
     bad = desc;
     bad.roiDtype = DataType::kBF16;
     EXPECT_EQ(roiForward(bad, dummy, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+}
+
+TEST(RoiLauncher, AlgoChoiceAndWorkspace)
+{
+    float dummy[8] = {};
+    RoiDesc desc = makeRoiDesc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX, 0.0625F, DataType::kFLOAT,
+        DataType::kFLOAT, Layout::kNCHW, 1, 256, 38, 63, 2000);
+    size_t const ws = roiWorkspaceSize(desc);
+    EXPECT_EQ(ws, size_t{256} * 38 * 63 * 4); // the NHWC copy (a multiple of 256 already)
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, ws));
+    EXPECT_FALSE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, ws - 1));
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kPLANES, 0));
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kDIRECT, 0));
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kAUTO, 0));
+    EXPECT_FALSE(roiAlgoSupported(desc, static_cast<RoiAlgo>(9), ws));
+    // forced segments without the workspace, an unknown algo: rejected before any CUDA call
+    EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSEGMENTS}),
+        cudaErrorInvalidValue);
+    EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, ws, nullptr, RoiLaunchOptions{RoiAlgo::kSEGMENTS}),
+        cudaErrorInvalidValue); // a null workspace holds nothing
+    EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{static_cast<RoiAlgo>(9)}),
+        cudaErrorInvalidValue);
+    // smaller shapes never need more (plugins size the workspace at the profile's largest shape)
+    RoiDesc smaller = desc;
+    smaller.h = 20, smaller.numRois = 3;
+    EXPECT_LE(roiWorkspaceSize(smaller), ws);
+    desc.layout = Layout::kNHWC;
+    EXPECT_EQ(roiWorkspaceSize(desc), 0u);
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, 0));
+    EXPECT_FALSE(roiAlgoSupported(desc, RoiAlgo::kPLANES, 0));
+    RoiDesc big = desc;
+    big.pyramid.levelsH[3] = big.pyramid.levelsW[3] = 13; // {1, 2, 3, 13}: beyond the segment tables
+    EXPECT_FALSE(roiAlgoSupported(big, RoiAlgo::kSEGMENTS, 0));
+    EXPECT_EQ(roiForward(big, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSEGMENTS}),
+        cudaErrorInvalidValue);
 }
 
 TEST(RoiLauncher, NoRoisLaunchesNothing)

@@ -9,14 +9,36 @@
 namespace spp
 {
 
-//! Device workspace bytes roiForward needs (0 today; call it anyway).
+//! ROI kernel choice; kAUTO picks one that fits (docs/roi.md, "Kernels"). The others exist for tests and benchmarks.
+enum class RoiAlgo : int32_t
+{
+    kAUTO = 0,
+    kPLANES = 1,   //!< A CTA per (feature plane, run of rois), plane staged in shared memory. kNCHW, N >= 1, small maps.
+    kDIRECT = 2,   //!< One thread per output element reading its window from global memory. Any size, any layout.
+    kSEGMENTS = 3, //!< Roi-major, channels across lanes, each cell read once per roi (segment tables). Pyramids with
+                   //!< sum(2L - 1) <= 32 per axis and sum(Lh * Lw) <= 64, H and W < 2^31; kNCHW needs the workspace
+                   //!< (the features transposed to NHWC).
+};
+
+struct RoiLaunchOptions
+{
+    RoiAlgo algo{RoiAlgo::kAUTO};
+};
+
+//! Device workspace bytes roiForward needs for `desc`, for every algo (kAUTO uses kSEGMENTS on kNCHW features only
+//! when the given workspace holds this much). Never larger for smaller dims of the same pyramid, types and layout, so
+//! a size asked for the largest shape also covers every smaller one. 0 for kNHWC and for K == 0.
 size_t roiWorkspaceSize(RoiDesc const& desc) noexcept;
+
+//! Whether `algo` can run `desc` with `workspaceBytes` of workspace (kAUTO always can for a valid desc).
+bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) noexcept;
 
 //! Pools every roi of `rois` ([K, 5], device) over `features` (device) into `output` ([K, C * sum(Lh*Lw)]) on
 //! `stream`. Returns cudaErrorInvalidValue for an invalid desc (validate() gives the message), a null pointer with a
-//! non-empty tensor or too small a workspace; K == 0 launches nothing and returns cudaSuccess; N == 0 with K > 0 is
-//! valid (every roi is then out of range: all-zero rows). Otherwise the launch status. Never throws.
+//! non-empty tensor, or an algo other than kAUTO that cannot run `desc` (roiAlgoSupported; e.g. kSEGMENTS on kNCHW
+//! without the workspace); K == 0 launches nothing and returns cudaSuccess; N == 0 with K > 0 is valid (every roi is
+//! then out of range: all-zero rows). Otherwise the launch status. Never throws.
 cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
-    size_t workspaceBytes, cudaStream_t stream) noexcept;
+    size_t workspaceBytes, cudaStream_t stream, RoiLaunchOptions const& options = RoiLaunchOptions{}) noexcept;
 
 } // namespace spp

@@ -1,6 +1,6 @@
 // ROI pooling CUDA kernels and the launcher (spp/roi_cuda.h).
 //
-// Two kernels, both on core/roi_bins.h for the windows (the CPU reference uses the same geometry):
+// Three kernels, all on core/roi_bins.h for the windows (the CPU reference uses the same geometry):
 //  - planes (NCHW): a CTA takes one feature plane (batch image b, channel c) and a run of rois; it stages the plane in
 //    shared memory when it fits (rois of one image reuse it many times: the read traffic is then the plane once per
 //    CTA instead of every window from L2), then each warp pools one roi: per level, lanes reduce the columns of each
@@ -8,12 +8,18 @@
 //    Output per (roi, channel, level) is a contiguous run of Lh*Lw elements, written by consecutive lanes.
 //  - direct (any layout, any size): one thread per output element reading its window from global memory; the NHWC
 //    path (channels across lanes, so loads coalesce) and the fallback when a plane does not fit in shared memory.
+//  - segments (NHWC; NCHW after a transpose into the workspace): a CTA per (roi, tile of up to 128 channels), one
+//    channel per thread. The roi's windows are cut into row and column segments once per CTA (cuda/roi_segments.h);
+//    each thread reads every cell of the roi once, reducing it into its column segment's register, and after each
+//    row segment folds those partials into the column windows of every level and then into the bins (shared memory,
+//    [bin][channel]) of the row windows that contain the row segment. Bins are written in output order at the end.
 // Every roi row is validated on the device: a batch index outside [0, N) or a non-finite value gives a zero row and
 // is never used to address the features.
 #include "spp/roi_cuda.h"
 
 #include "core/roi_bins.h"
 #include "device_traits.h"
+#include "roi_segments.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -44,6 +50,9 @@ struct RoiGeometry
     float scale;
     int32_t numLevels;
     int32_t maxLh;          // largest Lh (row-window buffer rows)
+    int32_t sumLh;          // row windows of all levels (segments kernel)
+    int32_t sumLw;          // column windows of all levels
+    int32_t totalBins;      // sum(Lh * Lw)
     Layout layout;
     int32_t levelsH[kMAX_LEVELS];
     int32_t levelsW[kMAX_LEVELS];
@@ -143,12 +152,6 @@ __host__ __device__ int64_t planeBytes(RoiGeometry const& g)
 __host__ __device__ inline int64_t rowBufferBytes(RoiGeometry const& g)
 {
     return static_cast<int64_t>(kWARPS) * g.maxLh * g.w * static_cast<int64_t>(sizeof(float));
-}
-
-template <typename T>
-bool planesFit(RoiGeometry const& g)
-{
-    return g.layout == Layout::kNCHW && planeBytes<T>(g) + rowBufferBytes(g) <= kPLANE_SMEM_BYTES;
 }
 
 template <typename T, typename R, PoolMode kMode>
@@ -273,6 +276,261 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Segments kernel (roi-major). Features are NHWC with pixel stride `pixelStride` (the caller's, or C for the
+// transposed workspace). Work item = (roi k, channel tile); consecutive items are the tiles of one roi, so the CTAs
+// running together write neighbouring parts of the same output rows. blockDim.x = channels per tile (32..128).
+// Shared memory: static segment tables, then dynamic [totalBins][blockDim.x + 1] float bin accumulators (the +1
+// keeps the output pass, which walks bins of one channel, free of bank conflicts; the accumulation walks channels).
+constexpr int32_t kSEG_THREADS = 128;
+
+//! Streaming store: the output is never read again by this kernel, so keep it from evicting the features in L2.
+__device__ __forceinline__ void streamStore(float* p, float v)
+{
+    __stcs(p, v);
+}
+__device__ __forceinline__ void streamStore(__half* p, __half v)
+{
+    __stcs(reinterpret_cast<unsigned short*>(p), __half_as_ushort(v));
+}
+__device__ __forceinline__ void streamStore(__nv_bfloat16* p, __nv_bfloat16 v)
+{
+    __stcs(reinterpret_cast<unsigned short*>(p), __bfloat16_as_ushort(v));
+}
+
+template <typename T, typename R, PoolMode kMode>
+__global__ void __launch_bounds__(kSEG_THREADS) roiSegmentsKernel(RoiGeometry g, T const* __restrict__ features,
+    int64_t pixelStride, R const* __restrict__ rois, T* __restrict__ output, int64_t items, int32_t tiles)
+{
+    using detail::kROI_SEG_MAX_SEGMENTS;
+    using detail::kROI_SEG_MAX_SLOTS;
+    __shared__ int32_t sEndpoints[2][kROI_SEG_MAX_SLOTS]; // [axis][slot]: axis 0 rows, 1 columns
+    __shared__ int32_t sIsFirst[2][kROI_SEG_MAX_SLOTS];
+    __shared__ int32_t sRanks[2][kROI_SEG_MAX_SLOTS];
+    __shared__ int32_t sSegmentStart[2][kROI_SEG_MAX_SEGMENTS + 1];
+    __shared__ int32_t sSegments[2];
+    extern __shared__ float sBins[];
+
+    int32_t const tid = static_cast<int32_t>(threadIdx.x);
+    int32_t const threads = static_cast<int32_t>(blockDim.x);
+    int32_t const binStride = threads + 1;
+    int32_t const slotsH = 2 * g.sumLh;
+    int32_t const slots = slotsH + 2 * g.sumLw;
+    for (int64_t item = blockIdx.x; item < items; item += gridDim.x)
+    {
+        int64_t const k = item / tiles;
+        int64_t const c0 = (item - k * tiles) * threads;
+        int64_t const c = c0 + tid;
+        bool const active = c < g.c;
+        int32_t const tileChannels = static_cast<int32_t>(g.c - c0 < threads ? g.c - c0 : threads);
+        detail::RoiBox const box = loadBox(g, rois, k); // the same row for every thread: uniform branches below
+        if (box.valid)
+        {
+            // Tables, in three phases of one slot per thread (cuda/roi_segments.h; roiBuildAxis is the same in order).
+            for (int32_t i = tid; i < slots; i += threads)
+            {
+                bool const row = i < slotsH;
+                sEndpoints[row ? 0 : 1][row ? i : i - slotsH] = row
+                    ? detail::roiAxisEndpoint(box.startH, box.height, g.levelsH, g.numLevels, g.h, i)
+                    : detail::roiAxisEndpoint(box.startW, box.width, g.levelsW, g.numLevels, g.w, i - slotsH);
+            }
+            __syncthreads();
+            for (int32_t i = tid; i < slots; i += threads)
+            {
+                int32_t const axis = i < slotsH ? 0 : 1;
+                int32_t const j = axis == 0 ? i : i - slotsH;
+                sIsFirst[axis][j] = detail::roiEndpointIsFirst(sEndpoints[axis], j);
+            }
+            __syncthreads();
+            for (int32_t i = tid; i < slots; i += threads)
+            {
+                int32_t const axis = i < slotsH ? 0 : 1;
+                int32_t const j = axis == 0 ? i : i - slotsH;
+                int32_t const count = axis == 0 ? slotsH : slots - slotsH;
+                int32_t const rank = detail::roiEndpointRank(sEndpoints[axis], sIsFirst[axis], count, j);
+                sRanks[axis][j] = rank;
+                sSegmentStart[axis][rank] = sEndpoints[axis][j]; // equal endpoints write the same value
+            }
+            if (tid < 2)
+            {
+                int32_t const count = tid == 0 ? slotsH : slots - slotsH;
+                int32_t distinct = 0;
+                for (int32_t j = 0; j < count; ++j)
+                {
+                    distinct += sIsFirst[tid][j];
+                }
+                sSegments[tid] = distinct - 1;
+            }
+            for (int32_t b = 0; b < g.totalBins; ++b)
+            {
+                sBins[b * binStride + tid] = identity<T, kMode>(); // each thread owns its column
+            }
+            __syncthreads();
+
+            int32_t const rowSegments = sSegments[0];
+            int32_t const colSegments = sSegments[1];
+            T const* const image = features + box.batch * g.h * g.w * pixelStride + c;
+            for (int32_t ys = 0; ys < rowSegments; ++ys)
+            {
+                // Column-segment partials of this row segment: every cell of the roi is read here exactly once.
+                float part[kROI_SEG_MAX_SEGMENTS];
+#pragma unroll
+                for (int32_t s = 0; s < kROI_SEG_MAX_SEGMENTS; ++s)
+                {
+                    part[s] = identity<T, kMode>();
+                }
+                if (active)
+                {
+                    int64_t const y0 = sSegmentStart[0][ys];
+                    int64_t const y1 = sSegmentStart[0][ys + 1];
+#pragma unroll
+                    for (int32_t s = 0; s < kROI_SEG_MAX_SEGMENTS; ++s)
+                    {
+                        if (s >= colSegments)
+                        {
+                            break;
+                        }
+                        int64_t const x0 = sSegmentStart[1][s];
+                        int64_t const x1 = sSegmentStart[1][s + 1];
+#pragma unroll 1
+                        for (int64_t y = y0; y < y1; ++y)
+                        {
+                            T const* const row = image + y * g.w * pixelStride;
+#pragma unroll 1
+                            for (int64_t x = x0; x < x1; ++x)
+                            {
+                                combine<float, kMode>(part[s], Traits<T>::load(row[x * pixelStride]));
+                            }
+                        }
+                    }
+                }
+                // Fold into the bins whose row window contains this row segment (the same for all threads).
+                int32_t rowWindow = 0;
+                int32_t colWindow = 0;
+                int32_t binBase = 0;
+                for (int32_t l = 0; l < g.numLevels; ++l)
+                {
+                    int32_t const lh = g.levelsH[l];
+                    int32_t const lw = g.levelsW[l];
+                    int32_t byFirst = lh;
+                    int32_t byLast = -1;
+                    for (int32_t by = 0; by < lh; ++by)
+                    {
+                        int32_t const* const r = &sRanks[0][2 * (rowWindow + by)];
+                        if (r[0] <= ys && ys < r[1])
+                        {
+                            byFirst = by < byFirst ? by : byFirst;
+                            byLast = by;
+                        }
+                    }
+                    for (int32_t bx = 0; bx < lw && byFirst <= byLast; ++bx)
+                    {
+                        int32_t const segBegin = sRanks[1][2 * (colWindow + bx)];
+                        int32_t const segEnd = sRanks[1][2 * (colWindow + bx) + 1];
+                        float v = identity<T, kMode>();
+#pragma unroll
+                        for (int32_t s = 0; s < kROI_SEG_MAX_SEGMENTS; ++s)
+                        {
+                            if (s >= segEnd)
+                            {
+                                break;
+                            }
+                            if (s >= segBegin)
+                            {
+                                combine<float, kMode>(v, part[s]);
+                            }
+                        }
+                        for (int32_t by = byFirst; by <= byLast; ++by)
+                        {
+                            int32_t const* const r = &sRanks[0][2 * (rowWindow + by)];
+                            if (r[0] <= ys && ys < r[1])
+                            {
+                                combine<float, kMode>(sBins[(binBase + by * lw + bx) * binStride + tid], v);
+                            }
+                        }
+                    }
+                    rowWindow += lh;
+                    colWindow += lw;
+                    binBase += lh * lw;
+                }
+            }
+            __syncthreads(); // the output pass reads other threads' bin columns
+        }
+        // Output, level by level: the tile's channels of one level are one contiguous run of tileChannels * Lh * Lw
+        // elements, written by consecutive threads (invalid rois: zeros, without reading the tables).
+        int64_t levelStart = 0;
+        int32_t rowWindow = 0;
+        int32_t colWindow = 0;
+        int32_t binBase = 0;
+        for (int32_t l = 0; l < g.numLevels; ++l)
+        {
+            int32_t const lw = g.levelsW[l];
+            int32_t const bins = g.levelsH[l] * lw;
+            T* const out = output + k * g.features + levelStart + c0 * bins;
+            int32_t const count = tileChannels * bins;
+            for (int32_t e = tid; e < count; e += threads)
+            {
+                int32_t const channel = e / bins;
+                int32_t const bin = e - channel * bins;
+                int32_t const by = bin / lw;
+                int32_t const bx = bin - by * lw;
+                float result = 0.0F;
+                if (box.valid)
+                {
+                    int32_t const* const rw = &sEndpoints[0][2 * (rowWindow + by)];
+                    int32_t const* const cw = &sEndpoints[1][2 * (colWindow + bx)];
+                    if (rw[1] > rw[0] && cw[1] > cw[0])
+                    {
+                        float const acc = sBins[(binBase + bin) * binStride + channel];
+                        result = kMode == PoolMode::kMAX
+                            ? acc
+                            : acc / static_cast<float>(static_cast<int64_t>(rw[1] - rw[0]) * (cw[1] - cw[0]));
+                    }
+                }
+                streamStore(out + e, Traits<T>::store(result));
+            }
+            levelStart += g.c * bins;
+            rowWindow += g.levelsH[l];
+            colWindow += lw;
+            binBase += bins;
+        }
+        __syncthreads(); // the next item rewrites the tables and the bins
+    }
+}
+
+// NCHW -> NHWC (pixel stride C) into the workspace, for the segments kernel: 32 x 32 tiles through shared memory, so
+// both the reads (along pixels) and the writes (along channels) coalesce. grid (pixel tiles, channel tiles, N).
+template <typename T>
+__global__ void __launch_bounds__(256) nchwToNhwcKernel(
+    T const* __restrict__ in, T* __restrict__ out, int64_t channels, int64_t pixels)
+{
+    __shared__ T tile[32][33];
+    int64_t const b = blockIdx.z;
+    int64_t const p0 = static_cast<int64_t>(blockIdx.x) * 32;
+    int64_t const c0 = static_cast<int64_t>(blockIdx.y) * 32;
+    T const* const src = in + b * channels * pixels;
+    T* const dst = out + b * pixels * channels;
+    for (int32_t i = static_cast<int32_t>(threadIdx.y); i < 32; i += 8)
+    {
+        int64_t const ch = c0 + i;
+        int64_t const p = p0 + threadIdx.x;
+        if (ch < channels && p < pixels)
+        {
+            tile[i][threadIdx.x] = src[ch * pixels + p];
+        }
+    }
+    __syncthreads();
+    for (int32_t i = static_cast<int32_t>(threadIdx.y); i < 32; i += 8)
+    {
+        int64_t const p = p0 + i;
+        int64_t const ch = c0 + threadIdx.x;
+        if (p < pixels && ch < channels)
+        {
+            dst[p * channels + ch] = tile[threadIdx.x][i];
+        }
+    }
+}
+
 int32_t multiprocessors()
 {
     int32_t device = 0;
@@ -305,20 +563,128 @@ RoiGeometry makeGeometry(RoiDesc const& desc)
         g.levelsH[i] = i < g.numLevels ? desc.pyramid.levelsH[i] : 0;
         g.levelsW[i] = i < g.numLevels ? desc.pyramid.levelsW[i] : 0;
         g.maxLh = g.levelsH[i] > g.maxLh ? g.levelsH[i] : g.maxLh;
+        g.sumLh += g.levelsH[i];
+        g.sumLw += g.levelsW[i];
+        g.totalBins += g.levelsH[i] * g.levelsW[i];
     }
     return g;
 }
 
-template <typename T, typename R, PoolMode kMode>
-cudaError_t launch(RoiGeometry const& g, void const* features, void const* rois, void* output, cudaStream_t stream)
+//! The kernel a call runs (kAUTO resolved).
+enum class Kernel : int32_t
 {
-    int64_t const runs = (g.k + kROIS_PER_CTA - 1) / kROIS_PER_CTA;
-    if (planesFit<T>(g) && g.n > 0 && g.n * g.c <= 0x7fffffff && runs <= 65535)
+    kPLANES,
+    kDIRECT,
+    kSEGMENTS,
+};
+
+//! Bytes of the NHWC copy of NCHW features that the segments kernel reads (0 when it is not needed).
+int64_t transposeBytes(RoiDesc const& desc)
+{
+    if (desc.layout != Layout::kNCHW || desc.numRois == 0 || !detail::roiSegmentsFit(desc.pyramid))
     {
+        return 0;
+    }
+    int64_t const bytes = desc.n * desc.c * desc.h * desc.w * static_cast<int64_t>(elementSize(desc.dtype));
+    return (bytes + 255) / 256 * 256;
+}
+
+bool planesRuns(RoiGeometry const& g, DataType dtype)
+{
+    int64_t const es = static_cast<int64_t>(elementSize(dtype));
+    int64_t const plane = (g.h * g.w * es + 15) / 16 * 16;
+    int64_t const runs = (g.k + kROIS_PER_CTA - 1) / kROIS_PER_CTA;
+    return g.layout == Layout::kNCHW && plane + rowBufferBytes(g) <= kPLANE_SMEM_BYTES && g.n > 0
+        && g.n * g.c <= 0x7fffffff && runs <= 65535;
+}
+
+bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceBytes)
+{
+    if (!detail::roiSegmentsFit(desc.pyramid) || g.h > 0x7fffffff || g.w > 0x7fffffff)
+    {
+        return false; // tables hold int32 coordinates
+    }
+    if (g.layout == Layout::kNHWC)
+    {
+        return true;
+    }
+    // the transpose's grid: pixel tiles in x, channel tiles in y, images in z
+    return workspaceBytes >= static_cast<size_t>(transposeBytes(desc)) && (g.h * g.w + 31) / 32 <= 0x7fffffff
+        && (g.c + 31) / 32 <= 65535 && g.n <= 65535;
+}
+
+//! Which kernel runs `desc` for `algo`; false when a forced algo cannot.
+bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel)
+{
+    switch (algo)
+    {
+    case RoiAlgo::kPLANES: kernel = Kernel::kPLANES; return planesRuns(g, desc.dtype);
+    case RoiAlgo::kDIRECT: kernel = Kernel::kDIRECT; return true;
+    case RoiAlgo::kSEGMENTS: kernel = Kernel::kSEGMENTS; return segmentsRuns(desc, g, workspaceBytes);
+    case RoiAlgo::kAUTO: break;
+    }
+    if (algo != RoiAlgo::kAUTO)
+    {
+        return false;
+    }
+    // kAUTO: segments wherever it runs, except NCHW maps much larger than the pooled output (a few rois over a huge
+    // map): there the transpose of every feature would cost more than the pooling.
+    bool const transposeWorthIt
+        = g.layout == Layout::kNHWC || g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
+    if (transposeWorthIt && segmentsRuns(desc, g, workspaceBytes))
+    {
+        kernel = Kernel::kSEGMENTS;
+    }
+    else
+    {
+        kernel = planesRuns(g, desc.dtype) ? Kernel::kPLANES : Kernel::kDIRECT;
+    }
+    return true;
+}
+
+template <typename T, typename R, PoolMode kMode>
+cudaError_t launch(RoiGeometry const& g, Kernel kernel, void const* features, void const* rois, void* output,
+    void* workspace, cudaStream_t stream)
+{
+    if (kernel == Kernel::kPLANES)
+    {
+        int64_t const runs = (g.k + kROIS_PER_CTA - 1) / kROIS_PER_CTA;
         size_t const smem = static_cast<size_t>(planeBytes<T>(g) + rowBufferBytes(g));
         dim3 const grid(static_cast<uint32_t>(g.n * g.c), static_cast<uint32_t>(runs));
         roiPlanesKernel<T, R, kMode><<<grid, kROI_THREADS, smem, stream>>>(
             g, static_cast<T const*>(features), static_cast<R const*>(rois), static_cast<T*>(output));
+        return cudaGetLastError();
+    }
+    if (kernel == Kernel::kSEGMENTS)
+    {
+        T const* source = static_cast<T const*>(features);
+        int64_t pixelStride = g.cs;
+        if (g.layout == Layout::kNCHW)
+        {
+            pixelStride = g.c;
+            source = static_cast<T const*>(workspace);
+            if (g.n > 0) // N == 0: every roi is invalid and no feature is read
+            {
+                dim3 const grid(static_cast<uint32_t>((g.h * g.w + 31) / 32), static_cast<uint32_t>((g.c + 31) / 32),
+                    static_cast<uint32_t>(g.n));
+                nchwToNhwcKernel<T><<<grid, dim3(32, 8), 0, stream>>>(
+                    static_cast<T const*>(features), static_cast<T*>(workspace), g.c, g.h * g.w);
+                cudaError_t const error = cudaGetLastError();
+                if (error != cudaSuccess)
+                {
+                    return error;
+                }
+            }
+        }
+        // One channel per thread, tiles of up to kSEG_THREADS channels (fewer threads when C is small).
+        int32_t const threads = static_cast<int32_t>(g.c >= kSEG_THREADS ? kSEG_THREADS : (g.c + 31) / 32 * 32);
+        int64_t const tiles = (g.c + threads - 1) / threads;
+        int64_t const items = g.k * tiles;
+        int64_t const maxBlocks = static_cast<int64_t>(multiprocessors()) * 64;
+        size_t const smem = static_cast<size_t>(g.totalBins) * static_cast<size_t>(threads + 1) * sizeof(float);
+        roiSegmentsKernel<T, R, kMode>
+            <<<static_cast<uint32_t>(items < maxBlocks ? items : maxBlocks), threads, smem, stream>>>(g, source,
+                pixelStride, static_cast<R const*>(rois), static_cast<T*>(output), items, static_cast<int32_t>(tiles));
         return cudaGetLastError();
     }
     int64_t const total = g.k * g.features;
@@ -330,31 +696,47 @@ cudaError_t launch(RoiGeometry const& g, void const* features, void const* rois,
 }
 
 template <typename T, typename R>
-cudaError_t launchMode(RoiGeometry const& g, PoolMode mode, void const* features, void const* rois, void* output,
-    cudaStream_t stream)
+cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, PoolMode mode, void const* features, void const* rois,
+    void* output, void* workspace, cudaStream_t stream)
 {
-    return mode == PoolMode::kMAX ? launch<T, R, PoolMode::kMAX>(g, features, rois, output, stream)
-                                  : launch<T, R, PoolMode::kAVG>(g, features, rois, output, stream);
+    return mode == PoolMode::kMAX
+        ? launch<T, R, PoolMode::kMAX>(g, kernel, features, rois, output, workspace, stream)
+        : launch<T, R, PoolMode::kAVG>(g, kernel, features, rois, output, workspace, stream);
 }
 
 template <typename T>
-cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, void const* features, void const* rois,
-    void* output, cudaStream_t stream)
+cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, void const* features,
+    void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
     PoolMode const mode = desc.pyramid.mode;
-    return desc.roiDtype == DataType::kFLOAT ? launchMode<T, float>(g, mode, features, rois, output, stream)
-                                             : launchMode<T, T>(g, mode, features, rois, output, stream);
+    return desc.roiDtype == DataType::kFLOAT
+        ? launchMode<T, float>(g, kernel, mode, features, rois, output, workspace, stream)
+        : launchMode<T, T>(g, kernel, mode, features, rois, output, workspace, stream);
 }
 
 } // namespace
 
-size_t roiWorkspaceSize(RoiDesc const& /*desc*/) noexcept
+size_t roiWorkspaceSize(RoiDesc const& desc) noexcept
 {
-    return 0;
+    if (!validate(desc).ok())
+    {
+        return 0;
+    }
+    return static_cast<size_t>(transposeBytes(desc));
 }
 
-cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output,
-    void* /*workspace*/, size_t /*workspaceBytes*/, cudaStream_t stream) noexcept
+bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) noexcept
+{
+    if (!validate(desc).ok())
+    {
+        return false;
+    }
+    Kernel kernel{};
+    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel);
+}
+
+cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
+    size_t workspaceBytes, cudaStream_t stream, RoiLaunchOptions const& options) noexcept
 {
     if (!validate(desc).ok())
     {
@@ -369,11 +751,17 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
         return cudaErrorInvalidValue;
     }
     RoiGeometry const g = makeGeometry(desc);
+    Kernel kernel{};
+    if (!pickKernel(desc, g, options.algo, workspace == nullptr ? 0 : workspaceBytes, kernel))
+    {
+        return cudaErrorInvalidValue;
+    }
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return launchRois<float>(desc, g, features, rois, output, stream);
-    case DataType::kHALF: return launchRois<__half>(desc, g, features, rois, output, stream);
-    case DataType::kBF16: return launchRois<__nv_bfloat16>(desc, g, features, rois, output, stream);
+    case DataType::kFLOAT: return launchRois<float>(desc, g, kernel, features, rois, output, workspace, stream);
+    case DataType::kHALF: return launchRois<__half>(desc, g, kernel, features, rois, output, workspace, stream);
+    case DataType::kBF16:
+        return launchRois<__nv_bfloat16>(desc, g, kernel, features, rois, output, workspace, stream);
     case DataType::kINT8: break;
     }
     return cudaErrorInvalidValue;

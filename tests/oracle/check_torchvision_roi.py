@@ -15,6 +15,8 @@ avg:  torchvision has no average RoIPool. The documented definition (the mean of
       corners land exactly on .5, and a sensitivity check at the end requires that a half-to-even variant of the
       re-implementation, a one-ulp change of a max and a shifted avg window are all reported as mismatches.
 
+Every CUDA case runs with each kernel that can take it (spp::RoiAlgo: auto, planes, direct, segments).
+
 Usage: check_torchvision_roi.py path/to/libspp_testapi.so [--seed N]
 Needs torch and torchvision; the CUDA part runs when torch sees a GPU and the library was built with CUDA.
 """
@@ -28,6 +30,7 @@ import torch
 import torchvision
 
 DTYPE_CODE = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+ALGO_CODE = {"auto": 0, "planes": 1, "direct": 2, "segments": 3}  # spp::RoiAlgo
 MODE_CODE = {"max": 0, "avg": 1}
 
 
@@ -147,6 +150,8 @@ class RoiLib:
         self.lib = ctypes.CDLL(path)
         self.lib.roiTestReference.restype = ctypes.c_int32
         self.lib.roiTestForward.restype = ctypes.c_int32
+        self.lib.roiTestWorkspaceSize.restype = ctypes.c_int64
+        self.lib.roiTestAlgoSupported.restype = ctypes.c_int32
 
     @staticmethod
     def _args(x, rois, levels, mode, scale, layout, cs):
@@ -171,15 +176,26 @@ class RoiLib:
             raise RuntimeError(msg.value.decode())
         return out
 
-    def forward(self, x, rois, levels, mode, scale, layout=0, cs=0, storage=None):
+    def workspace_bytes(self, x, rois, levels, mode, scale, layout=0, cs=0):
+        return int(self.lib.roiTestWorkspaceSize(*self._args(x, rois, levels, mode, scale, layout, cs)))
+
+    def supported(self, x, rois, levels, mode, scale, layout, cs, algo, workspace_bytes):
+        return self.lib.roiTestAlgoSupported(*self._args(x, rois, levels, mode, scale, layout, cs),
+                                             ctypes.c_int32(ALGO_CODE[algo]), ctypes.c_int64(workspace_bytes)) == 1
+
+    def forward(self, x, rois, levels, mode, scale, layout=0, cs=0, storage=None, algo="auto"):
         out = self.poisoned(x, rois, levels)
         src = storage if storage is not None else x
         stream = torch.cuda.current_stream().cuda_stream
+        ws_bytes = self.workspace_bytes(x, rois, levels, mode, scale, layout, cs)
+        ws = torch.empty(max(ws_bytes, 1), dtype=torch.uint8, device="cuda")
         rc = self.lib.roiTestForward(*self._args(x, rois, levels, mode, scale, layout, cs),
                                      ctypes.c_void_p(src.data_ptr()), ctypes.c_void_p(rois.data_ptr()),
-                                     ctypes.c_void_p(out.data_ptr()), ctypes.c_void_p(stream))
+                                     ctypes.c_void_p(out.data_ptr()), ctypes.c_void_p(stream),
+                                     ctypes.c_int32(ALGO_CODE[algo]), ctypes.c_void_p(ws.data_ptr()),
+                                     ctypes.c_int64(ws_bytes))
         if rc != 0:
-            raise RuntimeError(f"roiForward returned cudaError {rc}")
+            raise RuntimeError(f"roiForward ({algo}) returned cudaError {rc}")
         torch.cuda.synchronize()
         return out
 
@@ -241,7 +257,7 @@ def main():
     maps = [(1, 16, 38, 63, 500, 1 / 16), (2, 3, 5, 7, 90, 0.5), (3, 4, 13, 17, 200, 0.25), (1, 2, 150, 200, 60, 1.0),
             (2, 3, 9, 9, 0, 1.0)]
     level_sets = [[(1, 1), (2, 2), (3, 3), (6, 6)], [(7, 7)], [(7, 5)], [(2, 2), (1, 1), (13, 13)]]
-    counts = {"reference": 0, "cuda": 0, "docs-avg": 0}
+    counts = {"reference": 0, "cuda": 0, "docs-avg": 0, "segments": 0}
     failures = []
     for (n, c, h, w, k, scale) in maps:
         for dtype in (torch.float32, torch.float16, torch.bfloat16):
@@ -279,19 +295,27 @@ def main():
                     variants.append(("NHWC8", 1, cpad, padded))
                     ref_avg = lib.reference(x, rois, levels, "avg", scale)
                     for name, layout, cs, storage in variants:
-                        got = lib.forward(xc, rc, levels, "max", scale, layout, cs, storage)
-                        counts["cuda"] += 1
-                        if err := mismatch(got, expected, True):
-                            failures.append(f"cuda max {name} {tag}: {err}")
-                        got = lib.forward(xc, rc, levels, "avg", scale, layout, cs, storage)
-                        counts["cuda"] += 1
-                        if err := mismatch(got, ref_avg, False):
-                            failures.append(f"cuda avg {name} {tag}: {err}")
+                        ws_bytes = lib.workspace_bytes(xc, rc, levels, "max", scale, layout, cs)
+                        for algo in ALGO_CODE:  # every kernel that can run the case, kAUTO first
+                            if algo != "auto" and not lib.supported(xc, rc, levels, "max", scale, layout, cs, algo,
+                                                                    ws_bytes):
+                                continue
+                            got = lib.forward(xc, rc, levels, "max", scale, layout, cs, storage, algo)
+                            counts["cuda"] += 1
+                            counts["segments"] += algo == "segments"
+                            if err := mismatch(got, expected, True):
+                                failures.append(f"cuda max {algo} {name} {tag}: {err}")
+                            got = lib.forward(xc, rc, levels, "avg", scale, layout, cs, storage, algo)
+                            counts["cuda"] += 1
+                            if err := mismatch(got, ref_avg, False):
+                                failures.append(f"cuda avg {algo} {name} {tag}: {err}")
+    if cuda and counts["segments"] == 0:
+        failures.append("the segments kernel (RoiAlgo::kSEGMENTS) never ran")
     sensitivity = sensitivity_failures(lib, gen)
     failures += sensitivity
     print(f"check_torchvision_roi: torch {torch.__version__}, torchvision {torchvision.__version__}; "
           f"{counts['reference']} reference and {counts['cuda']} CUDA results compared with torchvision / the "
-          f"reference, {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
+          f"reference ({counts['segments']} max cases by the segments kernel), {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
           f"{'failed' if sensitivity else 'passed'}; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)

@@ -52,18 +52,52 @@ extern "C"
         return 0;
     }
 
-    // Returns the cudaError_t of roiForward (0 = success), or -1 when built without CUDA.
+    // Workspace bytes roiForward needs for this call (roiWorkspaceSize), or 0 when built without CUDA.
+    __attribute__((visibility("default"))) int64_t roiTestWorkspaceSize(int32_t const* levelsH, int32_t const* levelsW,
+        int32_t numLevels, int32_t mode, float scale, int32_t const* types, int64_t const* dims)
+    {
+#if SPP_TESTAPI_WITH_CUDA
+        return static_cast<int64_t>(
+            spp::roiWorkspaceSize(makeRoiDesc(levelsH, levelsW, numLevels, mode, scale, types, dims)));
+#else
+        (void) levelsH, (void) levelsW, (void) numLevels, (void) mode, (void) scale, (void) types, (void) dims;
+        return 0;
+#endif
+    }
+
+    // 1 when `algo` (spp::RoiAlgo value) can run this call with `workspaceBytes`, else 0 (always 0 without CUDA).
+    __attribute__((visibility("default"))) int32_t roiTestAlgoSupported(int32_t const* levelsH, int32_t const* levelsW,
+        int32_t numLevels, int32_t mode, float scale, int32_t const* types, int64_t const* dims, int32_t algo,
+        int64_t workspaceBytes)
+    {
+#if SPP_TESTAPI_WITH_CUDA
+        return spp::roiAlgoSupported(makeRoiDesc(levelsH, levelsW, numLevels, mode, scale, types, dims),
+                   static_cast<spp::RoiAlgo>(algo), static_cast<size_t>(workspaceBytes))
+            ? 1
+            : 0;
+#else
+        (void) levelsH, (void) levelsW, (void) numLevels, (void) mode, (void) scale, (void) types, (void) dims,
+            (void) algo, (void) workspaceBytes;
+        return 0;
+#endif
+    }
+
+    // Returns the cudaError_t of roiForward (0 = success), or -1 when built without CUDA. `algo`: spp::RoiAlgo value;
+    // `workspace` (device, may be null with workspaceBytes 0).
     __attribute__((visibility("default"))) int32_t roiTestForward(int32_t const* levelsH, int32_t const* levelsW,
         int32_t numLevels, int32_t mode, float scale, int32_t const* types, int64_t const* dims, void const* features,
-        void const* rois, void* output, void* stream)
+        void const* rois, void* output, void* stream, int32_t algo, void* workspace, int64_t workspaceBytes)
     {
 #if SPP_TESTAPI_WITH_CUDA
         spp::RoiDesc const desc = makeRoiDesc(levelsH, levelsW, numLevels, mode, scale, types, dims);
-        return static_cast<int32_t>(
-            spp::roiForward(desc, features, rois, output, nullptr, 0, static_cast<cudaStream_t>(stream)));
+        spp::RoiLaunchOptions options;
+        options.algo = static_cast<spp::RoiAlgo>(algo);
+        return static_cast<int32_t>(spp::roiForward(desc, features, rois, output, workspace,
+            static_cast<size_t>(workspaceBytes), static_cast<cudaStream_t>(stream), options));
 #else
         (void) levelsH, (void) levelsW, (void) numLevels, (void) mode, (void) scale, (void) types, (void) dims,
-            (void) features, (void) rois, (void) output, (void) stream;
+            (void) features, (void) rois, (void) output, (void) stream, (void) algo, (void) workspace,
+            (void) workspaceBytes;
         return -1;
 #endif
     }
