@@ -256,11 +256,13 @@ TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
             CUDA_OK(cudaMemsetAsync(out.get(), 0xff, outBytes, stream.get()));
             CUDA_OK(cudaStreamSynchronize(stream.get()));
 
-            cudaGraph_t graph = nullptr;
-            CUDA_OK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeGlobal));
+            // allocate before capturing: cudaMalloc is not allowed while a global-mode capture is active (it failed
+            // there, and the abandoned capture then broke every later test in the process with error 900)
             size_t const wsBytes = roiWorkspaceSize(desc);
             DeviceBuffer workspace(wsBytes);
             ASSERT_TRUE(wsBytes == 0 || workspace.get() != nullptr);
+            cudaGraph_t graph = nullptr;
+            CUDA_OK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeGlobal));
             cudaError_t const launched = roiForward(desc, in.get(), roiBuffer.get(), out.get(), workspace.get(),
                 wsBytes, stream.get(), RoiLaunchOptions{algo});
             cudaError_t const ended = cudaStreamEndCapture(stream.get(), &graph);
