@@ -192,8 +192,8 @@ def _accumulation_dtype(x: torch.Tensor) -> torch.dtype:
 
 
 def _avg_rows(x: torch.Tensor, boxes: RoiBoxes, rows: torch.Tensor, levels: Sequence[int]) -> torch.Tensor:
-    """mean over the documented windows for roi indices ``rows`` -> [k, C * sum(L^2)] in the accumulation dtype
-    (float64; float32 on MPS). An empty bin is 0.
+    """mean over the documented windows for roi indices ``rows`` -> [k, C * sum(L^2)] in x's dtype, accumulated in
+    float64 (float32 on MPS) and rounded once. An empty bin is 0.
 
     Summed-area tables: sum over [h0, h1) x [w0, w1) = S[h1, w1] - S[h0, w1] - S[h1, w0] + S[h0, w0]. Non-finite
     cells are left out of S and counted in their own tables (NaN, +inf, -inf), so a bin's result is what summing
@@ -204,7 +204,7 @@ def _avg_rows(x: torch.Tensor, boxes: RoiBoxes, rows: torch.Tensor, levels: Sequ
     features = c * C.bins_per_channel(levels)
     acc = _accumulation_dtype(x)
     if k == 0:
-        return x.reshape(-1)[:0].to(acc).reshape(0, features)
+        return x.reshape(-1)[:0].reshape(0, features)
     device = x.device
     xa = x.to(acc)
     finite = bool(torch.isfinite(xa).all())
@@ -220,24 +220,32 @@ def _avg_rows(x: torch.Tensor, boxes: RoiBoxes, rows: torch.Tensor, levels: Sequ
     for level in levels:
         hl, hh = (t.to(device) for t in roi_bin_edges(boxes.start_h[rows], boxes.height[rows], level, h))
         wl, wh = (t.to(device) for t in roi_bin_edges(boxes.start_w[rows], boxes.width[rows], level, w))
-        base = batch[:, None, None] * (h + 1)
-
-        def box_sum(flat):
-            def at(hv, wv):
-                return flat[((base + hv[:, :, None]) * (w + 1) + wv[:, None, :])]  # [k, L, L, C]
-
-            return at(hh, wh) - at(hl, wh) - at(hh, wl) + at(hl, wl)
-
-        total = box_sum(flats[0])
         count = ((hh - hl)[:, :, None] * (wh - wl)[:, None, :]).clamp(min=0)  # [k, L, L]
-        mean = total / count.clamp(min=1).to(acc)[..., None]
-        if not finite:
-            nan_n, pos_n, neg_n = (box_sum(f) for f in flats[1:])
-            mean = torch.where(pos_n > 0, torch.full_like(mean, float("inf")), mean)
-            mean = torch.where(neg_n > 0, torch.full_like(mean, float("-inf")), mean)
-            mean = torch.where((nan_n > 0) | ((pos_n > 0) & (neg_n > 0)), torch.full_like(mean, float("nan")), mean)
-        mean = torch.where((count > 0)[..., None], mean, torch.zeros((), dtype=acc, device=device))
-        parts.append(mean.permute(0, 3, 1, 2).flatten(1))  # [k, C, L, L] -> [k, C*L*L]
+        # rois in chunks so that each gathered [chunk, L, L, C] table stays near 2^22 elements
+        chunk = max(1, (_MAX_CHUNK_ELEMENTS // 4) // (level * level * max(c, 1)))
+        level_parts = []
+        for first in range(0, k, chunk):
+            sl = slice(first, min(first + chunk, k))
+            base = batch[sl, None, None] * (h + 1)
+
+            def box_sum(flat):
+                def at(hv, wv):
+                    return flat[((base + hv[sl, :, None]) * (w + 1) + wv[sl, None, :])]  # [chunk, L, L, C]
+
+                return at(hh, wh) - at(hl, wh) - at(hh, wl) + at(hl, wl)
+
+            cnt = count[sl]
+            mean = box_sum(flats[0]) / cnt.clamp(min=1).to(acc)[..., None]
+            if not finite:
+                nan_n, pos_n, neg_n = (box_sum(f) for f in flats[1:])
+                mean = torch.where(pos_n > 0, torch.full_like(mean, float("inf")), mean)
+                mean = torch.where(neg_n > 0, torch.full_like(mean, float("-inf")), mean)
+                mean = torch.where((nan_n > 0) | ((pos_n > 0) & (neg_n > 0)), torch.full_like(mean, float("nan")),
+                                   mean)
+            mean = torch.where((cnt > 0)[..., None], mean, torch.zeros((), dtype=acc, device=device))
+            # [chunk, C, L, L] -> [chunk, C*L*L], rounded once from the accumulation type to the features' type
+            level_parts.append(mean.permute(0, 3, 1, 2).flatten(1).to(x.dtype))
+        parts.append(torch.cat(level_parts, 0))
     return torch.cat(parts, 1)
 
 
@@ -286,7 +294,7 @@ def roi_spatial_pyramid_pool(
         out_dtype = work.dtype
     else:
         work = features
-        out_dtype = _accumulation_dtype(features)
+        out_dtype = features.dtype
 
     out = torch.zeros((k, out_features), dtype=out_dtype, device=features.device)
     if roi_pool is not None:
