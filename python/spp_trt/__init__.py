@@ -4,8 +4,11 @@
     >>> spp = spp_trt.SpatialPyramidPooling(levels=(1, 2, 4), pool_mode="max", bin_rule="adaptive")
     >>> spp(torch.randn(2, 8, 13, 17)).shape
     torch.Size([2, 168])
+    >>> roi_spp = spp_trt.RoiSpatialPyramidPooling(levels=(1, 2), pool_mode="max", spatial_scale=1 / 16)
+    >>> roi_spp(torch.randn(2, 8, 13, 17), torch.tensor([[0.0, 0, 0, 100, 80], [1, 32, 16, 250, 200]])).shape
+    torch.Size([2, 40])
 
-See docs/python.md and docs/spp.md (the operation contract).
+See docs/python.md, docs/spp.md and docs/roi.md (the operation contracts).
 """
 
 from ._contract import (
@@ -19,18 +22,22 @@ from ._contract import (
     PLUGIN_NAMESPACE,
     PLUGIN_VERSION,
     POOL_MODES,
+    MAX_ROI_POOL_NAME,
+    ROI_PLUGIN_NAME,
     output_features,
 )
 from . import onnx_utils
 from .export import dynamo_available, export_onnx
 from .functional import spatial_pyramid_pool, spatial_pyramid_pool_standard_ops
-from .module import SpatialPyramidPooling
+from .module import RoiSpatialPyramidPooling, SpatialPyramidPooling
+from .roi_functional import roi_spatial_pyramid_pool
 
 __version__ = "0.1.0"
 
 
 def custom_translation_table():
-    """``{torch.ops.spp_trt.spatial_pyramid_pool.default: onnxscript translation}`` for calling
+    """``{torch.ops.spp_trt.spatial_pyramid_pool.default: onnxscript translation,
+    torch.ops.spp_trt.roi_spatial_pyramid_pool.default: onnxscript translation}`` for calling
     ``torch.onnx.export(..., dynamo=True, custom_translation_table=...)`` yourself (torch >= 2.6)."""
     from . import _dynamo
 
@@ -38,7 +45,9 @@ def custom_translation_table():
 
 __all__ = [
     "SpatialPyramidPooling",
+    "RoiSpatialPyramidPooling",
     "spatial_pyramid_pool",
+    "roi_spatial_pyramid_pool",
     "spatial_pyramid_pool_standard_ops",
     "export_onnx",
     "dynamo_available",
@@ -46,6 +55,8 @@ __all__ = [
     "onnx_utils",
     "output_features",
     "PLUGIN_NAME",
+    "ROI_PLUGIN_NAME",
+    "MAX_ROI_POOL_NAME",
     "PLUGIN_VERSION",
     "PLUGIN_NAMESPACE",
     "ONNX_DOMAIN",

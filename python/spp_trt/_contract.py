@@ -3,7 +3,10 @@
 Everything here is plain Python (no torch), so it is shared by the module, the exporters and the tests.
 """
 
+import math
+import numbers
 import operator
+import struct
 from typing import List, Optional, Sequence, Tuple
 
 #: Op / plugin identity, identical to spp::kSPP_PLUGIN_NAME / VERSION / NAMESPACE in include/spp/spp.h.
@@ -17,6 +20,12 @@ ONNX_DOMAIN_VERSION = 1
 
 MAX_LEVELS = 16  #: most pyramid levels one operation may have (spp::kMAX_LEVELS)
 MAX_LEVEL = 256  #: largest level L (spp::kMAX_LEVEL)
+
+#: ROI pooling (docs/roi.md): op / plugin names, identical to spp::kROI_SPP_PLUGIN_NAME and the MaxRoiPool plugin.
+ROI_PLUGIN_NAME = "RoiSpatialPyramidPooling"
+MAX_ROI_POOL_NAME = "MaxRoiPool"
+ROI_COLUMNS = 5  #: a roi row is (batch_index, x1, y1, x2, y2) (spp::kROI_COLUMNS)
+ROI_COORD_LIMIT = 2 ** 40  #: scaled corners are clamped to +-2^40 feature cells (spp::kROI_COORD_LIMIT)
 
 POOL_MODES = ("max", "avg")
 BIN_RULES = ("adaptive", "caffe")
@@ -68,6 +77,36 @@ def validate_export_mode(export_mode) -> str:
 def validate_config(levels, pool_mode, bin_rule) -> Tuple[Tuple[int, ...], str, str]:
     """Validates in the contract's order: levels, then pool_mode, then bin_rule."""
     return validate_levels(levels), validate_pool_mode(pool_mode), validate_bin_rule(bin_rule)
+
+
+def float32_value(value: float) -> float:
+    """``value`` rounded to IEEE fp32 (what an ONNX FLOAT attribute and the plugin's kFLOAT32 field hold);
+    finite values beyond the fp32 range become +-inf."""
+    try:
+        return struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def validate_spatial_scale(spatial_scale) -> float:
+    """The ROI spatial scale as a Python float. It must be a real number whose fp32 value (the plugin reads a
+    kFLOAT32 field) is finite and > 0; the message is the core's (src/core/roi.cpp), which prints the fp32 value
+    with %g."""
+    if isinstance(spatial_scale, bool) or not isinstance(spatial_scale, numbers.Real):
+        raise TypeError(f"spatial_scale = {spatial_scale!r} is not a real number")
+    value = float(spatial_scale)
+    as_f32 = float32_value(value)
+    if not (math.isfinite(as_f32) and as_f32 > 0.0):
+        raise ValueError(
+            "spatial_scale = %g is invalid; it must be a finite number > 0 (image -> feature coordinates, e.g. "
+            "0.0625 for a stride-16 feature map)" % as_f32
+        )
+    return value
+
+
+def validate_roi_config(levels, pool_mode, spatial_scale) -> Tuple[Tuple[int, ...], str, float]:
+    """Validates in the core's order (makeRoiPyramid): levels, then pool_mode, then spatial_scale."""
+    return validate_levels(levels), validate_pool_mode(pool_mode), validate_spatial_scale(spatial_scale)
 
 
 def bins_per_channel(levels: Sequence[int]) -> int:
@@ -186,6 +225,13 @@ __all__ = [
     "POOL_MODES",
     "BIN_RULES",
     "EXPORT_MODES",
+    "ROI_PLUGIN_NAME",
+    "MAX_ROI_POOL_NAME",
+    "ROI_COLUMNS",
+    "ROI_COORD_LIMIT",
+    "float32_value",
+    "validate_spatial_scale",
+    "validate_roi_config",
     "validate_levels",
     "validate_pool_mode",
     "validate_bin_rule",

@@ -1,8 +1,9 @@
-"""Dynamo (torch.export based) ONNX export: a torch.library custom op and its onnxscript translation.
+"""Dynamo (torch.export based) ONNX export: torch.library custom ops and their onnxscript translations.
 
-torch.export keeps ``torch.ops.spp_trt.spatial_pyramid_pool`` as one opaque node (shape from the fake kernel); the
-ONNX exporter then calls ``spp_onnx_translation`` (given in ``custom_translation_table``), which emits exactly one
-``trt.plugins::SpatialPyramidPooling`` node with the plugin's attributes.
+torch.export keeps ``torch.ops.spp_trt.spatial_pyramid_pool`` and ``torch.ops.spp_trt.roi_spatial_pyramid_pool``
+as opaque nodes (shapes from the fake kernels); the ONNX exporter then calls the translations given in
+``custom_translation_table``, each emitting exactly one ``trt.plugins::SpatialPyramidPooling`` /
+``trt.plugins::RoiSpatialPyramidPooling`` node with the plugin's attributes.
 
 Needs torch >= 2.6 (torch.library.custom_op and torch.onnx.export(custom_translation_table=...)), onnxscript, and
 onnx >= 1.16 (onnx.defs.register_schema, so that onnxscript can build the custom-domain node).
@@ -16,10 +17,13 @@ import torch
 
 from . import _contract as C
 from .functional import spatial_pyramid_pool
+from .roi_functional import roi_spatial_pyramid_pool
 
 CUSTOM_OP_NAME = "spp_trt::spatial_pyramid_pool"
+ROI_CUSTOM_OP_NAME = "spp_trt::roi_spatial_pyramid_pool"
 
 _custom_op = None
+_roi_custom_op = None
 
 
 def custom_op_support() -> Tuple[bool, str]:
@@ -106,6 +110,58 @@ def call_custom_op(x: torch.Tensor, levels, pool_mode: str, bin_rule: str) -> to
     return torch.ops.spp_trt.spatial_pyramid_pool(x, [int(v) for v in levels], pool_mode, bin_rule)
 
 
+def get_roi_custom_op():
+    """The ``spp_trt::roi_spatial_pyramid_pool(Tensor features, Tensor rois, int[] levels, str pool_mode,
+    float spatial_scale) -> Tensor`` op.
+
+    Defined on first use. Real kernel: the plain PyTorch ROI pooling; fake kernel: [K, C * sum(L^2)]; autograd:
+    the reference's gradient to ``features`` (none to ``rois``).
+    """
+    global _roi_custom_op
+    if _roi_custom_op is not None:
+        return _roi_custom_op
+    ok, why = custom_op_support()
+    if not ok:
+        raise RuntimeError(why)
+
+    @torch.library.custom_op(ROI_CUSTOM_OP_NAME, mutates_args=())
+    def roi_spatial_pyramid_pool_op(
+        features: torch.Tensor, rois: torch.Tensor, levels: typing.List[int], pool_mode: str, spatial_scale: float
+    ) -> torch.Tensor:
+        return roi_spatial_pyramid_pool(features, rois, levels, pool_mode, spatial_scale)
+
+    @roi_spatial_pyramid_pool_op.register_fake
+    def _(features, rois, levels, pool_mode, spatial_scale):
+        C.validate_roi_config(levels, pool_mode, spatial_scale)
+        torch._check(features.dim() == 4, lambda: f"expected 4-D features [N, C, H, W], got {features.dim()}-D")
+        torch._check(rois.dim() == 2, lambda: f"expected rois [K, 5], got {rois.dim()}-D")
+        return features.new_empty((rois.shape[0], features.shape[1] * C.bins_per_channel(levels)))
+
+    def setup_context(ctx, inputs, output):
+        features, rois, levels, pool_mode, spatial_scale = inputs
+        ctx.save_for_backward(features, rois)
+        ctx.roi_args = (list(levels), pool_mode, spatial_scale)
+
+    def backward(ctx, grad):
+        features, rois = ctx.saved_tensors
+        with torch.enable_grad():
+            fd = features.detach().requires_grad_(True)
+            y = roi_spatial_pyramid_pool(fd, rois.detach(), *ctx.roi_args)
+        (gf,) = torch.autograd.grad(y, fd, grad)
+        return gf, None, None, None, None
+
+    roi_spatial_pyramid_pool_op.register_autograd(backward, setup_context=setup_context)
+    _roi_custom_op = roi_spatial_pyramid_pool_op
+    return _roi_custom_op
+
+
+def call_roi_custom_op(features: torch.Tensor, rois: torch.Tensor, levels, pool_mode: str,
+                       spatial_scale: float) -> torch.Tensor:
+    get_roi_custom_op()
+    return torch.ops.spp_trt.roi_spatial_pyramid_pool(features, rois, [int(v) for v in levels], pool_mode,
+                                                      float(spatial_scale))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # ONNX side
 
@@ -174,7 +230,78 @@ def make_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
     return spatial_pyramid_pool_to_onnx
 
 
+def register_roi_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
+    """Registers an ONNX OpSchema for ``<domain>::RoiSpatialPyramidPooling`` version 1 (once per process); see
+    :func:`register_onnx_schema`."""
+    import onnx.defs
+    from onnx.defs import OpSchema
+
+    if not hasattr(onnx.defs, "register_schema"):
+        raise RuntimeError("onnx.defs.register_schema is missing (needs onnx >= 1.16) for the dynamo exporter path")
+    if onnx.defs.has(C.ROI_PLUGIN_NAME, C.ONNX_DOMAIN_VERSION, domain):
+        return
+    float_types = ["tensor(float)", "tensor(float16)", "tensor(bfloat16)"]
+    schema = OpSchema(
+        C.ROI_PLUGIN_NAME,
+        domain,
+        C.ONNX_DOMAIN_VERSION,
+        "ROI spatial pyramid pooling run by the spp-trt TensorRT plugin (see docs/roi.md). "
+        "X [N, C, H, W], ROIS [K, 5] rows (batch_index, x1, y1, x2, y2) -> Y [K, C * sum(L*L)], X's element type.",
+        inputs=[
+            OpSchema.FormalParameter("X", "T", "features [N, C, H, W]"),
+            OpSchema.FormalParameter("ROIS", "T1", "rois [K, 5]: (batch_index, x1, y1, x2, y2), image coordinates"),
+        ],
+        outputs=[OpSchema.FormalParameter("Y", "T", "output [K, C * sum(L*L)]")],
+        type_constraints=[
+            ("T", float_types, "feature types the plugin supports"),
+            ("T1", float_types, "roi types: float, or the features' type"),
+        ],
+        attributes=[
+            OpSchema.Attribute("levels", OpSchema.AttrType.INTS, "pyramid levels (1 to 16, each in [1, 256])",
+                               required=True),
+            OpSchema.Attribute("pool_mode", OpSchema.AttrType.STRING, "'max' (default) or 'avg'", required=False),
+            OpSchema.Attribute("spatial_scale", OpSchema.AttrType.FLOAT, "image -> feature scale (default 1.0)",
+                               required=False),
+            OpSchema.Attribute("plugin_version", OpSchema.AttrType.STRING, "TensorRT plugin version: '1'",
+                               required=False),
+            OpSchema.Attribute("plugin_namespace", OpSchema.AttrType.STRING, "TensorRT plugin namespace: ''",
+                               required=False),
+        ],
+    )
+    onnx.defs.register_schema(schema)
+
+
+def make_roi_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
+    """The onnxscript translation of the ROI custom op: one ``<domain>::RoiSpatialPyramidPooling`` node."""
+    register_roi_onnx_schema(domain)
+    from onnxscript import values as onnxscript_values
+
+    opset = onnxscript_values.Opset(domain, C.ONNX_DOMAIN_VERSION)
+
+    def roi_spatial_pyramid_pool_to_onnx(
+        features, rois, levels: typing.Sequence[int], pool_mode: str = "max", spatial_scale: float = 1.0
+    ):
+        levels_t, pool_mode_s, scale = C.validate_roi_config(levels, pool_mode, spatial_scale)
+        op = getattr(opset, C.ROI_PLUGIN_NAME)
+        return op(
+            features,
+            rois,
+            levels=[int(v) for v in levels_t],
+            pool_mode=pool_mode_s,
+            spatial_scale=float(scale),
+            plugin_version=C.PLUGIN_VERSION,
+            plugin_namespace=C.PLUGIN_NAMESPACE,
+        )
+
+    return roi_spatial_pyramid_pool_to_onnx
+
+
 def custom_translation_table(domain: str = C.ONNX_DOMAIN) -> Dict:
-    """``{torch.ops.spp_trt.spatial_pyramid_pool.default: translation}`` for torch.onnx.export(dynamo=True)."""
+    """``{torch.ops.spp_trt.spatial_pyramid_pool.default: translation,
+    torch.ops.spp_trt.roi_spatial_pyramid_pool.default: translation}`` for torch.onnx.export(dynamo=True)."""
     get_custom_op()
-    return {torch.ops.spp_trt.spatial_pyramid_pool.default: make_translation(domain)}
+    get_roi_custom_op()
+    return {
+        torch.ops.spp_trt.spatial_pyramid_pool.default: make_translation(domain),
+        torch.ops.spp_trt.roi_spatial_pyramid_pool.default: make_roi_translation(domain),
+    }

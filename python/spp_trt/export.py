@@ -12,7 +12,7 @@ from torch import nn
 from . import _contract as C
 from . import _tracing
 from .functional import standard_ops_plans
-from .module import SpatialPyramidPooling
+from .module import RoiSpatialPyramidPooling, SpatialPyramidPooling
 
 #: Opset of the default ONNX domain used by the TorchScript exporter (torch 1.13 supports up to 17).
 TORCHSCRIPT_OPSET = 17
@@ -20,6 +20,57 @@ TORCHSCRIPT_OPSET = 17
 
 def spp_modules(model: nn.Module) -> List[SpatialPyramidPooling]:
     return [m for m in model.modules() if isinstance(m, SpatialPyramidPooling)]
+
+
+def roi_modules(model: nn.Module) -> List[RoiSpatialPyramidPooling]:
+    return [m for m in model.modules() if isinstance(m, RoiSpatialPyramidPooling)]
+
+
+def _roi_input_indices(model: nn.Module, args: Tuple[Any, ...], roi_inputs: Optional[Sequence[int]]) -> List[int]:
+    """Indices of the example inputs that are roi tensors [K, 5]: ``roi_inputs`` when given, else (only for models
+    containing RoiSpatialPyramidPooling) every input after the first that is a 2-D tensor with 5 columns."""
+    if roi_inputs is not None:
+        out = []
+        for i in roi_inputs:
+            i = C._as_int(i, "roi_inputs entry")
+            if not 0 < i < len(args) or not isinstance(args[i], torch.Tensor) or args[i].dim() != 2:
+                raise ValueError(
+                    f"export_onnx: roi_inputs entry {i} is not a 2-D tensor input after the first "
+                    f"({len(args)} inputs given)"
+                )
+            out.append(i)
+        return out
+    if not roi_modules(model):
+        return []
+    return [
+        i for i, a in enumerate(args)
+        if i > 0 and isinstance(a, torch.Tensor) and a.dim() == 2 and a.shape[1] == C.ROI_COLUMNS
+    ]
+
+
+def _roi_dim_names(indices: Sequence[int]) -> Dict[int, str]:
+    """{input index: dim name}: "K" for the first roi input, then "K1", "K2", ..."""
+    return {i: "K" if j == 0 else f"K{j}" for j, i in enumerate(indices)}
+
+
+def _complete_input_names(input_names: List[str], count: int, roi_names: Dict[int, str]) -> List[str]:
+    """Names for every example input when roi inputs need one (dynamic axes are given by name): the user's names,
+    then "rois" (roi inputs; "rois_1", ... for more) or "input_<i>"."""
+    if not roi_names or len(input_names) >= count:
+        return input_names
+    names = list(input_names)
+    used = set(names)
+    for i in range(len(names), count):
+        if i in roi_names:
+            base = "rois" if roi_names[i] == "K" else f"rois_{roi_names[i][1:]}"
+        else:
+            base = f"input_{i}"
+        name, j = base, 1
+        while name in used:
+            name, j = f"{base}_{j}", j + 1
+        names.append(name)
+        used.add(name)
+    return names
 
 
 @contextlib.contextmanager
@@ -90,12 +141,16 @@ def export_onnx(
     output_names: Sequence[str] = ("output",),
     opset_version: Optional[int] = None,
     check: bool = True,
+    roi_inputs: Optional[Sequence[int]] = None,
+    dynamic_rois: bool = True,
     **export_kwargs: Any,
 ):
-    """Exports ``model`` to ONNX with one ``trt.plugins::SpatialPyramidPooling`` node per SPP module call.
+    """Exports ``model`` to ONNX with one ``trt.plugins::SpatialPyramidPooling`` node per SPP module call and one
+    ``trt.plugins::RoiSpatialPyramidPooling`` node per ROI SPP module call.
 
     Args:
-        model: any nn.Module containing :class:`SpatialPyramidPooling` modules. Exported in eval mode.
+        model: any nn.Module containing :class:`SpatialPyramidPooling` and/or :class:`RoiSpatialPyramidPooling`
+            modules. Exported in eval mode.
         args: example input (a tensor or a tuple). The first input is the image batch [N, C, H, W].
         path: where to write the .onnx file (None: only return the model).
         dynamic_hw: make H and W (dims 2, 3) of the first input dynamic. Default: True for export_mode "plugin",
@@ -107,13 +162,18 @@ def export_onnx(
         input_names, output_names: ONNX graph input / output names.
         opset_version: default-domain opset (TorchScript default 17; dynamo: the exporter's default).
         check: run onnx.checker on the result.
+        roi_inputs: indices of the inputs that are roi tensors [K, 5]. Default: for models containing
+            RoiSpatialPyramidPooling, every input after the first that is a 2-D tensor with 5 columns.
+        dynamic_rois: make dim 0 of the roi inputs dynamic ("K"; "K1", "K2", ... for further roi inputs).
         **export_kwargs: passed on to torch.onnx.export.
 
     Returns:
-        the exported ``onnx.ModelProto``, with the SPP outputs annotated [N, C*sum(L^2)] and shapes inferred.
+        the exported ``onnx.ModelProto``, with the SPP outputs annotated [N, C*sum(L^2)], the ROI SPP outputs
+        [K, C*sum(L^2)], and shapes inferred.
 
-    Dims are named "N", "H", "W" in the graph. For the dynamo exporter use an example batch >= 2 and H, W >= 2
-    (torch.export specializes dimensions of size 0 and 1).
+    Dims are named "N", "H", "W" (first input) and "K" (roi inputs) in the graph. Roi inputs without a name in
+    ``input_names`` are named "rois" ("rois_1", ...), other unnamed inputs "input_<i>". For the dynamo exporter use
+    example sizes >= 2 for every dynamic dim (torch.export specializes dimensions of size 0 and 1).
     """
     import onnx
 
@@ -140,7 +200,8 @@ def export_onnx(
         ok, why = dynamo_available()
         if not ok:
             raise RuntimeError(f"export_onnx(dynamo=True) is not available: {why}")
-    input_names = list(input_names)
+    roi_dims = _roi_dim_names(_roi_input_indices(model, args, roi_inputs)) if dynamic_rois else {}
+    input_names = _complete_input_names(list(input_names), len(args), roi_dims)
     output_names = list(output_names)
     first = input_names[0] if input_names else "input"
 
@@ -148,10 +209,10 @@ def export_onnx(
         _check_standard_ops(model, args)
         if dynamo:
             proto = _export_dynamo(model, args, input_names, output_names, dynamic_hw, dynamic_batch,
-                                   opset_version, export_kwargs)
+                                   opset_version, export_kwargs, roi_dims)
         else:
             proto = _export_torchscript(model, args, input_names, output_names, first, dynamic_hw, dynamic_batch,
-                                        opset_version, export_kwargs)
+                                        opset_version, export_kwargs, roi_dims)
 
     proto = onnx_utils.annotate_spp_outputs(proto)
     if check:
@@ -162,7 +223,7 @@ def export_onnx(
 
 
 def _export_torchscript(model, args, input_names, output_names, first, dynamic_hw, dynamic_batch, opset_version,
-                        export_kwargs):
+                        export_kwargs, roi_dims=None):
     import onnx
 
     dynamic_axes: Dict[str, Dict[int, str]] = {}
@@ -173,6 +234,9 @@ def _export_torchscript(model, args, input_names, output_names, first, dynamic_h
         axes.update({2: "H", 3: "W"})
     if axes:
         dynamic_axes[first] = axes
+    for i, name in (roi_dims or {}).items():
+        if i < len(input_names):
+            dynamic_axes[input_names[i]] = {0: name}
     if dynamic_batch:
         for name in output_names:
             dynamic_axes[name] = {0: "N"}
@@ -187,8 +251,8 @@ def _export_torchscript(model, args, input_names, output_names, first, dynamic_h
     with _tracing.forced_target(_tracing.TORCHSCRIPT), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
-        # "The shape inference of trt.plugins::SpatialPyramidPooling type is missing": annotate_spp_outputs below
-        # writes the output type.
+        # "The shape inference of trt.plugins::SpatialPyramidPooling type is missing" (and of
+        # RoiSpatialPyramidPooling): annotate_spp_outputs below writes the output type.
         warnings.filterwarnings("ignore", message=".*shape inference of .*SpatialPyramidPooling.*")
         # Sizes read while tracing become constants; that is intended (the plugin node does not depend on them,
         # and export_mode="onnx" is static by definition).
@@ -207,7 +271,8 @@ def _export_torchscript(model, args, input_names, output_names, first, dynamic_h
     return onnx.load_from_string(buffer.getvalue())
 
 
-def _export_dynamo(model, args, input_names, output_names, dynamic_hw, dynamic_batch, opset_version, export_kwargs):
+def _export_dynamo(model, args, input_names, output_names, dynamic_hw, dynamic_batch, opset_version, export_kwargs,
+                   roi_dims=None):
     from . import _dynamo
 
     table = dict(export_kwargs.pop("custom_translation_table", {}) or {})
@@ -218,8 +283,11 @@ def _export_dynamo(model, args, input_names, output_names, dynamic_hw, dynamic_b
     if dynamic_hw:
         dims.update({2: "H", 3: "W"})
     kwargs = dict(export_kwargs)
-    if "dynamic_shapes" not in kwargs and dims:
-        kwargs["dynamic_shapes"] = tuple([dims] + [None] * (len(args) - 1))
+    roi_dims = roi_dims or {}
+    if "dynamic_shapes" not in kwargs and (dims or roi_dims):
+        kwargs["dynamic_shapes"] = tuple(
+            [dims or None] + [({0: roi_dims[i]} if i in roi_dims else None) for i in range(1, len(args))]
+        )
     if opset_version is not None:
         kwargs["opset_version"] = opset_version
     with _tracing.forced_target(_tracing.DYNAMO):

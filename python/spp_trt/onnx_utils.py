@@ -1,4 +1,4 @@
-"""Helpers for ONNX models holding SpatialPyramidPooling nodes (no torch needed)."""
+"""Helpers for ONNX models holding SpatialPyramidPooling / RoiSpatialPyramidPooling nodes (no torch needed)."""
 
 from typing import Dict, List, Optional, Sequence
 
@@ -11,6 +11,11 @@ from . import _contract as C
 def spp_nodes(model: onnx.ModelProto) -> List[onnx.NodeProto]:
     """The SpatialPyramidPooling nodes of the main graph (any domain: TensorRT dispatches on op_type only)."""
     return [n for n in model.graph.node if n.op_type == C.PLUGIN_NAME]
+
+
+def roi_nodes(model: onnx.ModelProto) -> List[onnx.NodeProto]:
+    """The RoiSpatialPyramidPooling nodes of the main graph (any domain)."""
+    return [n for n in model.graph.node if n.op_type == C.ROI_PLUGIN_NAME]
 
 
 def node_attributes(node: onnx.NodeProto) -> Dict[str, object]:
@@ -62,11 +67,15 @@ def _set_dims(vi: onnx.ValueInfoProto, elem_type: int, dims: Sequence[onnx.Tenso
 
 def annotate_spp_outputs(model: onnx.ModelProto, infer: bool = True) -> onnx.ModelProto:
     """Writes the output type of every SpatialPyramidPooling node: [N, C * sum(L^2)] with the input's element
-    type, N being the input's dim 0 (same name or value) -- then re-runs ONNX shape inference so that values
-    downstream of the plugin (e.g. a Gemm) get their shapes. Returns a new model; the input is not modified.
+    type, N being the input's dim 0 (same name or value), and of every RoiSpatialPyramidPooling node:
+    [K, C * sum(L^2)] with the features' element type, K being the rois' dim 0 -- then re-runs ONNX shape inference
+    so that values downstream of the plugins (e.g. a Gemm) get their shapes. Returns a new model; the input is not
+    modified.
 
     The TorchScript exporter cannot infer shapes through a custom op and writes placeholder dims; the dynamo
-    exporter writes the right ones already (then this is a no-op apart from the inference).
+    exporter writes the right ones already (then this is a no-op apart from the inference). Graph outputs computed
+    from a RoiSpatialPyramidPooling output (but not that output itself) lose their exporter-written shape (which
+    export_onnx's TorchScript path names "N") and get the inferred one.
     """
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -74,29 +83,43 @@ def annotate_spp_outputs(model: onnx.ModelProto, infer: bool = True) -> onnx.Mod
         m = onnx.shape_inference.infer_shapes(m)
     graph = m.graph
     nodes = spp_nodes(m)
-    if not nodes:
+    rnodes = roi_nodes(m)
+    if not nodes and not rnodes:
         return m
     types = _value_types(graph)
     outputs_by_name = {o.name: o for o in graph.output}
-    spp_out_names = [n.output[0] for n in nodes]
+    spp_out_names = [n.output[0] for n in nodes + rnodes]
 
-    # Forget the stale annotations downstream of the plugin (except graph outputs, which are merged below).
+    # Forget the stale annotations downstream of the plugins (except graph outputs, which are merged below).
     stale = _downstream(graph, spp_out_names)
     kept = [vi for vi in graph.value_info if vi.name not in stale]
     del graph.value_info[:]
     graph.value_info.extend(kept)
+    roi_out_names = {n.output[0] for n in rnodes}
+    for name in _downstream(graph, sorted(roi_out_names)) - roi_out_names:
+        out = outputs_by_name.get(name)
+        if out is not None and out.type.HasField("tensor_type"):
+            out.type.tensor_type.ClearField("shape")
 
-    for n in nodes:
+    for n in nodes + rnodes:
+        is_roi = n.op_type == C.ROI_PLUGIN_NAME
         levels = node_attributes(n).get("levels")
         src = types.get(n.input[0])
-        if src is None or not levels:
+        if src is None or not levels or (is_roi and len(n.input) < 2):
             continue
         tt = src.type.tensor_type
         in_dims = list(tt.shape.dim) if tt.HasField("shape") else []
         if len(in_dims) != 4:
             continue
         d0 = onnx.TensorShapeProto.Dimension()
-        d0.CopyFrom(in_dims[0])
+        if is_roi:
+            rois = types.get(n.input[1])
+            rt = rois.type.tensor_type if rois is not None else None
+            roi_dims = list(rt.shape.dim) if rt is not None and rt.HasField("shape") else []
+            if len(roi_dims) == 2:
+                d0.CopyFrom(roi_dims[0])
+        else:
+            d0.CopyFrom(in_dims[0])
         d1 = onnx.TensorShapeProto.Dimension()
         if in_dims[1].HasField("dim_value"):
             d1.dim_value = in_dims[1].dim_value * C.bins_per_channel(levels)
