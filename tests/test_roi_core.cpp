@@ -182,6 +182,7 @@ TEST(RoiWindows, BoxesAndTheInvalidRoiRule)
         EXPECT_EQ(detail::makeRoiBox(rows[i], 1.0F, 1).valid, expectedValid[i]) << "row " << i;
     }
     EXPECT_FALSE(detail::makeRoiBox(ordinary, 1.0F, 0).valid) << "N = 0: no image to pool";
+    EXPECT_FALSE(detail::makeRoiBox(rows[2], 1.0F, 0).valid) << "N = 0, batch -0.5 truncates to the missing image 0";
 }
 
 TEST(RoiWindows, BinEdgesFloorCeilOffsetAndClipped)

@@ -77,8 +77,13 @@ SPP_HD RoiBox makeRoiBox(float const* row, float scale, int64_t n)
     {
         return box;
     }
+    int64_t const batch = static_cast<int64_t>(b); // truncation toward zero, as torchvision's int conversion
+    if (batch >= n)
+    {
+        return box; // n = 0 and b in (-1, 0): truncates to image 0, which does not exist
+    }
     box.valid = true;
-    box.batch = static_cast<int64_t>(b); // truncation toward zero, as torchvision's int conversion
+    box.batch = batch;
     box.startW = roiCorner(row[1], scale);
     box.startH = roiCorner(row[2], scale);
     int64_t const endW = roiCorner(row[3], scale);
