@@ -10,6 +10,7 @@ build=build-device
 status=0
 step() { echo "=== $*"; }
 
+export SPP_REQUIRE_GPU=1 # GPU tests must run here: a missing GPU fails instead of skipping
 step "configure + build (sm_90)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 \

@@ -15,7 +15,7 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 echo "=== [1/3] C++ library, CPU reference, kernels: build + ctest"
 cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release ${SPP_CMAKE_ARGS:-}
 cmake --build build -j "$jobs"
-(cd build && ctest --output-on-failure -j "$jobs")
+(cd build && ctest --output-on-failure --no-tests=error -j "$jobs")
 
 echo "=== [2/3] TensorRT plugins against every TensorRT header set found"
 if [ -n "${TENSORRT_ROOTS:-}" ]; then

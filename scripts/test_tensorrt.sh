@@ -128,7 +128,7 @@ for root in "${roots[@]}"; do
     echo "    nm -D exports: $exported; NEEDED: $(readelf -d "$lib" | awk '/NEEDED/ {print $5}' | tr -d '[]' | paste -sd' ' -)"
 
     export SPP_TRT_REQUIRE_GPU=$require_gpu
-    if (cd "$build" && ctest -L tensorrt --output-on-failure -j1 --output-log "$logs/ctest.log" >"$logs/test.log" 2>&1); then
+    if (cd "$build" && ctest -L tensorrt --no-tests=error --output-on-failure -j1 --output-log "$logs/ctest.log" >"$logs/test.log" 2>&1); then
         echo "    harness: $(grep -E 'tests passed' "$logs/test.log" | tail -1)"
     else
         echo "--- harness FAILED (log: $logs/test.log)"; tail -60 "$logs/test.log"

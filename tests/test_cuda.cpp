@@ -8,6 +8,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -345,6 +346,12 @@ TEST(Launcher, AlgoSupport)
     // a plane larger than shared memory is streamed in row strips
     SppDesc const tall = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 300, 200);
     EXPECT_TRUE(sppAlgoSupported(tall, Algo::kSTAGED));
+    // a single plane of >= 2^31 elements: the staged kernel's in-plane offsets and avg divisors are int32, so it
+    // must refuse (the direct kernel, 64-bit throughout, takes it)
+    SppDesc const huge = makeDesc(pyramid({1}, PoolMode::kAVG), DataType::kINT8, Layout::kNCHW, 1, 1, 1 << 20, 2048);
+    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kSTAGED));
+    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kPLANES));
+    EXPECT_TRUE(sppAlgoSupported(huge, Algo::kAUTO));
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -98,12 +99,19 @@ inline cudaError_t uploadAsync(void* device, std::vector<uint8_t> const& host, c
 } // namespace test
 } // namespace spp
 
+// Without a GPU the GPU tests skip and say why; with SPP_REQUIRE_GPU=1 (set by the GPU-machine scripts) a missing
+// GPU is a failure instead, so a broken driver there cannot pass as "skipped".
 #define SKIP_WITHOUT_GPU()                                                                                             \
     do                                                                                                                 \
     {                                                                                                                  \
         std::string const reason = ::spp::test::gpuUnavailableReason();                                                \
         if (!reason.empty())                                                                                           \
         {                                                                                                              \
+            char const* required = std::getenv("SPP_REQUIRE_GPU");                                                     \
+            if (required != nullptr && std::string(required) == "1")                                                   \
+            {                                                                                                          \
+                FAIL() << "SPP_REQUIRE_GPU=1 but " << reason;                                                          \
+            }                                                                                                          \
             GTEST_SKIP() << "GPU test skipped: " << reason;                                                            \
         }                                                                                                              \
     } while (0)

@@ -1,14 +1,14 @@
-// SPP CUDA kernels and the launcher (spp/cuda.h).
-//
-// Two kernels:
-//  - staged (NCHW): a CTA copies a contiguous run of input (several whole planes, or a strip of rows of one large
-//    plane) into shared memory with 16-byte loads, then reduces it separably: stage 1 reduces each column over every
-//    level's row windows into a small column buffer (lanes on consecutive columns: no bank conflicts), stage 2
-//    reduces that buffer across the column windows and writes the bins. Every input byte is read from DRAM once.
+// SPP CUDA kernels and the launcher (spp/cuda.h). Three kernels; sppForward's kAUTO takes the first that fits:
+//  - planes (NCHW, small maps): up to 32 whole planes per CTA staged transposed in shared memory ([pixel][plane]);
+//    one thread per (bin, plane), lanes on consecutive planes of one bin.
+//  - staged (NCHW): a persistent CTA copies a contiguous run of input (several whole planes, or a strip of rows of
+//    one large plane) into shared memory with cp.async, double-buffered where the device allows, then reduces it
+//    separably: stage 1 reduces every column over the row segments (the pieces the row windows of all levels cut
+//    [0, H) into), stage 2a those over the column segments, stage 2b combines segment blocks into bins, stage 3
+//    stores each level's bins as one coalesced run. Every input byte is read from DRAM once.
 //  - direct (any layout, any size): one thread per output bin reading its window from global memory; the fallback
-//    when a row or the column buffer would not fit in shared memory, and the NHWC path (channels across lanes, so
-//    loads coalesce).
-// Both use core/bins.h for the windows, like the CPU reference.
+//    for rows or tables too large for shared memory, and the NHWC path (channels across lanes, so loads coalesce).
+// All use core/bins.h for the windows, like the CPU reference.
 #include "spp/cuda.h"
 
 #include "core/bins.h"
@@ -35,8 +35,12 @@ constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
 constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 //! Target bytes of input per staged CTA when several planes share one.
+// Compile-time tuning knobs for experiments (scripts/device_tune.sh), not part of the API. TILE_KIB caps the input
+// bytes of one staged group (planes per CTA are also capped by 256 / W and the 46 KiB single-buffer budget, so it
+// rarely binds); MIN_BLOCKS is the __launch_bounds__ minimum-blocks hint, i.e. a register cap (65536 / (256 * n)),
+// not a guaranteed occupancy: shared memory can allow fewer CTAs per SM.
 #ifndef SPP_STAGED_TILE_KIB
-#define SPP_STAGED_TILE_KIB 32 // tuning knob for experiments (bench variants); not part of the API
+#define SPP_STAGED_TILE_KIB 32
 #endif
 constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 #ifndef SPP_STAGED_MIN_BLOCKS
@@ -48,11 +52,18 @@ struct Geometry
     int64_t n, c, h, w, cs; // cs: NHWC pixel stride in elements
     int64_t features;       // C * sum(L^2)
     int32_t numLevels;
-    int32_t sumL;           // sum of L (row-buffer columns)
+    int32_t sumL;           // sum of L: windows per axis
     int32_t sumL2;          // sum of L^2
     BinRule rule;
     Layout layout;
     int32_t levels[kMAX_LEVELS];
+};
+
+// What planning needs to know about the device (cached per device by deviceLimits()).
+struct DeviceLimits
+{
+    int32_t sms;        // multiprocessors
+    int64_t smemOptin;  // most dynamic shared memory one block may opt in to
 };
 
 using device::combine;
@@ -279,11 +290,12 @@ void stagedLayout(Geometry const& g, int64_t planes, int64_t rows, int32_t doubl
 }
 
 template <typename T>
-bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
+bool planStaged(Geometry const& g, DeviceLimits const& device, StagedPlan& plan)
 {
-    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L)
+    int32_t const numSms = device.sms;
+    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.h * g.w > 0x7fffffffLL)
     {
-        return false;
+        return false; // in-plane offsets and avg divisors are int32 here; larger planes go to the direct kernel
     }
     if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
     {
@@ -311,7 +323,9 @@ bool planStaged(Geometry const& g, int32_t numSms, StagedPlan& plan)
         {
             --p;
         }
-        int32_t const doubleBuffer = bytes(p, g.h, 1) <= kSTAGED_SMEM_MAX_BYTES ? 1 : 0;
+        // Turing allows 64 KiB per block, Ampere and later 99-227 KiB: double-buffer only where the device allows it
+        int64_t const maxBytes = device.smemOptin < kSTAGED_SMEM_MAX_BYTES ? device.smemOptin : kSTAGED_SMEM_MAX_BYTES;
+        int32_t const doubleBuffer = bytes(p, g.h, 1) <= maxBytes ? 1 : 0;
         bytes(p, g.h, doubleBuffer);
         plan.planesPerCta = p;
         plan.rowsPerStrip = g.h;
@@ -755,8 +769,9 @@ struct WindowBin
 constexpr int64_t kPLANES_MIN_PLANES = 16;
 
 template <typename T>
-bool planPlanes(Geometry const& g, int32_t numSms, PlanesPlan& plan)
+bool planPlanes(Geometry const& g, DeviceLimits const& device, PlanesPlan& plan)
 {
+    int32_t const numSms = device.sms;
     using Acc = typename Traits<T>::Acc;
     if (g.layout != Layout::kNCHW || g.h > 0xffff || g.w > 0xffff)
     {
@@ -941,6 +956,7 @@ Geometry makeGeometry(SppDesc const& desc)
 // occupancy and the >48 KiB opt-in. The cache is tiny and lock-protected; if it is full, calls are made uncached.
 constexpr int32_t kMAX_DEVICES = 64;
 std::atomic<int32_t> gSmCount[kMAX_DEVICES] = {};
+std::atomic<int32_t> gSmemOptin[kMAX_DEVICES] = {};
 
 int32_t currentDevice()
 {
@@ -948,31 +964,38 @@ int32_t currentDevice()
     return cudaGetDevice(&device) == cudaSuccess ? device : -1;
 }
 
-int32_t multiprocessorCount()
+//! SM count and shared-memory opt-in limit of the current device; without a usable device, 1 SM and the 48 KiB every
+//! device allows (so feasibility queries still work on machines without a GPU).
+DeviceLimits deviceLimits()
 {
+    DeviceLimits limits{1, 48 * 1024};
     int32_t const device = currentDevice();
     if (device < 0)
     {
-        return 1;
+        return limits;
     }
     if (device < kMAX_DEVICES)
     {
-        int32_t const cached = gSmCount[device].load(std::memory_order_relaxed);
-        if (cached > 0)
+        int32_t const sms = gSmCount[device].load(std::memory_order_relaxed);
+        int32_t const smem = gSmemOptin[device].load(std::memory_order_relaxed);
+        if (sms > 0 && smem > 0)
         {
-            return cached;
+            return DeviceLimits{sms, smem};
         }
     }
-    int32_t count = 0;
-    if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count <= 0)
+    int32_t sms = 0;
+    int32_t smem = 0;
+    if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0
+        || cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess || smem <= 0)
     {
-        return 1;
+        return limits;
     }
     if (device < kMAX_DEVICES)
     {
-        gSmCount[device].store(count, std::memory_order_relaxed);
+        gSmCount[device].store(sms, std::memory_order_relaxed);
+        gSmemOptin[device].store(smem, std::memory_order_relaxed);
     }
-    return count;
+    return DeviceLimits{sms, smem};
 }
 
 struct LaunchCacheEntry
@@ -1067,9 +1090,10 @@ cudaError_t launchPersistent(
 template <typename T, PoolMode kMode>
 cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output, cudaStream_t stream)
 {
-    int32_t const numSms = multiprocessorCount();
+    DeviceLimits const device = deviceLimits();
+    int32_t const numSms = device.sms;
     PlanesPlan planesPlan{};
-    bool const planesFit = (algo == Algo::kAUTO || algo == Algo::kPLANES) && planPlanes<T>(g, numSms, planesPlan);
+    bool const planesFit = (algo == Algo::kAUTO || algo == Algo::kPLANES) && planPlanes<T>(g, device, planesPlan);
     if (algo == Algo::kPLANES || (algo == Algo::kAUTO && planesFit))
     {
         if (!planesFit)
@@ -1080,7 +1104,7 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
             g, planesPlan, static_cast<T const*>(input), static_cast<T*>(output));
     }
     StagedPlan plan{};
-    bool const stagedFits = planStaged<T>(g, numSms, plan);
+    bool const stagedFits = planStaged<T>(g, device, plan);
     if (algo == Algo::kSTAGED || (algo == Algo::kAUTO && stagedFits))
     {
         if (!stagedFits)
@@ -1107,15 +1131,15 @@ cudaError_t launchMode(Geometry const& g, PoolMode mode, Algo algo, void const* 
 }
 
 template <typename T>
-bool algoFits(Geometry const& g, Algo algo, int32_t numSms)
+bool algoFits(Geometry const& g, Algo algo, DeviceLimits const& device)
 {
     if (algo == Algo::kPLANES)
     {
         PlanesPlan plan{};
-        return planPlanes<T>(g, numSms, plan);
+        return planPlanes<T>(g, device, plan);
     }
     StagedPlan plan{};
-    return planStaged<T>(g, numSms, plan);
+    return planStaged<T>(g, device, plan);
 }
 
 } // namespace
@@ -1140,13 +1164,13 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
         return false;
     }
     Geometry const g = makeGeometry(desc);
-    int32_t const sms = multiprocessorCount();
+    DeviceLimits const device = deviceLimits();
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return algoFits<float>(g, algo, sms);
-    case DataType::kHALF: return algoFits<__half>(g, algo, sms);
-    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, algo, sms);
-    case DataType::kINT8: return algoFits<int8_t>(g, algo, sms);
+    case DataType::kFLOAT: return algoFits<float>(g, algo, device);
+    case DataType::kHALF: return algoFits<__half>(g, algo, device);
+    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, algo, device);
+    case DataType::kINT8: return algoFits<int8_t>(g, algo, device);
     }
     return false;
 }
@@ -1158,7 +1182,7 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
         || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES;
     if (!knownAlgo || !validate(desc).ok())
     {
-        return cudaErrorInvalidValue; // an unsupported kSTAGED is refused by launch()
+        return cudaErrorInvalidValue; // a forced kSTAGED / kPLANES that does not fit is refused by launch()
     }
     if (outputElements(desc) == 0)
     {
