@@ -1,4 +1,4 @@
-// Device helpers shared by the CUDA kernels (roi_kernels.cu; spp_kernels.cu can switch its own copies over): per-type
+// Device helpers shared by the CUDA kernels (spp_kernels.cu, roi_kernels.cu): per-type
 // load/store (fp32, fp16, bf16, int8), the max that keeps NaN, and the reduction step of a pool mode.
 // Only CUDA translation units include this header.
 #pragma once
