@@ -97,7 +97,7 @@ for root in "${roots[@]}"; do
         failures+=("$name: build"); summary+=("$name: build FAILED"); continue
     fi
     # Warnings: only TensorRT's own deprecation notices are tolerated.
-    warnings=$(grep -E 'warning:' "$logs/build.log" | grep -v -- '-Wdeprecated-declarations' || true)
+    warnings=$(grep -E 'warning:|warning #' "$logs/build.log" | grep -v -- '-Wdeprecated-declarations' || true)
     deprecations=$(grep -cE 'warning:.*-Wdeprecated-declarations' "$logs/build.log" || true)
     if [ -n "$warnings" ]; then
         echo "--- compiler warnings:"; echo "$warnings" | head -40

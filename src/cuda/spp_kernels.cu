@@ -951,6 +951,8 @@ Geometry makeGeometry(SppDesc const& desc)
     return g;
 }
 
+// Note: the cache assumes the CUDA context lives as long as the process; after cudaDeviceReset() the >48 KiB opt-in
+// would have to be set again (an open limitation, documented in docs/spp.md).
 // Per-launch host work is on the critical path of small calls (the GPU finishes them in a few microseconds), so
 // what never changes for a device is looked up once: SM counts, and per (kernel, shared memory, device) the
 // occupancy and the >48 KiB opt-in. The cache is tiny and lock-protected; if it is full, calls are made uncached.
