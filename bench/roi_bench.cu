@@ -35,7 +35,7 @@ namespace
     } while (0)
 
 constexpr int32_t kSETS = 8;
-char const* const algoNames[] = {"auto", "planes", "direct", "segments"}; // spp::RoiAlgo order
+char const* const algoNames[] = {"auto", "planes", "direct", "segments", "slices"}; // spp::RoiAlgo order
 
 //! Random proposals in a 600 x 1008 image (38 x 63 at stride 16): x1, y1 uniform, width and height uniform in
 //! [16, 400] pixels, clipped to the image - the same generator as bench/torchvision_roi_bench.py.
@@ -141,7 +141,7 @@ int main(int argc, char** argv)
             if (!spp::roiReferenceCpu(desc, hostIn[0].data(), hostRois[0].data(), want.data()).ok())
                 return 1;
             for (spp::RoiAlgo algo : {spp::RoiAlgo::kAUTO, spp::RoiAlgo::kPLANES, spp::RoiAlgo::kDIRECT,
-                     spp::RoiAlgo::kSEGMENTS})
+                     spp::RoiAlgo::kSEGMENTS, spp::RoiAlgo::kSLICES})
             {
                 if (!spp::roiAlgoSupported(desc, algo, wsBytes))
                     continue;

@@ -97,15 +97,20 @@ struct MapShape
 
 // 38x63 (the SPP-net detection map, staged), a tiny map, N = 3, a map too large to stage (direct kernel), N = 0 with
 // rois (all zero rows), K = 0, and K above one CTA's run of rois.
+// C = 37 and 40: several channel slices of the slices kernel, the last one partial (and, in fp16/bf16, odd).
 std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 97, 0.5F}, {3, 5, 13, 17, 200, 0.25F},
-    {1, 2, 150, 200, 64, 1.0F}, {0, 3, 9, 9, 20, 1.0F}, {2, 3, 9, 9, 0, 1.0F}, {1, 2, 24, 24, 700, 0.125F}};
+    {1, 2, 150, 200, 64, 1.0F}, {0, 3, 9, 9, 20, 1.0F}, {2, 3, 9, 9, 0, 1.0F}, {1, 2, 24, 24, 700, 0.125F},
+    {2, 37, 11, 19, 150, 0.25F}, {1, 40, 38, 63, 120, 0.0625F}};
 
 // {4, 2, 2, 13} is beyond the segments kernel's tables (kAUTO falls back); {5, 4, 3, 2} (sum(2L - 1) = 24) comes
 // closer to their limits.
+// {4, 2, 2, 13} is beyond the slices kernel's staging too. {{1, 1}, {2, 3}, {4, 6}}: rectangular levels that nest in
+// the finest one (the slices kernel derives them in max mode).
 std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLevels({1, 2, 3, 6}), squareLevels({1}),
-    {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2})};
+    {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2}), {{1, 1}, {2, 3}, {4, 6}}};
 
-std::vector<RoiAlgo> const kALGOS = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS};
+std::vector<RoiAlgo> const kALGOS
+    = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES};
 
 //! Every algo that can run `desc` (with its workspace) against the reference; returns the first error.
 std::string checkAllAlgos(RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois,
@@ -224,6 +229,39 @@ TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
     }
 }
 
+// The slices kernel derives a max level from the finest one only where the windows nest exactly. With levels {1, 7}
+// and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi) while
+// the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
+// (row 57 holds the largest values, so taking it would show). Rois of other heights nest and are derived.
+TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(57);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
+    {
+        int64_t const h = 60, w = 20;
+        std::vector<float> rows = {0, 0, 0, 19, 56, 0, 2, 1, 17, 57, 0, 0, 3, 9, 59, 0, 5, 0, 5, 56};
+        RoiDesc const desc = makeRoiDesc({{1, 1}, {7, 7}}, PoolMode::kMAX, 1.0F, dtype, DataType::kFLOAT,
+            Layout::kNCHW, 1, 24, h, w, static_cast<int64_t>(rows.size() / 5));
+        ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSLICES, 0)) << test::describeRoi(desc);
+        std::vector<float> values(static_cast<size_t>(roiFeatureElements(desc)));
+        std::uniform_real_distribution<float> small(-4.0F, 4.0F);
+        for (int64_t c = 0; c < desc.c; ++c)
+        {
+            for (int64_t y = 0; y < h; ++y)
+            {
+                for (int64_t x = 0; x < w; ++x)
+                {
+                    values[static_cast<size_t>((c * h + y) * w + x)] = y == 57 ? 8.0F + small(rng) : small(rng);
+                }
+            }
+        }
+        std::vector<uint8_t> const features = test::encodeRois(values, dtype);
+        std::vector<uint8_t> const rois = test::encodeRois(rows, DataType::kFLOAT);
+        EXPECT_EQ(checkAgainstReference(desc, features, rois, RoiAlgo::kSLICES), "") << test::describeRoi(desc);
+    }
+}
+
 // roiForward must enqueue all of its work on the caller's stream (TensorRT gives each enqueue its own stream, and
 // CUDA graphs capture only that stream). Captured into a graph: a launch on any other stream would either fail the
 // capture or be missing from the graph, whose replay must produce the whole output. Planes and direct kernels.
@@ -235,10 +273,14 @@ TEST(RoiKernels, EnqueuesOnlyOnTheGivenStream)
     {
         for (int64_t h : {int64_t{13}, int64_t{150}})
         {
-          for (RoiAlgo algo : {RoiAlgo::kAUTO, RoiAlgo::kSEGMENTS}) // segments: the NCHW transpose too
+          for (RoiAlgo algo : {RoiAlgo::kAUTO, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES}) // segments: the transpose too
           {
             RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 3}), PoolMode::kAVG, 0.5F, DataType::kFLOAT,
                 DataType::kFLOAT, layout, 2, 3, h, h + 4, 50);
+            if (!roiAlgoSupported(desc, algo, roiWorkspaceSize(desc)))
+            {
+                continue; // slices: the 150 x 154 map does not fit in shared memory
+            }
             std::vector<uint8_t> const features = test::randomTensor(desc.dtype, roiFeatureElements(desc), rng);
             std::vector<uint8_t> const rois = test::encodeRois(
                 test::randomRois(desc.numRois, desc.n, desc.h, desc.w, 0.5F, rng), DataType::kFLOAT);

@@ -18,6 +18,10 @@ enum class RoiAlgo : int32_t
     kSEGMENTS = 3, //!< Roi-major, channels across lanes, each cell read once per roi (segment tables). Pyramids with
                    //!< sum(2L - 1) <= 32 per axis and sum(Lh * Lw) <= 64, H and W < 2^31; kNCHW needs the workspace
                    //!< (the features transposed to NHWC).
+    kSLICES = 4,   //!< A CTA per (image, slice of 16 fp32 / 32 fp16|bf16 channels, run of rois), the slice staged in
+                   //!< shared memory; max derives levels that nest in the finest one. N >= 1, sum(Lh * Lw) <= 64, and
+                   //!< H * W * 64 bytes (plus staging) within the device's shared memory per block (H * W <= ~3300 on
+                   //!< sm_90, ~1500 on sm_75). No workspace. Not int8.
 };
 
 struct RoiLaunchOptions

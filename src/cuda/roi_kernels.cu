@@ -18,8 +18,11 @@
 #include "spp/roi_cuda.h"
 
 #include "core/roi_bins.h"
+#include "device_limits.h"
 #include "device_traits.h"
+#include "roi_common.cuh"
 #include "roi_segments.h"
+#include "roi_slices.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -34,6 +37,9 @@ namespace
 using device::combine;
 using device::identity;
 using device::Traits;
+using roi::loadBox;
+using roi::RoiGeometry;
+using roi::streamStore;
 
 constexpr int32_t kROI_THREADS = 256;
 constexpr int32_t kWARPS = kROI_THREADS / 32;
@@ -41,35 +47,6 @@ constexpr int32_t kWARPS = kROI_THREADS / 32;
 constexpr int64_t kPLANE_SMEM_BYTES = 40 * 1024;
 //! Rois one planes CTA works through (each warp takes every kWARPS-th).
 constexpr int64_t kROIS_PER_CTA = 64;
-
-struct RoiGeometry
-{
-    int64_t n, c, h, w, cs; // cs: NHWC pixel stride in elements
-    int64_t k;              // number of rois
-    int64_t features;       // C * sum(Lh * Lw)
-    float scale;
-    int32_t numLevels;
-    int32_t maxLh;          // largest Lh (row-window buffer rows)
-    int32_t sumLh;          // row windows of all levels (segments kernel)
-    int32_t sumLw;          // column windows of all levels
-    int32_t totalBins;      // sum(Lh * Lw)
-    Layout layout;
-    int32_t levelsH[kMAX_LEVELS];
-    int32_t levelsW[kMAX_LEVELS];
-};
-
-//! Loads roi row `k` (any roi dtype) and maps it onto the feature map.
-template <typename R>
-__device__ __forceinline__ detail::RoiBox loadBox(RoiGeometry const& g, R const* __restrict__ rois, int64_t k)
-{
-    float row[kROI_COLUMNS];
-#pragma unroll
-    for (int32_t i = 0; i < kROI_COLUMNS; ++i)
-    {
-        row[i] = Traits<R>::load(rois[k * kROI_COLUMNS + i]);
-    }
-    return detail::makeRoiBox(row, g.scale, g.n);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Direct kernel: one thread per output element.
@@ -283,20 +260,6 @@ __global__ void __launch_bounds__(kROI_THREADS) roiPlanesKernel(
 // Shared memory: static segment tables, then dynamic [totalBins][blockDim.x + 1] float bin accumulators (the +1
 // keeps the output pass, which walks bins of one channel, free of bank conflicts; the accumulation walks channels).
 constexpr int32_t kSEG_THREADS = 128;
-
-//! Streaming store: the output is never read again by this kernel, so keep it from evicting the features in L2.
-__device__ __forceinline__ void streamStore(float* p, float v)
-{
-    __stcs(p, v);
-}
-__device__ __forceinline__ void streamStore(__half* p, __half v)
-{
-    __stcs(reinterpret_cast<unsigned short*>(p), __half_as_ushort(v));
-}
-__device__ __forceinline__ void streamStore(__nv_bfloat16* p, __nv_bfloat16 v)
-{
-    __stcs(reinterpret_cast<unsigned short*>(p), __bfloat16_as_ushort(v));
-}
 
 template <typename T, typename R, PoolMode kMode>
 __global__ void __launch_bounds__(kSEG_THREADS) roiSegmentsKernel(RoiGeometry g, T const* __restrict__ features,
@@ -531,19 +494,6 @@ __global__ void __launch_bounds__(256) nchwToNhwcKernel(
     }
 }
 
-int32_t multiprocessors()
-{
-    int32_t device = 0;
-    int32_t count = 0;
-    if (cudaGetDevice(&device) != cudaSuccess
-        || cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count <= 0)
-    {
-        cudaGetLastError(); // clear a sticky-free error so the launch status is the kernel's own
-        return 80;
-    }
-    return count;
-}
-
 RoiGeometry makeGeometry(RoiDesc const& desc)
 {
     RoiGeometry g{};
@@ -576,6 +526,7 @@ enum class Kernel : int32_t
     kPLANES,
     kDIRECT,
     kSEGMENTS,
+    kSLICES,
 };
 
 //! Bytes of the NHWC copy of NCHW features that the segments kernel reads (0 when it is not needed).
@@ -614,24 +565,33 @@ bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceByt
 }
 
 //! Which kernel runs `desc` for `algo`; false when a forced algo cannot.
-bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel)
+bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel,
+    roi::SlicePlan& slicePlan)
 {
+    device::DeviceLimits const limits = device::deviceLimits();
     switch (algo)
     {
     case RoiAlgo::kPLANES: kernel = Kernel::kPLANES; return planesRuns(g, desc.dtype);
     case RoiAlgo::kDIRECT: kernel = Kernel::kDIRECT; return true;
     case RoiAlgo::kSEGMENTS: kernel = Kernel::kSEGMENTS; return segmentsRuns(desc, g, workspaceBytes);
+    case RoiAlgo::kSLICES:
+        kernel = Kernel::kSLICES;
+        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, slicePlan);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
     {
         return false;
     }
-    // kAUTO: segments wherever it runs, except NCHW maps much larger than the pooled output (a few rois over a huge
-    // map): there the transpose of every feature would cost more than the pooling.
-    bool const transposeWorthIt
-        = g.layout == Layout::kNHWC || g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
-    if (transposeWorthIt && segmentsRuns(desc, g, workspaceBytes))
+    // kAUTO: slices where a channel slice of the map fits in shared memory, else segments, except (for both) maps
+    // much larger than the pooled output (a few rois over a big map): there staging or transposing every feature
+    // would cost more than the pooling.
+    bool const mapWorthIt = g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
+    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, slicePlan))
+    {
+        kernel = Kernel::kSLICES;
+    }
+    else if ((mapWorthIt || g.layout == Layout::kNHWC) && segmentsRuns(desc, g, workspaceBytes))
     {
         kernel = Kernel::kSEGMENTS;
     }
@@ -643,9 +603,27 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
 }
 
 template <typename T, typename R, PoolMode kMode>
-cudaError_t launch(RoiGeometry const& g, Kernel kernel, void const* features, void const* rois, void* output,
-    void* workspace, cudaStream_t stream)
+cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& slicePlan, void const* features,
+    void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
+    if (kernel == Kernel::kSLICES)
+    {
+        auto const function = roi::roiSlicesKernel<T, R, kMode>;
+        if (slicePlan.smemBytes > 48 * 1024)
+        {
+            cudaError_t const status = cudaFuncSetAttribute(
+                function, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(slicePlan.smemBytes));
+            if (status != cudaSuccess)
+            {
+                return status;
+            }
+        }
+        dim3 const grid(static_cast<uint32_t>(slicePlan.groups), static_cast<uint32_t>(slicePlan.slices),
+            static_cast<uint32_t>(g.n));
+        function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(g, slicePlan,
+            static_cast<T const*>(features), static_cast<R const*>(rois), static_cast<T*>(output));
+        return cudaGetLastError();
+    }
     if (kernel == Kernel::kPLANES)
     {
         int64_t const runs = (g.k + kROIS_PER_CTA - 1) / kROIS_PER_CTA;
@@ -680,7 +658,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, void const* features, vo
         int32_t const threads = static_cast<int32_t>(g.c >= kSEG_THREADS ? kSEG_THREADS : (g.c + 31) / 32 * 32);
         int64_t const tiles = (g.c + threads - 1) / threads;
         int64_t const items = g.k * tiles;
-        int64_t const maxBlocks = static_cast<int64_t>(multiprocessors()) * 64;
+        int64_t const maxBlocks = static_cast<int64_t>(device::deviceLimits().sms) * 64;
         size_t const smem = static_cast<size_t>(g.totalBins) * static_cast<size_t>(threads + 1) * sizeof(float);
         roiSegmentsKernel<T, R, kMode>
             <<<static_cast<uint32_t>(items < maxBlocks ? items : maxBlocks), threads, smem, stream>>>(g, source,
@@ -689,29 +667,30 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, void const* features, vo
     }
     int64_t const total = g.k * g.features;
     int64_t const blocks = (total + kROI_THREADS - 1) / kROI_THREADS;
-    int64_t const maxBlocks = static_cast<int64_t>(multiprocessors()) * 32;
+    int64_t const maxBlocks = static_cast<int64_t>(device::deviceLimits().sms) * 32;
     roiDirectKernel<T, R, kMode><<<static_cast<uint32_t>(blocks < maxBlocks ? blocks : maxBlocks), kROI_THREADS, 0,
         stream>>>(g, static_cast<T const*>(features), static_cast<R const*>(rois), static_cast<T*>(output), total);
     return cudaGetLastError();
 }
 
 template <typename T, typename R>
-cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, PoolMode mode, void const* features, void const* rois,
+cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& plan, PoolMode mode, void const* features, void const* rois,
     void* output, void* workspace, cudaStream_t stream)
 {
     return mode == PoolMode::kMAX
-        ? launch<T, R, PoolMode::kMAX>(g, kernel, features, rois, output, workspace, stream)
-        : launch<T, R, PoolMode::kAVG>(g, kernel, features, rois, output, workspace, stream);
+        ? launch<T, R, PoolMode::kMAX>(g, kernel, plan, features, rois, output, workspace, stream)
+        : launch<T, R, PoolMode::kAVG>(g, kernel, plan, features, rois, output, workspace, stream);
 }
 
 template <typename T>
-cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, void const* features,
+cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& plan,
+    void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
     PoolMode const mode = desc.pyramid.mode;
     return desc.roiDtype == DataType::kFLOAT
-        ? launchMode<T, float>(g, kernel, mode, features, rois, output, workspace, stream)
-        : launchMode<T, T>(g, kernel, mode, features, rois, output, workspace, stream);
+        ? launchMode<T, float>(g, kernel, plan, mode, features, rois, output, workspace, stream)
+        : launchMode<T, T>(g, kernel, plan, mode, features, rois, output, workspace, stream);
 }
 
 } // namespace
@@ -732,7 +711,8 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
         return false;
     }
     Kernel kernel{};
-    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel);
+    roi::SlicePlan plan{};
+    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel, plan);
 }
 
 cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
@@ -752,16 +732,17 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     }
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
-    if (!pickKernel(desc, g, options.algo, workspace == nullptr ? 0 : workspaceBytes, kernel))
+    roi::SlicePlan plan{};
+    if (!pickKernel(desc, g, options.algo, workspace == nullptr ? 0 : workspaceBytes, kernel, plan))
     {
         return cudaErrorInvalidValue;
     }
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return launchRois<float>(desc, g, kernel, features, rois, output, workspace, stream);
-    case DataType::kHALF: return launchRois<__half>(desc, g, kernel, features, rois, output, workspace, stream);
+    case DataType::kFLOAT: return launchRois<float>(desc, g, kernel, plan, features, rois, output, workspace, stream);
+    case DataType::kHALF: return launchRois<__half>(desc, g, kernel, plan, features, rois, output, workspace, stream);
     case DataType::kBF16:
-        return launchRois<__nv_bfloat16>(desc, g, kernel, features, rois, output, workspace, stream);
+        return launchRois<__nv_bfloat16>(desc, g, kernel, plan, features, rois, output, workspace, stream);
     case DataType::kINT8: break;
     }
     return cudaErrorInvalidValue;

@@ -12,6 +12,7 @@
 #include "spp/cuda.h"
 
 #include "core/bins.h"
+#include "device_limits.h"
 #include "device_traits.h"
 
 #include <cuda_bf16.h>
@@ -19,7 +20,6 @@
 #include <cuda_pipeline.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <type_traits>
@@ -59,12 +59,9 @@ struct Geometry
     int32_t levels[kMAX_LEVELS];
 };
 
-// What planning needs to know about the device (cached per device by deviceLimits()).
-struct DeviceLimits
-{
-    int32_t sms;        // multiprocessors
-    int64_t smemOptin;  // most dynamic shared memory one block may opt in to
-};
+using device::DeviceLimits;
+using device::deviceLimits;
+using device::currentDevice;
 
 using device::combine;
 using device::maxNaN;
@@ -956,50 +953,6 @@ Geometry makeGeometry(SppDesc const& desc)
 // Per-launch host work is on the critical path of small calls (the GPU finishes them in a few microseconds), so
 // what never changes for a device is looked up once: SM counts, and per (kernel, shared memory, device) the
 // occupancy and the >48 KiB opt-in. The cache is tiny and lock-protected; if it is full, calls are made uncached.
-constexpr int32_t kMAX_DEVICES = 64;
-std::atomic<int32_t> gSmCount[kMAX_DEVICES] = {};
-std::atomic<int32_t> gSmemOptin[kMAX_DEVICES] = {};
-
-int32_t currentDevice()
-{
-    int32_t device = 0;
-    return cudaGetDevice(&device) == cudaSuccess ? device : -1;
-}
-
-//! SM count and shared-memory opt-in limit of the current device; without a usable device, 1 SM and the 48 KiB every
-//! device allows (so feasibility queries still work on machines without a GPU).
-DeviceLimits deviceLimits()
-{
-    DeviceLimits limits{1, 48 * 1024};
-    int32_t const device = currentDevice();
-    if (device < 0)
-    {
-        return limits;
-    }
-    if (device < kMAX_DEVICES)
-    {
-        int32_t const sms = gSmCount[device].load(std::memory_order_relaxed);
-        int32_t const smem = gSmemOptin[device].load(std::memory_order_relaxed);
-        if (sms > 0 && smem > 0)
-        {
-            return DeviceLimits{sms, smem};
-        }
-    }
-    int32_t sms = 0;
-    int32_t smem = 0;
-    if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0
-        || cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess || smem <= 0)
-    {
-        return limits;
-    }
-    if (device < kMAX_DEVICES)
-    {
-        gSmCount[device].store(sms, std::memory_order_relaxed);
-        gSmemOptin[device].store(smem, std::memory_order_relaxed);
-    }
-    return DeviceLimits{sms, smem};
-}
-
 struct LaunchCacheEntry
 {
     void const* kernel;

@@ -1,0 +1,64 @@
+// Pieces the ROI kernels share (roi_kernels.cu, roi_slices.cuh): the launch geometry, the roi-row loader and the
+// streaming store. CUDA translation units only.
+#pragma once
+
+#include "core/roi_bins.h"
+#include "device_traits.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace spp
+{
+namespace roi
+{
+
+using device::Traits;
+
+struct RoiGeometry
+{
+    int64_t n, c, h, w, cs; // cs: NHWC pixel stride in elements
+    int64_t k;              // number of rois
+    int64_t features;       // C * sum(Lh * Lw)
+    float scale;
+    int32_t numLevels;
+    int32_t maxLh;          // largest Lh (row-window buffer rows)
+    int32_t sumLh;          // row windows of all levels (segments kernel)
+    int32_t sumLw;          // column windows of all levels
+    int32_t totalBins;      // sum(Lh * Lw)
+    Layout layout;
+    int32_t levelsH[kMAX_LEVELS];
+    int32_t levelsW[kMAX_LEVELS];
+};
+
+//! Loads roi row `k` (any roi dtype) and maps it onto the feature map.
+template <typename R>
+__device__ __forceinline__ detail::RoiBox loadBox(RoiGeometry const& g, R const* __restrict__ rois, int64_t k)
+{
+    float row[kROI_COLUMNS];
+#pragma unroll
+    for (int32_t i = 0; i < kROI_COLUMNS; ++i)
+    {
+        row[i] = Traits<R>::load(rois[k * kROI_COLUMNS + i]);
+    }
+    return detail::makeRoiBox(row, g.scale, g.n);
+}
+
+//! Streaming store: the output is never read again by this kernel, so keep it from evicting the features in L2.
+__device__ __forceinline__ void streamStore(float* p, float v)
+{
+    __stcs(p, v);
+}
+__device__ __forceinline__ void streamStore(__half* p, __half v)
+{
+    __stcs(reinterpret_cast<unsigned short*>(p), __half_as_ushort(v));
+}
+__device__ __forceinline__ void streamStore(__nv_bfloat16* p, __nv_bfloat16 v)
+{
+    __stcs(reinterpret_cast<unsigned short*>(p), __bfloat16_as_ushort(v));
+}
+
+} // namespace roi
+} // namespace spp
