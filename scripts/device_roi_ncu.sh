@@ -22,8 +22,8 @@ timeout 300 ncu --kernel-name "regex:$regex" --launch-skip "$skip" --launch-coun
     --section SourceCounters --print-details all --export "$out/roi_ncu" --force-overwrite \
     build-roi-ncu/bench/roi-bench --runs 50 > "$out/roi_ncu.txt" 2>&1
 status=$?
-# Per CUDA source line (needs -lineinfo, set above): instructions executed, stall samples, shared wavefronts.
-ncu --import "$out/roi_ncu.ncu-rep" --page source --print-source cuda --csv > "$out/roi_ncu_source.csv" 2>&1
+# Per SASS instruction with its CUDA line (needs -lineinfo, set above): instructions executed, stall samples.
+ncu --import "$out/roi_ncu.ncu-rep" --page source --print-source cuda,sass --csv > "$out/roi_ncu_source.csv" 2>&1
 rm -f "$out/roi_ncu.ncu-rep"
 grep -E "Duration|Throughput|Registers|Achieved Occupancy|Issued Warp|No Eligible|Stall|Warp Cycles Per Issued|L1/TEX Hit|L2 Hit|Shared" \
     "$out/roi_ncu.txt" | head -60

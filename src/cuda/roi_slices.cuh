@@ -57,14 +57,17 @@ struct SlicePlan
     int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
     int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
     int32_t fine;            //!< index of the level with the most bins (ties: the first)
+    int32_t fineRowOffset;   //!< its first row window (windows of all levels, in level order)
+    int32_t fineColOffset;   //!< its first column window
     uint32_t nestCandidates; //!< levels whose Lh, Lw divide the finest level's (max mode): may be derived per roi
     int64_t sliceBytes;      //!< H * W * 64
-    int64_t stageBytes;      //!< per warp: 64 * totalBins
-    int64_t tableBytes;      //!< per warp: (sumLh + sumLw) int2 windows
+    int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
+    int64_t scratchBytes;    //!< per warp: the finest level's raw maxima as words, 64 * its bins (0 if nothing nests)
+    int64_t tableBytes;      //!< per warp: (sumLh + sumLw) int2 windows, rounded up to 16 bytes
     int64_t smemBytes;       //!< per CTA
 };
 
-//! Whether the slices kernel can run this geometry on a device with `smemOptin` bytes of shared memory per block.
+//! Whether the slices kernel can run this geometry on this device, and how.
 inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, device::DeviceLimits const& device,
     SlicePlan& plan)
 {
@@ -83,31 +86,6 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
-    plan.sliceBytes = g.h * g.w * kSLICE_WORDS * 4;
-    plan.stageBytes = static_cast<int64_t>(g.totalBins) * kSLICE_WORDS * 4;
-    plan.tableBytes = static_cast<int64_t>(g.sumLh + g.sumLw) * 8;
-    plan.warps = 0;
-    for (int32_t warps = kSLICE_MAX_WARPS; warps >= kSLICE_MIN_WARPS; warps /= 2)
-    {
-        int64_t const bytes = plan.sliceBytes + warps * (plan.stageBytes + plan.tableBytes);
-        if (bytes <= device.smemOptin)
-        {
-            plan.warps = warps;
-            plan.smemBytes = bytes;
-            break;
-        }
-    }
-    if (plan.warps == 0)
-    {
-        return false;
-    }
-    plan.slices = static_cast<int32_t>(slices);
-    // One wave: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
-    int64_t const perImage = g.n * slices;
-    int64_t groups = device.sms / perImage;
-    int64_t const byRois = (g.k + plan.warps - 1) / plan.warps;
-    groups = groups < byRois ? groups : byRois;
-    plan.groups = static_cast<int32_t>(groups < 1 ? 1 : groups);
     plan.fine = 0;
     for (int32_t l = 1; l < g.numLevels; ++l)
     {
@@ -115,6 +93,13 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         {
             plan.fine = l;
         }
+    }
+    plan.fineRowOffset = 0;
+    plan.fineColOffset = 0;
+    for (int32_t l = 0; l < plan.fine; ++l)
+    {
+        plan.fineRowOffset += g.levelsH[l];
+        plan.fineColOffset += g.levelsW[l];
     }
     plan.nestCandidates = 0;
     if (mode == PoolMode::kMAX)
@@ -127,6 +112,27 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
             }
         }
     }
+    int64_t const wordBytes = kSLICE_WORDS * 4;
+    plan.sliceBytes = g.h * g.w * wordBytes;
+    plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
+    plan.scratchBytes
+        = plan.nestCandidates != 0 ? static_cast<int64_t>(g.levelsH[plan.fine]) * g.levelsW[plan.fine] * wordBytes : 0;
+    plan.tableBytes = (static_cast<int64_t>(g.sumLh + g.sumLw) * 8 + 15) / 16 * 16; // keeps the next warp 16-aligned
+    int64_t const perWarp = plan.stageBytes + plan.scratchBytes + plan.tableBytes;
+    int64_t const fit = (device.smemOptin - plan.sliceBytes) / perWarp;
+    if (fit < kSLICE_MIN_WARPS)
+    {
+        return false;
+    }
+    plan.warps = static_cast<int32_t>(fit < kSLICE_MAX_WARPS ? fit : kSLICE_MAX_WARPS);
+    plan.smemBytes = plan.sliceBytes + plan.warps * perWarp;
+    plan.slices = static_cast<int32_t>(slices);
+    // One wave: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
+    int64_t const perImage = g.n * slices;
+    int64_t groups = device.sms / perImage;
+    int64_t const byRois = (g.k + plan.warps - 1) / plan.warps;
+    groups = groups < byRois ? groups : byRois;
+    plan.groups = static_cast<int32_t>(groups < 1 ? 1 : groups);
     return true;
 }
 
@@ -332,12 +338,57 @@ __device__ __forceinline__ void copyOut(T* __restrict__ dst, T const* __restrict
     }
 }
 
+//! Calls f(level, bin, by, bx, rowOffset, colOffset, binOffset, bins) for this group's share of the bins of the
+//! levels in `levels`: bins are dealt round robin to the warp's 8 groups, continuing across levels so the last round
+//! of one level is filled by the next.
+template <typename F>
+__device__ __forceinline__ void forGroupBins(RoiGeometry const& g, uint32_t levels, int32_t group, F&& f)
+{
+    int32_t dealt = 0;
+    int32_t rowOffset = 0;
+    int32_t colOffset = 0;
+    int32_t binOffset = 0;
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        int32_t const lh = g.levelsH[l];
+        int32_t const lw = g.levelsW[l];
+        int32_t const bins = lh * lw;
+        if ((levels >> l) & 1U)
+        {
+            int32_t bin = (group - dealt % kSLICE_BINS_AT_ONCE + kSLICE_BINS_AT_ONCE) % kSLICE_BINS_AT_ONCE;
+            int32_t by = bin / lw;
+            int32_t bx = bin - by * lw;
+            for (; bin < bins; bin += kSLICE_BINS_AT_ONCE)
+            {
+                f(l, bin, by, bx, rowOffset, colOffset, binOffset, bins);
+                bx += kSLICE_BINS_AT_ONCE;
+                while (bx >= lw)
+                {
+                    bx -= lw;
+                    ++by;
+                }
+            }
+            dealt += bins;
+        }
+        rowOffset += lh;
+        colOffset += lw;
+        binOffset += bins;
+    }
+}
+
+//! Bits [offset, offset + count) of a 64-bit mask (offset + count <= 64).
+__device__ __forceinline__ uint64_t bitRange(int32_t offset, int32_t count)
+{
+    return (count >= 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1)) << offset;
+}
+
 template <typename T, typename R, PoolMode kMode>
 __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     RoiGeometry g, SlicePlan plan, T const* __restrict__ features, R const* __restrict__ rois, T* __restrict__ output)
 {
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kSliceChannels = kSLICE_WORDS * kChannels;
+    constexpr int32_t kVectorsPerPixel = kSLICE_WORDS / 4;
     using Acc = SliceAccumulator<T, kMode>;
     extern __shared__ __align__(16) unsigned char smem[];
 
@@ -348,19 +399,36 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int64_t const kEnd = g.k * (blockIdx.x + 1) / plan.groups;
     int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
     int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+    int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
     uint32_t* const slice = reinterpret_cast<uint32_t*>(smem);
-    T* const stage = reinterpret_cast<T*>(smem + plan.sliceBytes + warp * plan.stageBytes);
-    int2* const windows = reinterpret_cast<int2*>(smem + plan.sliceBytes + plan.warps * plan.stageBytes)
-        + warp * (g.sumLh + g.sumLw);
+    unsigned char* const warpArea = smem + plan.sliceBytes
+        + warp * (plan.stageBytes + plan.scratchBytes + plan.tableBytes);
+    T* const stage = reinterpret_cast<T*>(warpArea);
+    uint4* const scratch = reinterpret_cast<uint4*>(warpArea + plan.stageBytes);
+    int2* const rowWin = reinterpret_cast<int2*>(warpArea + plan.stageBytes + plan.scratchBytes);
+    int2* const colWin = rowWin + g.sumLh;
 
     stageSlice(g, features, b, c0, slice);
     __syncthreads();
 
     int32_t const fine = plan.fine;
-    int32_t const fineBins = g.levelsH[fine] * g.levelsW[fine];
+    int32_t const fineH = g.levelsH[fine];
+    int32_t const fineW = g.levelsW[fine];
     int32_t const group = lane / kSLICE_LANES_PER_BIN;
     int32_t const quad = lane % kSLICE_LANES_PER_BIN;
+    uint4 const* const pixels = reinterpret_cast<uint4 const*>(slice) + quad;
+
+    // Staging of one bin's result: lane (group, quad) holds channels quad * kValues + i of bin `bin`.
+    auto const stageBin = [&](Acc const& acc, int32_t binOffset, int32_t bins, int32_t bin, int32_t area) {
+        T* const out = stage + kSliceChannels * binOffset + quad * Acc::kValues * bins + bin;
+#pragma unroll
+        for (int32_t i = 0; i < Acc::kValues; ++i)
+        {
+            out[i * bins] = acc.value(i, area);
+        }
+    };
+
     for (int64_t k = kBegin + warp; k < kEnd; k += plan.warps)
     {
         detail::RoiBox const box = loadBox(g, rois, k); // one row for the whole warp: uniform branches below
@@ -384,215 +452,203 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             continue;
         }
 
-        // 1. Windows: row windows of all levels, then column windows.
-        for (int32_t i = lane; i < g.sumLh + g.sumLw; i += 32)
+        // 1. Windows, one per lane: row windows of all levels, then column windows (sumLh, sumLw <= 64).
+        uint64_t emptyRows = 0;
+        uint64_t emptyCols = 0;
+        for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
         {
+            int32_t const i = base + lane;
             bool const isRow = i < g.sumLh;
             int32_t j = isRow ? i : i - g.sumLh;
-            int32_t l = 0;
-            for (; l < g.numLevels - 1; ++l)
+            bool empty = false;
+            if (i < g.sumLh + g.sumLw)
             {
-                int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
-                if (j < count)
+                int32_t l = 0;
+                for (; l < g.numLevels - 1; ++l)
                 {
-                    break;
+                    int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
+                    if (j < count)
+                    {
+                        break;
+                    }
+                    j -= count;
                 }
-                j -= count;
+                detail::Window const w = isRow ? detail::roiBinWindow(box.startH, box.height, j, g.levelsH[l], g.h)
+                                               : detail::roiBinWindow(box.startW, box.width, j, g.levelsW[l], g.w);
+                rowWin[i] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end)); // colWin follows
+                empty = w.end <= w.start;
             }
-            detail::Window const w = isRow ? detail::roiBinWindow(box.startH, box.height, j, g.levelsH[l], g.h)
-                                           : detail::roiBinWindow(box.startW, box.width, j, g.levelsW[l], g.w);
-            windows[i] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end));
+            uint32_t const bits = __ballot_sync(0xffffffffU, empty);
+            // window i is bit i of rows, or bit i - sumLh of cols (64-bit shifts, split where a chunk straddles)
+            int32_t const rowBits = g.sumLh - base; // bits of this chunk that are rows
+            if (rowBits >= 32)
+            {
+                emptyRows |= static_cast<uint64_t>(bits) << base;
+            }
+            else if (rowBits <= 0)
+            {
+                emptyCols |= static_cast<uint64_t>(bits) << (base - g.sumLh);
+            }
+            else
+            {
+                emptyRows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
+                emptyCols |= static_cast<uint64_t>(bits >> rowBits);
+            }
         }
         __syncwarp();
-        int2 const* const rowWin = windows;
-        int2 const* const colWin = windows + g.sumLh;
 
-        // 2. Per level (one lane each): does it have an empty window, and does it nest in the finest level?
-        bool hasEmpty = false;
-        bool nested = false;
+        // 2. Which levels nest in the finest one (max): every window of the level is the union of its run of fine
+        //    windows. One window per lane again, against the table.
+        uint64_t nestRows = 0;
+        uint64_t nestCols = 0;
+        if (plan.nestCandidates != 0)
         {
-            int32_t rowOff = 0;
-            int32_t colOff = 0;
-            int32_t fineRowOff = 0;
-            int32_t fineColOff = 0;
-            for (int32_t l = 0; l < g.numLevels; ++l)
+            for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
             {
-                if (l == fine)
+                int32_t const i = base + lane;
+                bool const isRow = i < g.sumLh;
+                int32_t j = isRow ? i : i - g.sumLh;
+                bool nested = false;
+                if (i < g.sumLh + g.sumLw)
                 {
-                    fineRowOff = rowOff;
-                    fineColOff = colOff;
-                }
-                rowOff += g.levelsH[l];
-                colOff += g.levelsW[l];
-            }
-            rowOff = 0;
-            colOff = 0;
-            for (int32_t l = 0; l < g.numLevels; ++l)
-            {
-                int32_t const lh = g.levelsH[l];
-                int32_t const lw = g.levelsW[l];
-                if (l == lane)
-                {
-                    for (int32_t j = 0; j < lh; ++j)
+                    int32_t l = 0;
+                    for (; l < g.numLevels - 1; ++l)
                     {
-                        hasEmpty |= rowWin[rowOff + j].y <= rowWin[rowOff + j].x;
-                    }
-                    for (int32_t j = 0; j < lw; ++j)
-                    {
-                        hasEmpty |= colWin[colOff + j].y <= colWin[colOff + j].x;
+                        int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
+                        if (j < count)
+                        {
+                            break;
+                        }
+                        j -= count;
                     }
                     if ((plan.nestCandidates >> l) & 1U)
                     {
-                        int32_t const rh = g.levelsH[fine] / lh;
-                        int32_t const rw = g.levelsW[fine] / lw;
-                        nested = true;
-                        for (int32_t j = 0; j < lh; ++j)
-                        {
-                            nested &= rowWin[rowOff + j].x == rowWin[fineRowOff + j * rh].x
-                                && rowWin[rowOff + j].y == rowWin[fineRowOff + j * rh + rh - 1].y;
-                        }
-                        for (int32_t j = 0; j < lw; ++j)
-                        {
-                            nested &= colWin[colOff + j].x == colWin[fineColOff + j * rw].x
-                                && colWin[colOff + j].y == colWin[fineColOff + j * rw + rw - 1].y;
-                        }
+                        int32_t const ratio = isRow ? fineH / g.levelsH[l] : fineW / g.levelsW[l];
+                        int2 const* const fineWin = isRow ? rowWin + plan.fineRowOffset : colWin + plan.fineColOffset;
+                        int2 const w = rowWin[i];
+                        nested = w.x == fineWin[j * ratio].x && w.y == fineWin[j * ratio + ratio - 1].y;
                     }
                 }
-                rowOff += lh;
-                colOff += lw;
+                uint32_t const bits = __ballot_sync(0xffffffffU, nested);
+                int32_t const rowBits = g.sumLh - base;
+                if (rowBits >= 32)
+                {
+                    nestRows |= static_cast<uint64_t>(bits) << base;
+                }
+                else if (rowBits <= 0)
+                {
+                    nestCols |= static_cast<uint64_t>(bits) << (base - g.sumLh);
+                }
+                else
+                {
+                    nestRows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
+                    nestCols |= static_cast<uint64_t>(bits >> rowBits);
+                }
             }
         }
-        uint32_t const emptyLevels = __ballot_sync(0xffffffffU, hasEmpty);
-        uint32_t const derived = __ballot_sync(0xffffffffU, nested);
-
-        // 3. Bins of the levels read from the map, 8 at a time (the round robin runs on across levels).
+        uint32_t emptyLevels = 0;
+        uint32_t derived = 0;
         {
-            int32_t rowOff = 0;
-            int32_t colOff = 0;
-            int32_t binOffset = 0;
-            int32_t done = 0;
+            int32_t rowOffset = 0;
+            int32_t colOffset = 0;
             for (int32_t l = 0; l < g.numLevels; ++l)
             {
-                int32_t const lh = g.levelsH[l];
-                int32_t const lw = g.levelsW[l];
-                int32_t const bins = lh * lw;
-                if (((derived >> l) & 1U) == 0)
-                {
-                    int32_t const first
-                        = (group - done % kSLICE_BINS_AT_ONCE + kSLICE_BINS_AT_ONCE) % kSLICE_BINS_AT_ONCE;
-                    for (int32_t bin = first; bin < bins; bin += kSLICE_BINS_AT_ONCE)
-                    {
-                        int32_t const by = bin / lw;
-                        int32_t const bx = bin - by * lw;
-                        int2 const rw = rowWin[rowOff + by];
-                        int2 const cw = colWin[colOff + bx];
-                        Acc acc;
-                        acc.reset();
-                        for (int32_t y = rw.x; y < rw.y; ++y)
-                        {
-                            uint4 const* p = reinterpret_cast<uint4 const*>(
-                                                 slice + (static_cast<int64_t>(y) * g.w + cw.x) * kSLICE_WORDS)
-                                + quad;
-                            for (int32_t x = cw.x; x < cw.y; ++x, p += kSLICE_WORDS / 4)
-                            {
-                                acc.add(*p);
-                            }
-                        }
-                        int32_t const area = (rw.y - rw.x) * (cw.y - cw.x);
-                        T* const out = stage + kSliceChannels * binOffset + quad * Acc::kValues * bins + bin;
-#pragma unroll
-                        for (int32_t i = 0; i < Acc::kValues; ++i)
-                        {
-                            out[i * bins] = acc.value(i, area > 0 ? area : 0);
-                        }
-                    }
-                    done += bins;
-                }
-                rowOff += lh;
-                colOff += lw;
-                binOffset += bins;
+                uint64_t const rows = bitRange(rowOffset, g.levelsH[l]);
+                uint64_t const cols = bitRange(colOffset, g.levelsW[l]);
+                emptyLevels |= ((emptyRows & rows) | (emptyCols & cols)) != 0 ? 1U << l : 0U;
+                derived |= (((plan.nestCandidates >> l) & 1U) && (nestRows & rows) == rows && (nestCols & cols) == cols)
+                    ? 1U << l
+                    : 0U;
+                rowOffset += g.levelsH[l];
+                colOffset += g.levelsW[l];
             }
         }
+
+        // 3. Bins of the levels read from the map, 8 at a time. The finest level's raw maxima also go to the scratch
+        //    as words when some level derives from them.
+        forGroupBins(g, ~derived, group,
+            [&](int32_t l, int32_t bin, int32_t by, int32_t bx, int32_t rowOffset, int32_t colOffset,
+                int32_t binOffset, int32_t bins) {
+                int2 const rw = rowWin[rowOffset + by];
+                int2 const cw = colWin[colOffset + bx];
+                int32_t const cols = cw.y - cw.x;
+                Acc acc;
+                acc.reset();
+                uint4 const* line = pixels + (rw.x * width + cw.x) * kVectorsPerPixel;
+                for (int32_t y = rw.x; y < rw.y; ++y, line += width * kVectorsPerPixel)
+                {
+                    uint4 const* p = line;
+#pragma unroll 2
+                    for (int32_t x = 0; x < cols; ++x, p += kVectorsPerPixel)
+                    {
+                        acc.add(*p);
+                    }
+                }
+                int32_t const area = (rw.y - rw.x) * cols;
+                stageBin(acc, binOffset, bins, bin, area);
+                if (l == fine && derived != 0)
+                {
+                    scratch[bin * kVectorsPerPixel + quad] = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
+                }
+            });
         __syncwarp();
 
-        // 4. Nested levels from the finest level's raw maxima, then zeros for empty windows.
-        if (derived != 0 || emptyLevels != 0)
+        // 4. Nested levels (max only): each bin is the max of the fine bins it covers, 16 bytes per lane per fine bin.
+        if (derived != 0)
         {
-            int32_t fineOffset = 0;
-            for (int32_t l = 0; l < fine; ++l)
-            {
-                fineOffset += g.levelsH[l] * g.levelsW[l];
-            }
-            T const* const fineStage = stage + kSliceChannels * fineOffset;
-            int32_t rowOff = 0;
-            int32_t colOff = 0;
+            forGroupBins(g, derived, group,
+                [&](int32_t l, int32_t bin, int32_t by, int32_t bx, int32_t, int32_t, int32_t binOffset,
+                    int32_t bins) {
+                    int32_t const rh = fineH / g.levelsH[l];
+                    int32_t const rw = fineW / g.levelsW[l];
+                    Acc acc;
+                    acc.reset();
+                    uint4 const* first = scratch + (by * rh * fineW + bx * rw) * kVectorsPerPixel + quad;
+                    for (int32_t i = 0; i < rh; ++i, first += fineW * kVectorsPerPixel)
+                    {
+                        for (int32_t j = 0; j < rw; ++j)
+                        {
+                            acc.add(first[j * kVectorsPerPixel]);
+                        }
+                    }
+                    stageBin(acc, binOffset, bins, bin, 1);
+                });
+            __syncwarp();
+        }
+
+        // 5. Max: zeros for empty windows (rare: rois reaching past the map), after the derivation used the raw -inf.
+        if (kMode == PoolMode::kMAX && emptyLevels != 0)
+        {
+            int32_t rowOffset = 0;
+            int32_t colOffset = 0;
             int32_t binOffset = 0;
             for (int32_t l = 0; l < g.numLevels; ++l)
             {
                 int32_t const lh = g.levelsH[l];
                 int32_t const lw = g.levelsW[l];
                 int32_t const bins = lh * lw;
-                if ((derived >> l) & 1U)
+                if ((emptyLevels >> l) & 1U)
                 {
-                    int32_t const rh = g.levelsH[fine] / lh;
-                    int32_t const rw = g.levelsW[fine] / lw;
                     for (int32_t e = lane; e < kSliceChannels * bins; e += 32)
                     {
-                        int32_t const channel = e / bins;
-                        int32_t const bin = e - channel * bins;
+                        int32_t const bin = e % bins;
                         int32_t const by = bin / lw;
                         int32_t const bx = bin - by * lw;
-                        T const* const src = fineStage + channel * fineBins;
-                        float acc = Traits<T>::lowest();
-                        for (int32_t i = 0; i < rh; ++i)
+                        if (rowWin[rowOffset + by].y <= rowWin[rowOffset + by].x
+                            || colWin[colOffset + bx].y <= colWin[colOffset + bx].x)
                         {
-                            for (int32_t j = 0; j < rw; ++j)
-                            {
-                                acc = device::maxNaN(
-                                    acc, Traits<T>::load(src[(by * rh + i) * g.levelsW[fine] + bx * rw + j]));
-                            }
+                            stage[kSliceChannels * binOffset + e] = Traits<T>::store(0.0F);
                         }
-                        stage[kSliceChannels * binOffset + e] = Traits<T>::store(acc); // exact: one of the inputs
                     }
                 }
-                rowOff += lh;
-                colOff += lw;
+                rowOffset += lh;
+                colOffset += lw;
                 binOffset += bins;
             }
             __syncwarp();
-            if (kMode == PoolMode::kMAX && emptyLevels != 0)
-            {
-                rowOff = 0;
-                colOff = 0;
-                binOffset = 0;
-                for (int32_t l = 0; l < g.numLevels; ++l)
-                {
-                    int32_t const lh = g.levelsH[l];
-                    int32_t const lw = g.levelsW[l];
-                    int32_t const bins = lh * lw;
-                    if ((emptyLevels >> l) & 1U)
-                    {
-                        for (int32_t e = lane; e < kSliceChannels * bins; e += 32)
-                        {
-                            int32_t const bin = e % bins;
-                            int32_t const by = bin / lw;
-                            int32_t const bx = bin - by * lw;
-                            if (rowWin[rowOff + by].y <= rowWin[rowOff + by].x
-                                || colWin[colOff + bx].y <= colWin[colOff + bx].x)
-                            {
-                                stage[kSliceChannels * binOffset + e] = Traits<T>::store(0.0F);
-                            }
-                        }
-                    }
-                    rowOff += lh;
-                    colOff += lw;
-                    binOffset += bins;
-                }
-                __syncwarp();
-            }
         }
 
-        // 5. Output: per level, the slice's channels are one contiguous run of the roi's row.
+        // 6. Output: per level, the slice's channels are one contiguous run of the roi's row.
         {
             int32_t binOffset = 0;
             for (int32_t l = 0; l < g.numLevels; ++l)
