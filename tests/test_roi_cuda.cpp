@@ -105,9 +105,11 @@ std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 
 // {4, 2, 2, 13} is beyond the segments kernel's tables (kAUTO falls back); {5, 4, 3, 2} (sum(2L - 1) = 24) comes
 // closer to their limits.
 // {4, 2, 2, 13} is beyond the slices kernel's staging too. {{1, 1}, {2, 3}, {4, 6}}: rectangular levels that nest in
-// the finest one (the slices kernel derives them in max mode).
+// the finest one (the slices kernel derives them in max mode). {{1, 16}, {16, 1}, {2, 2}}: 38 windows, more than one
+// warp's ballot in the slices kernel's window flags.
 std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLevels({1, 2, 3, 6}), squareLevels({1}),
-    {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2}), {{1, 1}, {2, 3}, {4, 6}}};
+    {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2}), {{1, 1}, {2, 3}, {4, 6}},
+    {{1, 16}, {16, 1}, {2, 2}}};
 
 std::vector<RoiAlgo> const kALGOS
     = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES};

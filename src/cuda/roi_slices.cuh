@@ -338,13 +338,11 @@ __device__ __forceinline__ void copyOut(T* __restrict__ dst, T const* __restrict
     }
 }
 
-//! Calls f(level, bin, by, bx, rowOffset, colOffset, binOffset, bins) for this group's share of the bins of the
-//! levels in `levels`: bins are dealt round robin to the warp's 8 groups, continuing across levels so the last round
-//! of one level is filled by the next.
+//! Calls f(level, Lh, Lw, rowOffset, colOffset, binOffset) for every level in order: the offsets of its first row
+//! window, column window and bin among those of all levels.
 template <typename F>
-__device__ __forceinline__ void forGroupBins(RoiGeometry const& g, uint32_t levels, int32_t group, F&& f)
+__device__ __forceinline__ void forEachLevel(RoiGeometry const& g, F&& f)
 {
-    int32_t dealt = 0;
     int32_t rowOffset = 0;
     int32_t colOffset = 0;
     int32_t binOffset = 0;
@@ -352,34 +350,85 @@ __device__ __forceinline__ void forGroupBins(RoiGeometry const& g, uint32_t leve
     {
         int32_t const lh = g.levelsH[l];
         int32_t const lw = g.levelsW[l];
-        int32_t const bins = lh * lw;
-        if ((levels >> l) & 1U)
-        {
-            int32_t bin = (group - dealt % kSLICE_BINS_AT_ONCE + kSLICE_BINS_AT_ONCE) % kSLICE_BINS_AT_ONCE;
-            int32_t by = bin / lw;
-            int32_t bx = bin - by * lw;
-            for (; bin < bins; bin += kSLICE_BINS_AT_ONCE)
-            {
-                f(l, bin, by, bx, rowOffset, colOffset, binOffset, bins);
-                bx += kSLICE_BINS_AT_ONCE;
-                while (bx >= lw)
-                {
-                    bx -= lw;
-                    ++by;
-                }
-            }
-            dealt += bins;
-        }
+        f(l, lh, lw, rowOffset, colOffset, binOffset);
         rowOffset += lh;
         colOffset += lw;
-        binOffset += bins;
+        binOffset += lh * lw;
     }
+}
+
+//! Calls f(level, bin, by, bx, rowOffset, colOffset, binOffset, bins) for this group's share of the bins of the
+//! levels in `levels`: bins are dealt round robin to the warp's 8 groups, continuing across levels so the last round
+//! of one level is filled by the next.
+template <typename F>
+__device__ __forceinline__ void forGroupBins(RoiGeometry const& g, uint32_t levels, int32_t group, F&& f)
+{
+    int32_t dealt = 0;
+    forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset, int32_t binOffset) {
+        if (((levels >> l) & 1U) == 0)
+        {
+            return;
+        }
+        int32_t const bins = lh * lw;
+        int32_t bin = (group - dealt % kSLICE_BINS_AT_ONCE + kSLICE_BINS_AT_ONCE) % kSLICE_BINS_AT_ONCE;
+        int32_t by = bin / lw;
+        int32_t bx = bin - by * lw;
+        for (; bin < bins; bin += kSLICE_BINS_AT_ONCE)
+        {
+            f(l, bin, by, bx, rowOffset, colOffset, binOffset, bins);
+            bx += kSLICE_BINS_AT_ONCE;
+            while (bx >= lw)
+            {
+                bx -= lw;
+                ++by;
+            }
+        }
+        dealt += bins;
+    });
 }
 
 //! Bits [offset, offset + count) of a 64-bit mask (offset + count <= 64).
 __device__ __forceinline__ uint64_t bitRange(int32_t offset, int32_t count)
 {
     return (count >= 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1)) << offset;
+}
+
+//! Window `i` of the per-warp table (row windows of all levels, then column windows): its level and its index there.
+__device__ __forceinline__ int32_t windowLevel(RoiGeometry const& g, int32_t i, bool& isRow, int32_t& j)
+{
+    isRow = i < g.sumLh;
+    j = isRow ? i : i - g.sumLh;
+    int32_t l = 0;
+    for (; l < g.numLevels - 1; ++l)
+    {
+        int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
+        if (j < count)
+        {
+            break;
+        }
+        j -= count;
+    }
+    return l;
+}
+
+//! Files the ballot of windows [base, base + 32) into 64-bit row and column masks (bit = window index in its axis).
+__device__ __forceinline__ void fileWindowBits(
+    uint32_t bits, int32_t base, int32_t sumLh, uint64_t& rows, uint64_t& cols)
+{
+    int32_t const rowBits = sumLh - base; // bits of this chunk that are row windows
+    if (rowBits >= 32)
+    {
+        rows |= static_cast<uint64_t>(bits) << base;
+    }
+    else if (rowBits <= 0)
+    {
+        cols |= static_cast<uint64_t>(bits) << (base - sumLh);
+    }
+    else
+    {
+        rows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
+        cols |= static_cast<uint64_t>(bits >> rowBits);
+    }
 }
 
 template <typename T, typename R, PoolMode kMode>
@@ -437,17 +486,13 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
         {
             if (!box.valid && b == 0)
             {
-                int32_t binOffset = 0;
-                for (int32_t l = 0; l < g.numLevels; ++l)
-                {
-                    int32_t const bins = g.levelsH[l] * g.levelsW[l];
-                    T* const out = row + g.c * binOffset + c0 * bins;
-                    for (int32_t i = lane; i < validChannels * bins; i += 32)
+                forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+                    T* const out = row + g.c * binOffset + c0 * lh * lw;
+                    for (int32_t i = lane; i < validChannels * lh * lw; i += 32)
                     {
                         streamStore(out + i, Traits<T>::store(0.0F));
                     }
-                    binOffset += bins;
-                }
+                });
             }
             continue;
         }
@@ -458,42 +503,18 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
         for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
         {
             int32_t const i = base + lane;
-            bool const isRow = i < g.sumLh;
-            int32_t j = isRow ? i : i - g.sumLh;
             bool empty = false;
             if (i < g.sumLh + g.sumLw)
             {
-                int32_t l = 0;
-                for (; l < g.numLevels - 1; ++l)
-                {
-                    int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
-                    if (j < count)
-                    {
-                        break;
-                    }
-                    j -= count;
-                }
+                bool isRow = false;
+                int32_t j = 0;
+                int32_t const l = windowLevel(g, i, isRow, j);
                 detail::Window const w = isRow ? detail::roiBinWindow(box.startH, box.height, j, g.levelsH[l], g.h)
                                                : detail::roiBinWindow(box.startW, box.width, j, g.levelsW[l], g.w);
                 rowWin[i] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end)); // colWin follows
                 empty = w.end <= w.start;
             }
-            uint32_t const bits = __ballot_sync(0xffffffffU, empty);
-            // window i is bit i of rows, or bit i - sumLh of cols (64-bit shifts, split where a chunk straddles)
-            int32_t const rowBits = g.sumLh - base; // bits of this chunk that are rows
-            if (rowBits >= 32)
-            {
-                emptyRows |= static_cast<uint64_t>(bits) << base;
-            }
-            else if (rowBits <= 0)
-            {
-                emptyCols |= static_cast<uint64_t>(bits) << (base - g.sumLh);
-            }
-            else
-            {
-                emptyRows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
-                emptyCols |= static_cast<uint64_t>(bits >> rowBits);
-            }
+            fileWindowBits(__ballot_sync(0xffffffffU, empty), base, g.sumLh, emptyRows, emptyCols);
         }
         __syncwarp();
 
@@ -506,21 +527,12 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
             {
                 int32_t const i = base + lane;
-                bool const isRow = i < g.sumLh;
-                int32_t j = isRow ? i : i - g.sumLh;
                 bool nested = false;
                 if (i < g.sumLh + g.sumLw)
                 {
-                    int32_t l = 0;
-                    for (; l < g.numLevels - 1; ++l)
-                    {
-                        int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
-                        if (j < count)
-                        {
-                            break;
-                        }
-                        j -= count;
-                    }
+                    bool isRow = false;
+                    int32_t j = 0;
+                    int32_t const l = windowLevel(g, i, isRow, j);
                     if ((plan.nestCandidates >> l) & 1U)
                     {
                         int32_t const ratio = isRow ? fineH / g.levelsH[l] : fineW / g.levelsW[l];
@@ -529,40 +541,19 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
                         nested = w.x == fineWin[j * ratio].x && w.y == fineWin[j * ratio + ratio - 1].y;
                     }
                 }
-                uint32_t const bits = __ballot_sync(0xffffffffU, nested);
-                int32_t const rowBits = g.sumLh - base;
-                if (rowBits >= 32)
-                {
-                    nestRows |= static_cast<uint64_t>(bits) << base;
-                }
-                else if (rowBits <= 0)
-                {
-                    nestCols |= static_cast<uint64_t>(bits) << (base - g.sumLh);
-                }
-                else
-                {
-                    nestRows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
-                    nestCols |= static_cast<uint64_t>(bits >> rowBits);
-                }
+                fileWindowBits(__ballot_sync(0xffffffffU, nested), base, g.sumLh, nestRows, nestCols);
             }
         }
         uint32_t emptyLevels = 0;
         uint32_t derived = 0;
-        {
-            int32_t rowOffset = 0;
-            int32_t colOffset = 0;
-            for (int32_t l = 0; l < g.numLevels; ++l)
-            {
-                uint64_t const rows = bitRange(rowOffset, g.levelsH[l]);
-                uint64_t const cols = bitRange(colOffset, g.levelsW[l]);
-                emptyLevels |= ((emptyRows & rows) | (emptyCols & cols)) != 0 ? 1U << l : 0U;
-                derived |= (((plan.nestCandidates >> l) & 1U) && (nestRows & rows) == rows && (nestCols & cols) == cols)
-                    ? 1U << l
-                    : 0U;
-                rowOffset += g.levelsH[l];
-                colOffset += g.levelsW[l];
-            }
-        }
+        forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset, int32_t) {
+            uint64_t const rows = bitRange(rowOffset, lh);
+            uint64_t const cols = bitRange(colOffset, lw);
+            emptyLevels |= ((emptyRows & rows) | (emptyCols & cols)) != 0 ? 1U << l : 0U;
+            derived |= (((plan.nestCandidates >> l) & 1U) && (nestRows & rows) == rows && (nestCols & cols) == cols)
+                ? 1U << l
+                : 0U;
+        });
 
         // 3. Bins of the levels read from the map, 8 at a time. The finest level's raw maxima also go to the scratch
         //    as words when some level derives from them.
@@ -619,46 +610,33 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
         // 5. Max: zeros for empty windows (rare: rois reaching past the map), after the derivation used the raw -inf.
         if (kMode == PoolMode::kMAX && emptyLevels != 0)
         {
-            int32_t rowOffset = 0;
-            int32_t colOffset = 0;
-            int32_t binOffset = 0;
-            for (int32_t l = 0; l < g.numLevels; ++l)
-            {
-                int32_t const lh = g.levelsH[l];
-                int32_t const lw = g.levelsW[l];
+            forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset,
+                                int32_t binOffset) {
                 int32_t const bins = lh * lw;
-                if ((emptyLevels >> l) & 1U)
+                if (((emptyLevels >> l) & 1U) == 0)
                 {
-                    for (int32_t e = lane; e < kSliceChannels * bins; e += 32)
+                    return;
+                }
+                for (int32_t e = lane; e < kSliceChannels * bins; e += 32)
+                {
+                    int32_t const bin = e % bins;
+                    int32_t const by = bin / lw;
+                    int32_t const bx = bin - by * lw;
+                    if (rowWin[rowOffset + by].y <= rowWin[rowOffset + by].x
+                        || colWin[colOffset + bx].y <= colWin[colOffset + bx].x)
                     {
-                        int32_t const bin = e % bins;
-                        int32_t const by = bin / lw;
-                        int32_t const bx = bin - by * lw;
-                        if (rowWin[rowOffset + by].y <= rowWin[rowOffset + by].x
-                            || colWin[colOffset + bx].y <= colWin[colOffset + bx].x)
-                        {
-                            stage[kSliceChannels * binOffset + e] = Traits<T>::store(0.0F);
-                        }
+                        stage[kSliceChannels * binOffset + e] = Traits<T>::store(0.0F);
                     }
                 }
-                rowOffset += lh;
-                colOffset += lw;
-                binOffset += bins;
-            }
+            });
             __syncwarp();
         }
 
         // 6. Output: per level, the slice's channels are one contiguous run of the roi's row.
-        {
-            int32_t binOffset = 0;
-            for (int32_t l = 0; l < g.numLevels; ++l)
-            {
-                int32_t const bins = g.levelsH[l] * g.levelsW[l];
-                copyOut(row + g.c * binOffset + c0 * bins, stage + kSliceChannels * binOffset, validChannels * bins,
-                    lane);
-                binOffset += bins;
-            }
-        }
+        forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+            copyOut(row + g.c * binOffset + c0 * lh * lw, stage + kSliceChannels * binOffset, validChannels * lh * lw,
+                lane);
+        });
         __syncwarp(); // the next roi rewrites the tables and the staging buffer
     }
 }
