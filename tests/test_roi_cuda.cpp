@@ -663,6 +663,35 @@ TEST(RoiLauncher, AlgoChoiceAndWorkspace)
         cudaErrorInvalidValue);
 }
 
+// The slices kernel's limits, decided on the host (no GPU needed: without one the planner assumes the 48 KiB every
+// device allows): a small map runs without workspace in both layouts; N = 0, more than 64 bins, or a map whose slice
+// cannot fit in any device's shared memory are refused, and a forced launch of a refused case returns
+// cudaErrorInvalidValue before any CUDA call.
+TEST(RoiLauncher, SlicesLimits)
+{
+    float dummy[8] = {};
+    RoiDesc small = makeRoiDesc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX, 1.0F, DataType::kHALF, DataType::kFLOAT,
+        Layout::kNCHW, 2, 40, 5, 7, 10);
+    EXPECT_TRUE(roiAlgoSupported(small, RoiAlgo::kSLICES, 0));
+    small.layout = Layout::kNHWC;
+    EXPECT_TRUE(roiAlgoSupported(small, RoiAlgo::kSLICES, 0));
+    RoiDesc noImages = small;
+    noImages.n = 0;
+    RoiDesc manyBins = small;
+    manyBins.pyramid.levelsH[3] = manyBins.pyramid.levelsW[3] = 8; // {1, 2, 3, 8}: 78 bins > 64
+    RoiDesc hugeMap = small;
+    hugeMap.h = 2000, hugeMap.w = 2000; // 256 MB per slice
+    for (RoiDesc const& refused : {noImages, manyBins, hugeMap})
+    {
+        ASSERT_TRUE(validate(refused).ok()) << test::describeRoi(refused);
+        EXPECT_FALSE(roiAlgoSupported(refused, RoiAlgo::kSLICES, 0)) << test::describeRoi(refused);
+        EXPECT_TRUE(roiAlgoSupported(refused, RoiAlgo::kAUTO, 0)) << test::describeRoi(refused);
+        EXPECT_EQ(roiForward(refused, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSLICES}),
+            cudaErrorInvalidValue)
+            << test::describeRoi(refused);
+    }
+}
+
 TEST(RoiLauncher, NoRoisLaunchesNothing)
 {
     RoiDesc const desc = makeRoiDesc(squareLevels({1, 2, 4}), PoolMode::kAVG, 0.0625F, DataType::kHALF,

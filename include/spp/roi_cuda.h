@@ -20,8 +20,9 @@ enum class RoiAlgo : int32_t
                    //!< (the features transposed to NHWC).
     kSLICES = 4,   //!< A CTA per (image, slice of 16 fp32 / 32 fp16|bf16 channels, run of rois), the slice staged in
                    //!< shared memory; max derives levels that nest in the finest one. N >= 1, sum(Lh * Lw) <= 64, and
-                   //!< H * W * 64 bytes (plus staging) within the device's shared memory per block (H * W <= ~3300 on
-                   //!< sm_90, ~1500 on sm_75). No workspace. Not int8.
+                   //!< H * W * 64 bytes plus per-warp buffers within the device's shared memory per block (for
+                   //!< {1,2,3,6}: H * W up to about 3300 on sm_90, 2200 on sm_80, 1200 on sm_86/89, 650 on sm_75).
+                   //!< No workspace.
 };
 
 struct RoiLaunchOptions
