@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Builds spp-bench with several compile-time tuning knobs of the staged kernel and benchmarks each (GPU machine).
-#   scripts/device_tune.sh "MIN_BLOCKS:TILE_KIB ..."
+# Builds spp-bench once per set of compile-time tuning knobs and benchmarks one kernel with each (GPU machine).
+#   scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
+# Knobs (src/cuda/spp_kernels.cu): SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
+# SPP_COLUMNS_MIN_BLOCKS. Example:
+#   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 set -uo pipefail
-variants=${1:-"4:16 6:16 6:8 8:8"}
-for v in $variants; do
-    mb=${v%%:*}; kib=${v##*:}
-    b=build-tune-$mb-$kib
+algo=${1:?usage: device_tune.sh ALGO \"KNOB=V ...\" ...}
+shift
+i=0
+for variant in "$@"; do
+    i=$((i + 1))
+    b=build-tune-$i
+    flags=""
+    for knob in $variant; do flags="$flags -D$knob"; done
     cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DSPP_BUILD_TESTS=OFF \
-        "-DCMAKE_CUDA_FLAGS=-DSPP_STAGED_MIN_BLOCKS=$mb -DSPP_STAGED_TILE_KIB=$kib" > /dev/null && \
-        cmake --build $b -j 16 --target spp-bench > /dev/null || { echo "build $v failed"; continue; }
-    echo "=== min blocks $mb, tile $kib KiB"
-    $b/bench/spp-bench --algo staged --runs 50 | grep -E "staged"
+        "-DCMAKE_CUDA_FLAGS=$flags" > /dev/null && \
+        cmake --build $b -j "$(nproc)" --target spp-bench > /dev/null || { echo "build $variant failed"; continue; }
+    echo "=== $variant"
+    $b/bench/spp-bench --algo "$algo" --runs 50 | grep -E " $algo "
 done

@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,9 @@ using test::DeviceBuffer;
 
 // Runs the kernel twice, with the output poisoned by two different byte patterns, so an element the kernel fails to
 // write cannot match the reference both times. Returns "" on success or a description of the mismatch.
-std::string checkAgainstReference(SppDesc const& desc, std::vector<uint8_t> const& input, Algo algo)
+// `inputOffset` bytes shift the input off the allocation's alignment (the columns kernel then reads element-wise).
+std::string checkAgainstReference(
+    SppDesc const& desc, std::vector<uint8_t> const& input, Algo algo, size_t inputOffset = 0)
 {
     size_t const es = elementSize(desc.dtype);
     size_t const outBytes = static_cast<size_t>(outputElements(desc)) * es;
@@ -35,13 +38,14 @@ std::string checkAgainstReference(SppDesc const& desc, std::vector<uint8_t> cons
     {
         return std::string("reference failed: ") + ref.message();
     }
-    DeviceBuffer in(input.size());
+    DeviceBuffer in(input.size() + inputOffset);
     DeviceBuffer out(outBytes);
     if ((input.size() > 0 && in.get() == nullptr) || (outBytes > 0 && out.get() == nullptr))
     {
         return "cudaMalloc failed";
     }
-    if (!input.empty() && cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice) != cudaSuccess)
+    void* const inputAt = static_cast<uint8_t*>(in.get()) + inputOffset;
+    if (!input.empty() && cudaMemcpy(inputAt, input.data(), input.size(), cudaMemcpyHostToDevice) != cudaSuccess)
     {
         return "cudaMemcpy to device failed";
     }
@@ -55,7 +59,7 @@ std::string checkAgainstReference(SppDesc const& desc, std::vector<uint8_t> cons
         }
         LaunchOptions options;
         options.algo = algo;
-        cudaError_t const launched = sppForward(desc, in.get(), out.get(), workspace.get(), wsBytes, nullptr, options);
+        cudaError_t const launched = sppForward(desc, inputAt, out.get(), workspace.get(), wsBytes, nullptr, options);
         if (launched != cudaSuccess)
         {
             return std::string("sppForward: ") + cudaGetErrorString(launched);
@@ -85,10 +89,11 @@ struct Shape
 };
 
 // 1x1, 1x97, 5x7 (with L = 6 > H), 13x13, 38x63, 96x96, 257x3, N = 0, C = 1, several planes per CTA with a ragged
-// last group (C = 1201), row strips (300x200 fp32 does not fit in shared memory), and a row too wide to stage.
+// last group (C = 1201), row strips (300x200 fp32 does not fit in shared memory), a row too wide to stage, and rows
+// of whole 16-byte chunks (32x32, 8x24 for fp32/fp16, 96x96) that the columns kernel reads vectorized.
 std::vector<Shape> const kSHAPES = {{2, 3, 1, 1}, {1, 2, 1, 97}, {2, 3, 5, 7}, {2, 3, 13, 13}, {1, 2, 38, 63},
     {1, 2, 96, 96}, {2, 2, 257, 3}, {0, 3, 13, 13}, {3, 1, 6, 5}, {1, 1201, 5, 7}, {16, 64, 13, 13},
-    {1, 2, 300, 200}, {1, 1, 3, 20000}};
+    {1, 2, 300, 200}, {1, 1, 3, 20000}, {2, 5, 32, 32}, {1, 40, 8, 24}};
 
 std::vector<std::vector<int32_t>> const kLEVELS = {{1}, {1, 2, 4}, {1, 2, 3, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 13}};
 
@@ -126,7 +131,7 @@ void runGrid(DataType dtype)
                     {
                         SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
                             s.w, cs);
-                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
+                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
                         {
                             if (!sppAlgoSupported(desc, algo))
                             {
@@ -212,7 +217,7 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
                         std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
                     }
                 }
-                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
+                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
                 {
                     if (sppAlgoSupported(desc, algo))
                     {
@@ -250,7 +255,7 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
             GTEST_SKIP() << "GPU test skipped: cannot allocate 2.2 GB on this GPU";
         }
         CUDA_OK(cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice));
-        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
+        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
         {
             if (!sppAlgoSupported(desc, algo))
             {
@@ -294,6 +299,28 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
     }
 }
 
+// The columns kernel reads 16-byte chunks only from a 16-byte aligned input with whole-chunk rows; an input one
+// element off that alignment must take its element-wise path and still match (fresh random data per dtype).
+TEST(Kernels, ColumnsKernelMisalignedInput)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(0xa11a11u);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
+    {
+        for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+        {
+            SppDesc const desc = makeDesc(pyramid({1, 2, 4}, mode), dtype, Layout::kNCHW, 2, 6, 32, 32);
+            ASSERT_TRUE(sppAlgoSupported(desc, Algo::kCOLUMNS));
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(desc), rng);
+            for (size_t offset : {size_t{0}, elementSize(dtype)})
+            {
+                EXPECT_EQ(checkAgainstReference(desc, input, Algo::kCOLUMNS, offset), "")
+                    << test::describe(desc) << " input offset " << offset;
+            }
+        }
+    }
+}
+
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
 
 TEST(Launcher, RejectsInvalidInputWithoutLaunching)
@@ -312,6 +339,7 @@ TEST(Launcher, RejectsInvalidInputWithoutLaunching)
     SppDesc nhwc = desc;
     nhwc.layout = Layout::kNHWC;
     EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kSTAGED));
+    EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kCOLUMNS));
     LaunchOptions staged;
     staged.algo = Algo::kSTAGED;
     EXPECT_EQ(sppForward(nhwc, &dummy, &dummy, nullptr, 0, nullptr, staged), cudaErrorInvalidValue);
@@ -325,7 +353,7 @@ TEST(Launcher, EmptyBatchLaunchesNothing)
     SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 13, 13);
     EXPECT_EQ(sppWorkspaceSize(desc), 0u);
     EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
-    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES})
+    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
     {
         EXPECT_TRUE(sppAlgoSupported(desc, algo)) << static_cast<int32_t>(algo); // planning N = 0 must not divide by 0
         LaunchOptions options;
@@ -342,7 +370,9 @@ TEST(Launcher, AlgoSupport)
     // a 20000-wide fp32 row (80 KB) cannot be staged; the direct kernel takes it
     SppDesc const wide = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 3, 20000);
     EXPECT_FALSE(sppAlgoSupported(wide, Algo::kSTAGED));
+    EXPECT_FALSE(sppAlgoSupported(wide, Algo::kCOLUMNS)); // its segment values of one plane need 240 KB
     EXPECT_TRUE(sppAlgoSupported(wide, Algo::kAUTO));
+    EXPECT_TRUE(sppAlgoSupported(small, Algo::kCOLUMNS));
     // a plane larger than shared memory is streamed in row strips
     SppDesc const tall = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 300, 200);
     EXPECT_TRUE(sppAlgoSupported(tall, Algo::kSTAGED));
@@ -351,6 +381,7 @@ TEST(Launcher, AlgoSupport)
     SppDesc const huge = makeDesc(pyramid({1}, PoolMode::kAVG), DataType::kINT8, Layout::kNCHW, 1, 1, 1 << 20, 2048);
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kSTAGED));
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kPLANES));
+    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kCOLUMNS));
     EXPECT_TRUE(sppAlgoSupported(huge, Algo::kAUTO));
 }
 

@@ -16,6 +16,8 @@ enum class Algo : int32_t
     kSTAGED = 1, //!< Planes (or row strips) staged in shared memory, separable reduction. kNCHW only.
     kDIRECT = 2, //!< One thread per output bin reading its window from global memory. Any size, any layout.
     kPLANES = 3, //!< Small maps: up to 32 whole planes per CTA, one thread per (bin, plane). kNCHW only.
+    kCOLUMNS = 4, //!< Column chunks read straight from global memory, then the staged kernel's segment grid. kNCHW
+                  //!< only; kAUTO's choice after kPLANES.
 };
 
 struct LaunchOptions

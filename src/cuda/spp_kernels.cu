@@ -1,11 +1,15 @@
-// SPP CUDA kernels and the launcher (spp/cuda.h). Three kernels; sppForward's kAUTO takes the first that fits:
+// SPP CUDA kernels and the launcher (spp/cuda.h). Four kernels; sppForward's kAUTO takes the first that fits:
 //  - planes (NCHW, small maps): up to 32 whole planes per CTA staged transposed in shared memory ([pixel][plane]);
 //    one thread per (bin, plane), lanes on consecutive planes of one bin.
+//  - columns (NCHW): a persistent CTA takes a few planes at a time; each thread walks one column chunk of a plane
+//    (16 bytes, or one element when the input or its rows are not 16-byte aligned) down the row segments (the
+//    pieces the row windows of all levels cut [0, H) into) straight from global memory, and files one value per
+//    (segment, column); then the staged kernel's stages 2a, 2b and 3 (below) make the bins. Every input byte is read
+//    from DRAM once, with no shared-memory tile in between.
 //  - staged (NCHW): a persistent CTA copies a contiguous run of input (several whole planes, or a strip of rows of
 //    one large plane) into shared memory with cp.async, double-buffered where the device allows, then reduces it
-//    separably: stage 1 reduces every column over the row segments (the pieces the row windows of all levels cut
-//    [0, H) into), stage 2a those over the column segments, stage 2b combines segment blocks into bins, stage 3
-//    stores each level's bins as one coalesced run. Every input byte is read from DRAM once.
+//    separably: stage 1 reduces every column over the row segments, stage 2a those over the column segments, stage
+//    2b combines segment blocks into bins, stage 3 stores each level's bins as one coalesced run.
 //  - direct (any layout, any size): one thread per output bin reading its window from global memory; the fallback
 //    for rows or tables too large for shared memory, and the NHWC path (channels across lanes, so loads coalesce).
 // All use core/bins.h for the windows, like the CPU reference.
@@ -20,6 +24,7 @@
 #include <cuda_pipeline.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <mutex>
 #include <type_traits>
@@ -43,6 +48,14 @@ constexpr int64_t kSTAGED_SMEM_MAX_BYTES = 100 * 1024;
 #define SPP_STAGED_TILE_KIB 32
 #endif
 constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
+// Rows of one column chunk a columns-kernel thread should reduce per group (a tuning knob like the two above).
+#ifndef SPP_COLUMNS_ROWS
+#define SPP_COLUMNS_ROWS 16
+#endif
+// __launch_bounds__ minimum blocks of the columns kernel (a register cap: 65536 / (256 * n)).
+#ifndef SPP_COLUMNS_MIN_BLOCKS
+#define SPP_COLUMNS_MIN_BLOCKS 3
+#endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6
 #endif
@@ -502,50 +515,35 @@ __device__ __forceinline__ void buildSegments(int32_t count, int32_t const* endp
     __syncthreads();
 }
 
-template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
-    T* __restrict__ output)
+// Shared-memory tables of the two segment kernels (staged, columns), at the start of stagedLayout's shared memory.
+struct SegmentTables
 {
-    using Acc = typename Traits<T>::Acc;
-    using Total = typename Traits<T>::Total;
-    constexpr int32_t kNONE = 0x7fffffff;
-    extern __shared__ int4 smemRaw[];
-    char* const smem = reinterpret_cast<char*>(smemRaw);
-    int32_t const sumL = g.sumL;
-    int32_t const rowSegments = plan.rowSegments;
-    int32_t const colSegments = plan.colSegments;
+    BinEntry* binTable;       // [sumL2]
+    int32_t* rowSegmentStart; // [S_r + 1]
+    int32_t* colSegmentStart; // [S_c + 1]
+};
+
+__device__ __forceinline__ SegmentTables segmentTables(Geometry const& g, int32_t rowSegments, char* smem)
+{
     auto* binTable = reinterpret_cast<BinEntry*>(smem);
+    int32_t* rowSegmentStart = reinterpret_cast<int32_t*>(binTable + g.sumL2) + 16 * g.sumL; // after the scratch
+    return SegmentTables{binTable, rowSegmentStart, rowSegmentStart + rowSegments + 1};
+}
+
+// Builds the tables once per CTA: windows of every level, the segments their endpoints cut each axis into, and per
+// bin the segment ranges it covers. Ends with the bin table written but not yet synchronised: callers put a barrier
+// before reading it (they all have one before stage 2).
+__device__ __forceinline__ void buildTables(Geometry const& g, int32_t rowSegments, char* smem)
+{
+    constexpr int32_t kNONE = 0x7fffffff;
+    int32_t const sumL = g.sumL;
+    SegmentTables const t = segmentTables(g, rowSegments, smem);
+    BinEntry* const binTable = t.binTable;
     auto* rowWin = reinterpret_cast<int32_t*>(binTable + g.sumL2); // [sumL][2]
     int32_t* colWin = rowWin + 2 * sumL;                           // [sumL][2]
     int32_t* endpoints = colWin + 2 * sumL;                        // [2][2 sumL]: rows, then columns
     int32_t* isFirst = endpoints + 4 * sumL;                       // [2][2 sumL]
     int32_t* ranks = isFirst + 4 * sumL;                           // [2][2 sumL]
-    int32_t* rowSegmentStart = ranks + 4 * sumL;                   // [S_r + 1]
-    int32_t* colSegmentStart = rowSegmentStart + rowSegments + 1;  // [S_c + 1]
-    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
-    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
-    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
-    char* const tiles = smem + plan.offTiles;
-    int32_t const w = static_cast<int32_t>(g.w);
-    int32_t const h = static_cast<int32_t>(g.h);
-    int64_t const planes = g.n * g.c;
-    int64_t group = blockIdx.x;
-    auto const groupPlanes = [&](int64_t grp) {
-        return static_cast<int32_t>(planes - grp * plan.planesPerCta < plan.planesPerCta
-                ? planes - grp * plan.planesPerCta
-                : plan.planesPerCta);
-    };
-    auto const tile = [&](int32_t buffer) { return reinterpret_cast<T*>(tiles + buffer * plan.tileBytes); };
-
-    // Start the first group's load before building the tables, so the two overlap.
-    int32_t shift = 0;
-    if (plan.doubleBuffer && group < plan.numGroups)
-    {
-        shift = issueTileCopy(tile(0), input + group * plan.planesPerCta * g.h * g.w,
-            static_cast<int64_t>(groupPlanes(group)) * h * w);
-    }
-
-    // Tables, once per CTA: windows, segments, bins.
     for (int32_t j = threadIdx.x; j < sumL; j += kTHREADS)
     {
         int32_t l = 0;
@@ -569,7 +567,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKern
         endpoints[2 * sumL + 2 * j + 1] = emptyCol ? kNONE : static_cast<int32_t>(ww.end);
     }
     __syncthreads();
-    buildSegments(2 * sumL, endpoints, isFirst, ranks, rowSegmentStart, colSegmentStart, kNONE);
+    buildSegments(2 * sumL, endpoints, isFirst, ranks, t.rowSegmentStart, t.colSegmentStart, kNONE);
     for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
     {
         int32_t l = 0;
@@ -598,13 +596,116 @@ __global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKern
         e.binInLevel = bin;
         binTable[b] = e;
     }
+}
+
+// Stages 2a, 2b and 3 of a group, from the segment buffer ([plane][row segment][column], every column reduced over
+// every row segment) to the output. Starts after a barrier that made the segment buffer and the tables visible;
+// ends with a barrier-free store, so the next group may rewrite the segment buffer (stage 2b's barrier ended its
+// reads) but must pass a barrier before writing the staging buffer again (both kernels' stage 1 ends with one).
+template <typename T, PoolMode kMode>
+__device__ __forceinline__ void reduceGroup(Geometry const& g, StagedPlan const& plan,
+    typename Traits<T>::Acc const* segmentBuffer, typename Traits<T>::Total* grid, T* staging, char* smem,
+    int64_t firstPlane, int32_t numPlanes, Walk bp, T* __restrict__ output)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    int32_t const rowSegments = plan.rowSegments;
+    int32_t const colSegments = plan.colSegments;
+    int32_t const w = static_cast<int32_t>(g.w);
+    SegmentTables const t = segmentTables(g, rowSegments, smem);
+    BinEntry const* binTable = t.binTable;
+    int32_t const* colSegmentStart = t.colSegmentStart;
+    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    // Stage 2a, across: (plane, row segment, column segment) blocks.
+    int32_t const blocks = numPlanes * rowSegments * colSegments;
+    Walk rc = makeWalk(threadIdx.x, colSegments); // (plane * S_r + row segment, column segment)
+    for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS, step(rc))
+    {
+        int32_t const prs = rc.q;
+        int32_t const sc = rc.r;
+        int32_t const p = prs / rowSegments;
+        Acc const* row = segmentBuffer + prs * w;
+        int32_t const x1 = colSegmentStart[sc + 1];
+        Total acc = static_cast<Total>(identity);
+        for (int32_t x = colSegmentStart[sc]; x < x1; ++x)
+        {
+            combine<Total, kMode>(acc, static_cast<Total>(row[x]));
+        }
+        grid[p * plan.gridStride + (prs - p * rowSegments) * colSegments + sc] = acc;
+    }
+    __syncthreads();
+    // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
+    // stride keeps their reads in distinct banks.
+    int32_t const outputs = numPlanes * g.sumL2;
+    // bp walks (bin, plane)
+    for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS, step(bp))
+    {
+        int32_t const b = bp.q;
+        int32_t const p = bp.r;
+        BinEntry const e = binTable[b];
+        T result = zeroValue<T>();
+        if (e.divisor != 0)
+        {
+            Total const* planeGrid = grid + p * plan.gridStride;
+            int32_t const r1 = e.rowSegments >> 16;
+            int32_t const c0 = e.colSegments & 0xffff;
+            int32_t const c1 = e.colSegments >> 16;
+            Total acc = static_cast<Total>(identity);
+            for (int32_t r = e.rowSegments & 0xffff; r < r1; ++r)
+            {
+                for (int32_t c = c0; c < c1; ++c)
+                {
+                    combine<Total, kMode>(acc, planeGrid[r * colSegments + c]);
+                }
+            }
+            result = finishBin<T, kMode>(acc, e.divisor);
+        }
+        staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
+    }
+    __syncthreads();
+    storeStaging(g, staging, firstPlane, numPlanes, output);
+}
+
+template <typename T, PoolMode kMode>
+__global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+    T* __restrict__ output)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    extern __shared__ int4 smemRaw[];
+    char* const smem = reinterpret_cast<char*>(smemRaw);
+    int32_t const rowSegments = plan.rowSegments;
+    int32_t const* rowSegmentStart = segmentTables(g, rowSegments, smem).rowSegmentStart;
+    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
+    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
+    char* const tiles = smem + plan.offTiles;
+    int32_t const w = static_cast<int32_t>(g.w);
+    int32_t const h = static_cast<int32_t>(g.h);
+    int64_t const planes = g.n * g.c;
+    int64_t group = blockIdx.x;
+    auto const groupPlanes = [&](int64_t grp) {
+        return static_cast<int32_t>(planes - grp * plan.planesPerCta < plan.planesPerCta
+                ? planes - grp * plan.planesPerCta
+                : plan.planesPerCta);
+    };
+    auto const tile = [&](int32_t buffer) { return reinterpret_cast<T*>(tiles + buffer * plan.tileBytes); };
+
+    // Start the first group's load before building the tables, so the two overlap.
+    int32_t shift = 0;
+    if (plan.doubleBuffer && group < plan.numGroups)
+    {
+        shift = issueTileCopy(tile(0), input + group * plan.planesPerCta * g.h * g.w,
+            static_cast<int64_t>(groupPlanes(group)) * h * w);
+    }
+
+    buildTables(g, rowSegments, smem);
 
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
     int32_t buffer = 0;
     // per-thread walks for full groups (only a ragged last group recomputes them)
     int32_t const fullItems = static_cast<int32_t>(plan.planesPerCta) * w;
     Walk const fullItemStart = makeWalk(fullItems >= kTHREADS ? threadIdx.x : threadIdx.x % fullItems, w);
-    Walk const fullBlockStart = makeWalk(threadIdx.x, colSegments);
     Walk const fullBinStart = makeWalk(threadIdx.x, static_cast<int32_t>(plan.planesPerCta));
     for (; group < plan.numGroups; group += gridDim.x)
     {
@@ -686,54 +787,319 @@ __global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKern
             buffer ^= 1;
             shift = nextShift;
         }
-        // Stage 2a, across: (plane, row segment, column segment) blocks.
-        int32_t const blocks = numPlanes * rowSegments * colSegments;
-        Walk rc = full ? fullBlockStart : makeWalk(threadIdx.x, colSegments); // (plane * S_r + row segment, column segment)
-        for (int32_t item = threadIdx.x; item < blocks; item += kTHREADS, step(rc))
+        reduceGroup<T, kMode>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes,
+            full ? fullBinStart : makeWalk(threadIdx.x, numPlanes), output);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Columns kernel (NCHW): the staged kernel's segment reduction without the shared-memory tile. Stage 1 reads the
+// input straight from global memory: a thread walks one column chunk of a plane (16 bytes when rows are 16-byte
+// aligned, else one element) down every row segment, so lanes read consecutive chunks of one row (coalesced), a
+// thread keeps several independent loads in flight, and each element costs one load share and one combine. Stage 2
+// (shared with the staged kernel) turns the per-segment column values into bins.
+
+//! Shared memory of a columns CTA: small enough for several CTAs per SM (no tile to hold).
+constexpr int64_t kCOLUMNS_SMEM_BYTES = 40 * 1024;
+
+//! Elements of T in one 16-byte chunk.
+template <typename T>
+constexpr int32_t kVECTOR_ELEMENTS = static_cast<int32_t>(16 / sizeof(T));
+
+template <typename T>
+bool planColumns(Geometry const& g, DeviceLimits const& device, bool vector, StagedPlan& plan)
+{
+    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.h * g.w > 0x7fffffffLL)
+    {
+        return false; // in-plane offsets and avg divisors are int32 here; larger planes go to the direct kernel
+    }
+    if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
+    {
+        return false; // int8 column-segment sums stay in int32 only while H * 127 does
+    }
+    plan.rowSegments = countSegments(g, g.h);
+    plan.colSegments = countSegments(g, g.w);
+    int64_t const planes = g.n * g.c;
+    int64_t const chunks = vector ? g.w / kVECTOR_ELEMENTS<T> : g.w;
+    // Planes per CTA: about SPP_COLUMNS_ROWS rows per thread (the threads of a column chunk split its row
+    // segments), so groups are small and many (a persistent CTA balances well, and the loads of the next group
+    // overlap the current one's stage 2); at least six groups per SM where there are planes for that. Within the
+    // shared-memory budget.
+    int64_t const perPlane = chunks * g.h;
+    int64_t p = (kTHREADS * int64_t{SPP_COLUMNS_ROWS} + perPlane - 1) / perPlane;
+    int64_t const rowFill = chunks >= kTHREADS ? 1 : kTHREADS / chunks;
+    p = p < rowFill ? p : rowFill;
+    int64_t const spread = planes / (6 * static_cast<int64_t>(device.sms));
+    p = p < spread ? p : spread;
+    p = p < 1 ? 1 : p;
+    stagedLayout<T>(g, p, 0, 0, plan);
+    while (p > 1 && static_cast<int64_t>(plan.smemBytes) > kCOLUMNS_SMEM_BYTES)
+    {
+        stagedLayout<T>(g, --p, 0, 0, plan);
+    }
+    if (static_cast<int64_t>(plan.smemBytes) > kCOLUMNS_SMEM_BYTES)
+    {
+        return false;
+    }
+    plan.planesPerCta = p;
+    plan.rowsPerStrip = g.h;
+    plan.numGroups = (planes + p - 1) / p;
+    return true;
+}
+
+// The running reduction of one column chunk (kV elements: one element, or 16 bytes) over a row segment.
+template <typename T, PoolMode kMode, int32_t kV>
+struct ChunkAcc
+{
+    using Acc = typename Traits<T>::Acc;
+    Acc v[kV];
+
+    __device__ __forceinline__ void reset(Acc identity)
+    {
+#pragma unroll
+        for (int32_t j = 0; j < kV; ++j)
         {
-            int32_t const prs = rc.q;
-            int32_t const sc = rc.r;
-            int32_t const p = prs / rowSegments;
-            Acc const* row = segmentBuffer + prs * w;
-            int32_t const x1 = colSegmentStart[sc + 1];
-            Total acc = static_cast<Total>(identity);
-            for (int32_t x = colSegmentStart[sc]; x < x1; ++x)
-            {
-                combine<Total, kMode>(acc, static_cast<Total>(row[x]));
-            }
-            grid[p * plan.gridStride + (prs - p * rowSegments) * colSegments + sc] = acc;
+            v[j] = identity;
         }
-        __syncthreads();
-        // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
-        // stride keeps their reads in distinct banks.
-        int32_t const outputs = numPlanes * g.sumL2;
-        Walk bp = full ? fullBinStart : makeWalk(threadIdx.x, numPlanes); // (bin, plane)
-        for (int32_t item = threadIdx.x; item < outputs; item += kTHREADS, step(bp))
+    }
+
+    template <typename Chunk>
+    __device__ __forceinline__ void add(Chunk const& chunk)
+    {
+        T values[kV];
+        memcpy(values, &chunk, sizeof(values));
+#pragma unroll
+        for (int32_t j = 0; j < kV; ++j)
         {
-            int32_t const b = bp.q;
-            int32_t const p = bp.r;
-            BinEntry const e = binTable[b];
-            T result = zeroValue<T>();
-            if (e.divisor != 0)
+            combine<Acc, kMode>(v[j], Traits<T>::load(values[j]));
+        }
+    }
+
+    __device__ __forceinline__ void file(Acc* slot) const
+    {
+#pragma unroll
+        for (int32_t j = 0; j < kV; ++j)
+        {
+            slot[j] = v[j];
+        }
+    }
+};
+
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+// Max of 16-byte fp16 / bf16 chunks stays packed: one max.NaN per element pair (exact: the max of two halves is one
+// of them), widened to float only when a segment is filed. Ampere and later; older GPUs take the generic path.
+template <typename T, typename T2>
+struct PackedMaxAcc
+{
+    static constexpr int32_t kPAIRS = 4;
+    T2 v[kPAIRS];
+
+    __device__ __forceinline__ void reset(float identity)
+    {
+        T2 const start = {T(identity), T(identity)};
+#pragma unroll
+        for (int32_t j = 0; j < kPAIRS; ++j)
+        {
+            v[j] = start;
+        }
+    }
+
+    __device__ __forceinline__ void add(int4 const& chunk)
+    {
+        T2 pairs[kPAIRS];
+        memcpy(pairs, &chunk, sizeof(pairs));
+#pragma unroll
+        for (int32_t j = 0; j < kPAIRS; ++j)
+        {
+            v[j] = __hmax2_nan(v[j], pairs[j]);
+        }
+    }
+
+    __device__ __forceinline__ void file(float* slot) const
+    {
+#pragma unroll
+        for (int32_t j = 0; j < kPAIRS; ++j)
+        {
+            slot[2 * j] = static_cast<float>(v[j].x);
+            slot[2 * j + 1] = static_cast<float>(v[j].y);
+        }
+    }
+};
+
+template <>
+struct ChunkAcc<__half, PoolMode::kMAX, 8> : PackedMaxAcc<__half, __half2>
+{
+};
+
+template <>
+struct ChunkAcc<__nv_bfloat16, PoolMode::kMAX, 8> : PackedMaxAcc<__nv_bfloat16, __nv_bfloat162>
+{
+};
+#endif
+
+//! Rows a columns thread loads at once (independent loads in flight per thread).
+constexpr int32_t kCOLUMN_BATCH = 8;
+
+//! One 16-byte chunk, or one element.
+template <typename T, int32_t kV>
+using ColumnChunk = typename std::conditional<kV == 1, T, int4>::type;
+
+// Loads rows [y0, min(y0 + kCOLUMN_BATCH, yEnd)) of a column chunk (src[y * w]).
+template <typename T, int32_t kV>
+__device__ __forceinline__ void loadBatch(
+    ColumnChunk<T, kV> (&chunk)[kCOLUMN_BATCH], T const* src, int32_t w, int32_t y0, int32_t yEnd)
+{
+    using Chunk = ColumnChunk<T, kV>;
+#pragma unroll
+    for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
+    {
+        if (y0 + k < yEnd)
+        {
+            chunk[k] = __ldg(reinterpret_cast<Chunk const*>(src + (y0 + k) * w));
+        }
+    }
+}
+
+// A thread's stage-1 work in one group: (plane, chunk) items from `start`, rows [yBegin, yEnd) = row segments from
+// `segmentBegin` on. When items are fewer than threads, `groups` threads share an item, each taking a contiguous
+// run of its row segments; the leftover threads have none (active false).
+struct ColumnWork
+{
+    Walk start;
+    int32_t items, segmentBegin, yBegin, yEnd;
+    bool active;
+};
+
+__device__ __forceinline__ ColumnWork columnWork(int32_t numPlanes, int32_t chunks, int32_t rowSegments,
+    int32_t const* rowSegmentStart, Walk const* fullStart)
+{
+    ColumnWork work{};
+    work.items = numPlanes * chunks;
+    int32_t groups = work.items >= kTHREADS ? 1 : kTHREADS / work.items;
+    groups = groups < rowSegments ? groups : rowSegments;
+    // a thread's part of its item's row segments; >= groups: no work (with groups == 1 only items >= threads)
+    int32_t const part = static_cast<int32_t>(threadIdx.x) / work.items;
+    work.start = fullStart != nullptr
+        ? *fullStart
+        : makeWalk(work.items >= kTHREADS ? threadIdx.x : threadIdx.x % work.items, chunks);
+    work.active = (work.items >= kTHREADS || part < groups) && work.start.q * chunks + work.start.r < work.items;
+    if (work.active) // (an idle thread's part would index past the segment table)
+    {
+        work.segmentBegin = part * rowSegments / groups;
+        work.yBegin = rowSegmentStart[work.segmentBegin];
+        work.yEnd = rowSegmentStart[(part + 1) * rowSegments / groups];
+    }
+    return work;
+}
+
+template <typename T, PoolMode kMode, bool kVector>
+__global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS) sppColumnsKernel(Geometry g, StagedPlan plan, T const* __restrict__ input,
+    T* __restrict__ output)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    constexpr int32_t kV = kVector ? kVECTOR_ELEMENTS<T> : 1;
+    using Chunk = ColumnChunk<T, kV>;
+    extern __shared__ int4 smemRaw[];
+    char* const smem = reinterpret_cast<char*>(smemRaw);
+    int32_t const rowSegments = plan.rowSegments;
+    int32_t const* rowSegmentStart = segmentTables(g, rowSegments, smem).rowSegmentStart;
+    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
+    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
+    int32_t const w = static_cast<int32_t>(g.w);
+    int32_t const chunks = w / kV;
+    int64_t const planeElements = g.h * g.w;
+    int64_t const planes = g.n * g.c;
+    int32_t const planesPerCta = static_cast<int32_t>(plan.planesPerCta);
+    auto const groupPlanes = [&](int64_t grp) {
+        return static_cast<int32_t>(
+            planes - grp * planesPerCta < planesPerCta ? planes - grp * planesPerCta : planesPerCta);
+    };
+    // the first element of a thread's first item in a group
+    auto const firstSource = [&](int64_t grp, ColumnWork const& work) {
+        return input + (grp * planesPerCta + work.start.q) * planeElements + work.start.r * kV;
+    };
+
+    buildTables(g, rowSegments, smem); // its segment starts are visible on return (barrier inside)
+
+    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
+    int32_t const fullItems = planesPerCta * chunks;
+    Walk const fullItemStart = makeWalk(fullItems >= kTHREADS ? threadIdx.x : threadIdx.x % fullItems, chunks);
+    Walk const fullBinStart = makeWalk(threadIdx.x, planesPerCta);
+    ColumnWork const fullWork = columnWork(planesPerCta, chunks, rowSegments, rowSegmentStart, &fullItemStart);
+    auto const workOf = [&](int32_t numPlanes) {
+        return numPlanes == planesPerCta ? fullWork
+                                         : columnWork(numPlanes, chunks, rowSegments, rowSegmentStart, nullptr);
+    };
+
+    // The first batch of rows of a thread's next group is loaded before the current group's stage 2, so the loads
+    // are in flight while the CTA reduces and stores (register double buffering across groups).
+    Chunk batch[kCOLUMN_BATCH];
+    int64_t group = blockIdx.x;
+    if (group < plan.numGroups)
+    {
+        ColumnWork const work = workOf(groupPlanes(group));
+        if (work.active)
+        {
+            loadBatch<T, kV>(batch, firstSource(group, work), w, work.yBegin, work.yEnd);
+        }
+    }
+    for (; group < plan.numGroups; group += gridDim.x)
+    {
+        int64_t const firstPlane = group * planesPerCta;
+        int32_t const numPlanes = groupPlanes(group);
+        ColumnWork const work = workOf(numPlanes);
+        if (work.active)
+        {
+            Walk px = work.start;
+            bool first = true;
+            for (int32_t item = px.q * chunks + px.r; item < work.items; item += kTHREADS, step(px))
             {
-                Total const* planeGrid = grid + p * plan.gridStride;
-                int32_t const r1 = e.rowSegments >> 16;
-                int32_t const c0 = e.colSegments & 0xffff;
-                int32_t const c1 = e.colSegments >> 16;
-                Total acc = static_cast<Total>(identity);
-                for (int32_t r = e.rowSegments & 0xffff; r < r1; ++r)
+                T const* src = input + (firstPlane + px.q) * planeElements + px.r * kV; // src[y * w]: row y
+                Acc* slot = segmentBuffer + px.q * rowSegments * w + px.r * kV;        // slot[s * w]: segment s
+                ChunkAcc<T, kMode, kV> acc;
+                acc.reset(identity);
+                int32_t segment = work.segmentBegin;
+                int32_t segmentEnd = rowSegmentStart[segment + 1];
+                for (int32_t y0 = work.yBegin; y0 < work.yEnd; y0 += kCOLUMN_BATCH)
                 {
-                    for (int32_t c = c0; c < c1; ++c)
+                    Chunk (&chunk)[kCOLUMN_BATCH] = batch; // the first batch was loaded ahead
+                    if (!first)
                     {
-                        combine<Total, kMode>(acc, planeGrid[r * colSegments + c]);
+                        loadBatch<T, kV>(chunk, src, w, y0, work.yEnd);
+                    }
+                    first = false;
+#pragma unroll
+                    for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
+                    {
+                        if (y0 + k < work.yEnd)
+                        {
+                            acc.add(chunk[k]);
+                            if (y0 + k + 1 == segmentEnd) // the segment is complete: file it, start the next
+                            {
+                                acc.file(slot + segment * w);
+                                acc.reset(identity);
+                                ++segment;
+                                segmentEnd = y0 + k + 1 < work.yEnd ? rowSegmentStart[segment + 1] : segmentEnd;
+                            }
+                        }
                     }
                 }
-                result = finishBin<T, kMode>(acc, e.divisor);
             }
-            staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
         }
-        __syncthreads();
-        storeStaging(g, staging, firstPlane, numPlanes, output);
+        __syncthreads(); // stage 1 done (and the bin table visible)
+        int64_t const next = group + gridDim.x;
+        if (next < plan.numGroups)
+        {
+            ColumnWork const nextWork = workOf(groupPlanes(next));
+            if (nextWork.active)
+            {
+                loadBatch<T, kV>(batch, firstSource(next, nextWork), w, nextWork.yBegin, nextWork.yEnd);
+            }
+        }
+        reduceGroup<T, kMode>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes,
+            numPlanes == planesPerCta ? fullBinStart : makeWalk(threadIdx.x, numPlanes), output);
     }
 }
 
@@ -1058,6 +1424,23 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
         return launchPersistent(sppPlanesKernel<T, kMode>, planesPlan.numGroups, planesPlan.smemBytes, numSms, stream,
             g, planesPlan, static_cast<T const*>(input), static_cast<T*>(output));
     }
+    if (algo == Algo::kCOLUMNS || algo == Algo::kAUTO)
+    {
+        bool const vector = reinterpret_cast<uintptr_t>(input) % 16 == 0
+            && g.w * static_cast<int64_t>(sizeof(T)) % 16 == 0;
+        StagedPlan columnsPlan{};
+        bool const columnsFit = planColumns<T>(g, device, vector, columnsPlan);
+        if (!columnsFit && algo == Algo::kCOLUMNS)
+        {
+            return cudaErrorInvalidValue;
+        }
+        if (columnsFit)
+        {
+            auto const kernel = vector ? sppColumnsKernel<T, kMode, true> : sppColumnsKernel<T, kMode, false>;
+            return launchPersistent(kernel, columnsPlan.numGroups, columnsPlan.smemBytes, numSms, stream, g,
+                columnsPlan, static_cast<T const*>(input), static_cast<T*>(output));
+        }
+    }
     StagedPlan plan{};
     bool const stagedFits = planStaged<T>(g, device, plan);
     if (algo == Algo::kSTAGED || (algo == Algo::kAUTO && stagedFits))
@@ -1094,6 +1477,10 @@ bool algoFits(Geometry const& g, Algo algo, DeviceLimits const& device)
         return planPlanes<T>(g, device, plan);
     }
     StagedPlan plan{};
+    if (algo == Algo::kCOLUMNS)
+    {
+        return planColumns<T>(g, device, false, plan); // the scalar plan: a misaligned input takes it
+    }
     return planStaged<T>(g, device, plan);
 }
 
@@ -1114,7 +1501,7 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     {
         return true;
     }
-    if (algo != Algo::kSTAGED && algo != Algo::kPLANES)
+    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS)
     {
         return false;
     }
@@ -1134,7 +1521,7 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
     bool const knownAlgo = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED
-        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES;
+        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS;
     if (!knownAlgo || !validate(desc).ok())
     {
         return cudaErrorInvalidValue; // a forced kSTAGED / kPLANES that does not fit is refused by launch()
