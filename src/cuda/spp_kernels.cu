@@ -299,10 +299,10 @@ void stagedLayout(Geometry const& g, int64_t planes, int64_t rows, int32_t doubl
     plan.smemBytes = static_cast<size_t>(plan.offTiles + plan.tileBytes * (doubleBuffer ? 2 : 1));
 }
 
+// What the two segment kernels (staged, columns) share in planning: the shapes they take and the segment counts.
 template <typename T>
-bool planStaged(Geometry const& g, DeviceLimits const& device, StagedPlan& plan)
+bool planSegments(Geometry const& g, StagedPlan& plan)
 {
-    int32_t const numSms = device.sms;
     if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.h * g.w > 0x7fffffffLL)
     {
         return false; // in-plane offsets and avg divisors are int32 here; larger planes go to the direct kernel
@@ -313,6 +313,17 @@ bool planStaged(Geometry const& g, DeviceLimits const& device, StagedPlan& plan)
     }
     plan.rowSegments = countSegments(g, g.h);
     plan.colSegments = countSegments(g, g.w);
+    return true;
+}
+
+template <typename T>
+bool planStaged(Geometry const& g, DeviceLimits const& device, StagedPlan& plan)
+{
+    int32_t const numSms = device.sms;
+    if (!planSegments<T>(g, plan))
+    {
+        return false;
+    }
     int64_t const planes = g.n * g.c;
     int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
     auto const bytes = [&](int64_t p, int64_t rows, int32_t doubleBuffer) {
@@ -809,16 +820,10 @@ constexpr int32_t kVECTOR_ELEMENTS = static_cast<int32_t>(16 / sizeof(T));
 template <typename T>
 bool planColumns(Geometry const& g, DeviceLimits const& device, bool vector, StagedPlan& plan)
 {
-    if (g.layout != Layout::kNCHW || g.sumL > kSTAGED_MAX_SUM_L || g.h * g.w > 0x7fffffffLL)
+    if (!planSegments<T>(g, plan))
     {
-        return false; // in-plane offsets and avg divisors are int32 here; larger planes go to the direct kernel
+        return false;
     }
-    if (std::is_same<T, int8_t>::value && g.h > (int64_t{1} << 31) / 128)
-    {
-        return false; // int8 column-segment sums stay in int32 only while H * 127 does
-    }
-    plan.rowSegments = countSegments(g, g.h);
-    plan.colSegments = countSegments(g, g.w);
     int64_t const planes = g.n * g.c;
     int64_t const chunks = vector ? g.w / kVECTOR_ELEMENTS<T> : g.w;
     // Planes per CTA: about SPP_COLUMNS_ROWS rows per thread (the threads of a column chunk split its row
