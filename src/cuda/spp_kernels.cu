@@ -729,7 +729,9 @@ __global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKern
         int32_t const items = numPlanes * w;
         int32_t const groups = items >= kTHREADS ? 1 : kTHREADS / items;
         Walk const itemStart = full ? fullItemStart : makeWalk(groups == 1 ? threadIdx.x : threadIdx.x % items, w);
-        int32_t const firstSegment = groups == 1 ? 0 : static_cast<int32_t>(threadIdx.x) / items;
+        // (threads past groups * items sit out: with groups == 1 and items < threads they would otherwise repeat
+        // an item, and in strip mode two threads continuing the same avg slot would count a strip twice)
+        int32_t const firstSegment = items >= kTHREADS ? 0 : static_cast<int32_t>(threadIdx.x) / items;
         int32_t nextShift = 0;
         int32_t segmentBegin = 0; // first row segment that reaches into the current strip
         for (int32_t row0 = 0; row0 < h; row0 += static_cast<int32_t>(plan.rowsPerStrip))
