@@ -1,7 +1,7 @@
 // spp-bench: times sppForward with CUDA events (warm-up, median of many runs, inputs rotated so that L2 does not
 // flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
 //
-//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|warps|bulk|all] [--case NAME]
+//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|all] [--case NAME]
 #include "spp/cuda.h"
 #include "spp/reference.h"
 
@@ -160,7 +160,7 @@ int main(int argc, char** argv)
             only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|warps|bulk|all] [--case NAME]\n",
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|all] [--case NAME]\n",
                 argv[0]);
             return 2;
         }
@@ -176,13 +176,9 @@ int main(int argc, char** argv)
         algos.emplace_back("planes", spp::Algo::kPLANES);
     if (algoArg == "columns" || algoArg == "all")
         algos.emplace_back("columns", spp::Algo::kCOLUMNS);
-    if (algoArg == "warps" || algoArg == "all")
-        algos.emplace_back("warps", spp::Algo::kWARPS);
-    if (algoArg == "bulk" || algoArg == "all")
-        algos.emplace_back("bulk", spp::Algo::kBULK);
     if (algos.empty())
     {
-        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns, warps, bulk or all (got '%s')\n", algoArg.c_str());
+        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns or all (got '%s')\n", algoArg.c_str());
         return 2;
     }
 

@@ -2,7 +2,7 @@
 # Builds spp-bench once per set of compile-time tuning knobs and benchmarks one kernel with each (GPU machine).
 #   scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
 # Knobs (src/cuda/spp_kernels.cu): SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
-# SPP_COLUMNS_MIN_BLOCKS, SPP_WARPS_MIN_BLOCKS, SPP_BULK_TILE_KIB, SPP_BULK_MIN_BLOCKS, SPP_BULK_BATCH. Example:
+# SPP_COLUMNS_MIN_BLOCKS. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 set -uo pipefail
 algo=${1:?usage: device_tune.sh ALGO \"KNOB=V ...\" ...}

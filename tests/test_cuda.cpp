@@ -131,7 +131,7 @@ void runGrid(DataType dtype)
                     {
                         SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
                             s.w, cs);
-                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kWARPS, Algo::kBULK})
+                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
                         {
                             if (!sppAlgoSupported(desc, algo))
                             {
@@ -217,7 +217,7 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
                         std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
                     }
                 }
-                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kWARPS, Algo::kBULK})
+                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
                 {
                     if (sppAlgoSupported(desc, algo))
                     {
@@ -255,7 +255,7 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
             GTEST_SKIP() << "GPU test skipped: cannot allocate 2.2 GB on this GPU";
         }
         CUDA_OK(cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice));
-        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kWARPS, Algo::kBULK})
+        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
         {
             if (!sppAlgoSupported(desc, algo))
             {
@@ -299,7 +299,7 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
     }
 }
 
-// The columns and warps kernels read 16-byte chunks only from a 16-byte aligned input with whole-chunk rows; an input one
+// The columns kernel reads 16-byte chunks only from a 16-byte aligned input with whole-chunk rows; an input one
 // element off that alignment must take its element-wise path and still match (fresh random data per dtype).
 TEST(Kernels, ColumnsKernelMisalignedInput)
 {
@@ -311,31 +311,20 @@ TEST(Kernels, ColumnsKernelMisalignedInput)
         {
             SppDesc const desc = makeDesc(pyramid({1, 2, 4}, mode), dtype, Layout::kNCHW, 2, 6, 32, 32);
             ASSERT_TRUE(sppAlgoSupported(desc, Algo::kCOLUMNS));
-            ASSERT_TRUE(sppAlgoSupported(desc, Algo::kWARPS));
             std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(desc), rng);
             for (size_t offset : {size_t{0}, elementSize(dtype)})
             {
-                for (Algo algo : {Algo::kCOLUMNS, Algo::kWARPS})
-                {
-                    EXPECT_EQ(checkAgainstReference(desc, input, algo, offset), "")
-                        << test::describe(desc) << " algo " << static_cast<int32_t>(algo) << " input offset "
-                        << offset;
-                }
-                if (sppAlgoSupported(desc, Algo::kBULK)) // Hopper and later; a misaligned input is refused
-                {
-                    std::string const result = checkAgainstReference(desc, input, Algo::kBULK, offset);
-                    EXPECT_EQ(result, offset == 0 ? "" : "sppForward: invalid argument") << test::describe(desc);
-                }
+                EXPECT_EQ(checkAgainstReference(desc, input, Algo::kCOLUMNS, offset), "")
+                    << test::describe(desc) << " input offset " << offset;
             }
         }
     }
 }
 
-// The warps kernel gives a warp several planes when one plane leaves lanes idle (fp16 32x32 rows are 4 chunks, so two
-// planes keep its 32 lanes busy), once there are planes enough for every warp slot of the GPU, and kAUTO prefers it
-// for large batches; the small grid above never gets there. Thousands of planes with an odd count (a ragged last
-// group), vector and element paths (13x20 fp16 rows are 40 bytes), every dtype, both modes, both rules.
-TEST(Kernels, WarpsKernelManyPlanes)
+// Thousands of planes: the columns kernel's persistent CTAs then loop over many groups, with full per-group walks
+// and a ragged last group (odd plane counts); the small grid above never gets there. Vector and element paths
+// (13x20 fp16 rows are 40 bytes), every dtype, both modes, both rules; kAUTO too.
+TEST(Kernels, ManyPlanes)
 {
     SKIP_WITHOUT_GPU();
     std::mt19937_64 rng(0x3a9b5u);
@@ -352,14 +341,11 @@ TEST(Kernels, WarpsKernelManyPlanes)
                 {
                     SppDesc const desc
                         = makeDesc(toPyramid(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
-                    ASSERT_TRUE(sppAlgoSupported(desc, Algo::kWARPS)) << test::describe(desc);
-                    for (Algo algo : {Algo::kWARPS, Algo::kBULK, Algo::kAUTO})
+                    ASSERT_TRUE(sppAlgoSupported(desc, Algo::kCOLUMNS)) << test::describe(desc);
+                    for (Algo algo : {Algo::kCOLUMNS, Algo::kAUTO})
                     {
-                        if (sppAlgoSupported(desc, algo)) // kBULK: 16-byte rows on Hopper and later
-                        {
-                            EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
-                                << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
-                        }
+                        EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
+                            << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
                     }
                 }
             }
@@ -386,8 +372,6 @@ TEST(Launcher, RejectsInvalidInputWithoutLaunching)
     nhwc.layout = Layout::kNHWC;
     EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kSTAGED));
     EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kCOLUMNS));
-    EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kWARPS));
-    EXPECT_FALSE(sppAlgoSupported(nhwc, Algo::kBULK));
     LaunchOptions staged;
     staged.algo = Algo::kSTAGED;
     EXPECT_EQ(sppForward(nhwc, &dummy, &dummy, nullptr, 0, nullptr, staged), cudaErrorInvalidValue);
@@ -401,12 +385,9 @@ TEST(Launcher, EmptyBatchLaunchesNothing)
     SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 13, 13);
     EXPECT_EQ(sppWorkspaceSize(desc), 0u);
     EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
-    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kWARPS, Algo::kBULK})
+    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
     {
-        if (algo != Algo::kBULK) // (13 fp16 values are not a 16-byte row)
-        {
-            EXPECT_TRUE(sppAlgoSupported(desc, algo)) << static_cast<int32_t>(algo); // planning N = 0: no division by 0
-        }
+        EXPECT_TRUE(sppAlgoSupported(desc, algo)) << static_cast<int32_t>(algo); // planning N = 0 must not divide by 0
         LaunchOptions options;
         options.algo = algo;
         EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr, options), cudaSuccess);
@@ -422,10 +403,8 @@ TEST(Launcher, AlgoSupport)
     SppDesc const wide = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 3, 20000);
     EXPECT_FALSE(sppAlgoSupported(wide, Algo::kSTAGED));
     EXPECT_FALSE(sppAlgoSupported(wide, Algo::kCOLUMNS)); // its segment values of one plane need 240 KB
-    EXPECT_FALSE(sppAlgoSupported(wide, Algo::kWARPS));
     EXPECT_TRUE(sppAlgoSupported(wide, Algo::kAUTO));
     EXPECT_TRUE(sppAlgoSupported(small, Algo::kCOLUMNS));
-    EXPECT_TRUE(sppAlgoSupported(small, Algo::kWARPS));
     // a plane larger than shared memory is streamed in row strips
     SppDesc const tall = makeDesc(pyramid({1, 2, 4}), DataType::kFLOAT, Layout::kNCHW, 1, 2, 300, 200);
     EXPECT_TRUE(sppAlgoSupported(tall, Algo::kSTAGED));
@@ -435,8 +414,6 @@ TEST(Launcher, AlgoSupport)
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kSTAGED));
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kPLANES));
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kCOLUMNS));
-    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kWARPS));
-    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kBULK));
     EXPECT_TRUE(sppAlgoSupported(huge, Algo::kAUTO));
 }
 

@@ -17,11 +17,7 @@ enum class Algo : int32_t
     kDIRECT = 2, //!< One thread per output bin reading its window from global memory. Any size, any layout.
     kPLANES = 3, //!< Small maps: up to 32 whole planes per CTA, one thread per (bin, plane). kNCHW only.
     kCOLUMNS = 4, //!< Column chunks read straight from global memory, then the staged kernel's segment grid. kNCHW
-                  //!< only.
-    kWARPS = 5,   //!< kCOLUMNS with one warp per group of planes instead of one CTA (no CTA-wide barriers). kNCHW
-                  //!< only; kAUTO's choice after kPLANES where there are enough planes to fill the GPU's warps.
-    kBULK = 6,    //!< kCOLUMNS fed by the copy engine: whole groups of planes bulk-copied into shared memory, double
-                  //!< buffered. kNCHW, 16-byte aligned input with rows of 16-byte multiples, compute capability 9.0+.
+                  //!< only; kAUTO's choice after kPLANES.
 };
 
 struct LaunchOptions

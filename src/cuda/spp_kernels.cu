@@ -34,7 +34,11 @@ namespace spp
 namespace
 {
 
-constexpr int32_t kTHREADS = 256;
+// Threads per CTA of every kernel here (a compile-time tuning knob, like the ones below).
+#ifndef SPP_THREADS
+#define SPP_THREADS 256
+#endif
+constexpr int32_t kTHREADS = SPP_THREADS;
 //! Shared memory of a single-buffered staged CTA (stays under the 48 KiB that needs no opt-in).
 constexpr int64_t kSTAGED_SMEM_BYTES = 46 * 1024;
 //! Shared memory of a double-buffered staged CTA (opted in per launch when above 48 KiB).
@@ -55,10 +59,6 @@ constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 // __launch_bounds__ minimum blocks of the columns kernel (a register cap: 65536 / (256 * n)).
 #ifndef SPP_COLUMNS_MIN_BLOCKS
 #define SPP_COLUMNS_MIN_BLOCKS 3
-#endif
-// __launch_bounds__ minimum blocks of the warps kernel.
-#ifndef SPP_WARPS_MIN_BLOCKS
-#define SPP_WARPS_MIN_BLOCKS 3
 #endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6
@@ -235,7 +235,6 @@ struct StagedPlan
     int64_t offGrid;
     int64_t offStaging;
     int64_t offTiles;
-    int64_t teamBytes;    // columns / warps kernels: distance between the regions of consecutive teams (warps)
     size_t smemBytes;
 };
 
@@ -303,16 +302,6 @@ void stagedLayout(Geometry const& g, int64_t planes, int64_t rows, int32_t doubl
     plan.tileBytes = align16(planes * rows * g.w * static_cast<int64_t>(sizeof(T)) + 16 + 4);
     plan.doubleBuffer = doubleBuffer;
     plan.smemBytes = static_cast<size_t>(plan.offTiles + plan.tileBytes * (doubleBuffer ? 2 : 1));
-}
-
-// The columns and warps kernels' shared memory: the tables, then per team (the CTA, or each warp) its segment
-// buffer, grid and staging regions as stagedLayout places them; no tile.
-template <typename T>
-void columnsLayout(Geometry const& g, int64_t planes, int32_t teams, StagedPlan& plan)
-{
-    stagedLayout<T>(g, planes, 0, 0, plan);
-    plan.teamBytes = plan.offTiles - plan.offSegments;
-    plan.smemBytes = static_cast<size_t>(plan.offSegments + teams * plan.teamBytes);
 }
 
 // What the two segment kernels (staged, columns) share in planning: the shapes they take and the segment counts.
@@ -436,9 +425,9 @@ struct Walk
     int32_t q, r, qStep, rStep, d;
 };
 
-__device__ __forceinline__ Walk makeWalk(int32_t start, int32_t d, int32_t stride = kTHREADS)
+__device__ __forceinline__ Walk makeWalk(int32_t start, int32_t d)
 {
-    return Walk{start / d, start % d, stride / d, stride % d, d};
+    return Walk{start / d, start % d, kTHREADS / d, kTHREADS % d, d};
 }
 
 __device__ __forceinline__ void step(Walk& walk)
@@ -452,44 +441,10 @@ __device__ __forceinline__ void step(Walk& walk)
     }
 }
 
-// The threads that work on one group of planes and synchronise among themselves: the whole CTA (staged and columns
-// kernels), or one warp (warps kernel: its warps never wait for each other after the table build).
-template <int32_t kSize>
-struct Team
-{
-    static constexpr int32_t kSIZE = kSize;
-
-    static __device__ __forceinline__ int32_t rank()
-    {
-        return static_cast<int32_t>(kSize == kTHREADS ? threadIdx.x : threadIdx.x % kSize);
-    }
-
-    static __device__ __forceinline__ int32_t index()
-    {
-        return static_cast<int32_t>(kSize == kTHREADS ? 0 : threadIdx.x / kSize);
-    }
-
-    static __device__ __forceinline__ void sync()
-    {
-        if constexpr (kSize == kTHREADS)
-        {
-            __syncthreads();
-        }
-        else
-        {
-            __syncwarp();
-        }
-    }
-};
-
-using CtaTeam = Team<kTHREADS>;
-using WarpTeam = Team<32>;
-constexpr int32_t kWARPS_PER_CTA = kTHREADS / 32;
-
 // Stores a group's bins from `staging` (per level: [plane][bin]). In each level the group's planes are consecutive
 // channels, so its bins are one contiguous run of the output; a group that crosses into the next sample takes the
 // general path.
-template <typename T, typename TeamT>
+template <typename T>
 __device__ __forceinline__ void storeStaging(
     Geometry const& g, T const* staging, int64_t firstPlane, int32_t numPlanes, T* __restrict__ output)
 {
@@ -514,7 +469,7 @@ __device__ __forceinline__ void storeStaging(
             int32_t const run = numPlanes * binCount;
             T* const dst = sampleOut + (g.c * prefix + c0 * binCount);
             T const* const src = staging + numPlanes * prefix;
-            for (int32_t i = TeamT::rank(); i < run; i += TeamT::kSIZE)
+            for (int32_t i = static_cast<int32_t>(threadIdx.x); i < run; i += kTHREADS)
             {
                 dst[i] = src[i];
             }
@@ -523,7 +478,7 @@ __device__ __forceinline__ void storeStaging(
         return;
     }
     int32_t const outputs = numPlanes * g.sumL2;
-    for (int32_t i = TeamT::rank(); i < outputs; i += TeamT::kSIZE)
+    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < outputs; i += kTHREADS)
     {
         int32_t l = 0;
         int32_t q = i;
@@ -674,7 +629,7 @@ __device__ __forceinline__ void buildTables(Geometry const& g, int32_t rowSegmen
 // every row segment) to the output. Starts after a barrier that made the segment buffer and the tables visible;
 // ends with a barrier-free store, so the next group may rewrite the segment buffer (stage 2b's barrier ended its
 // reads) but must pass a barrier before writing the staging buffer again (both kernels' stage 1 ends with one).
-template <typename T, PoolMode kMode, typename TeamT>
+template <typename T, PoolMode kMode>
 __device__ __forceinline__ void reduceGroup(Geometry const& g, StagedPlan const& plan,
     typename Traits<T>::Acc const* segmentBuffer, typename Traits<T>::Total* grid, T* staging, char* smem,
     int64_t firstPlane, int32_t numPlanes, Walk rc, Walk bp, T* __restrict__ output)
@@ -692,7 +647,7 @@ __device__ __forceinline__ void reduceGroup(Geometry const& g, StagedPlan const&
     int32_t const blocks = numPlanes * rowSegments * colSegments;
     // rc walks (plane * S_r + row segment, column segment). prs < P * S_r, which the segment buffer's shared memory
     // keeps far below 2^22, where (prs + 0.5) / S_r in float floors to the exact quotient.
-    for (int32_t item = TeamT::rank(); item < blocks; item += TeamT::kSIZE, step(rc))
+    for (int32_t item = static_cast<int32_t>(threadIdx.x); item < blocks; item += kTHREADS, step(rc))
     {
         int32_t const prs = rc.q;
         int32_t const sc = rc.r;
@@ -706,12 +661,12 @@ __device__ __forceinline__ void reduceGroup(Geometry const& g, StagedPlan const&
         }
         grid[p * plan.gridStride + (prs - p * rowSegments) * colSegments + sc] = acc;
     }
-    TeamT::sync();
+    __syncthreads();
     // Stage 2b: bins from blocks. Lanes take consecutive planes of one bin: equal trip counts, and the odd grid
     // stride keeps their reads in distinct banks.
     int32_t const outputs = numPlanes * g.sumL2;
     // bp walks (bin, plane)
-    for (int32_t item = TeamT::rank(); item < outputs; item += TeamT::kSIZE, step(bp))
+    for (int32_t item = static_cast<int32_t>(threadIdx.x); item < outputs; item += kTHREADS, step(bp))
     {
         int32_t const b = bp.q;
         int32_t const p = bp.r;
@@ -735,8 +690,8 @@ __device__ __forceinline__ void reduceGroup(Geometry const& g, StagedPlan const&
         }
         staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
     }
-    TeamT::sync();
-    storeStaging<T, TeamT>(g, staging, firstPlane, numPlanes, output);
+    __syncthreads();
+    storeStaging(g, staging, firstPlane, numPlanes, output);
 }
 
 template <typename T, PoolMode kMode>
@@ -863,7 +818,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_STAGED_MIN_BLOCKS) sppStagedKern
             buffer ^= 1;
             shift = nextShift;
         }
-        reduceGroup<T, kMode, CtaTeam>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes, cellStart,
+        reduceGroup<T, kMode>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes, cellStart,
             full ? fullBinStart : makeWalk(threadIdx.x, numPlanes), output);
     }
 }
@@ -882,8 +837,7 @@ constexpr int64_t kCOLUMNS_SMEM_BYTES = 40 * 1024;
 template <typename T>
 constexpr int32_t kVECTOR_ELEMENTS = static_cast<int32_t>(16 / sizeof(T));
 
-// Planes per group of the columns kernel (TeamT = CtaTeam) or the warps kernel (TeamT = WarpTeam).
-template <typename T, typename TeamT>
+template <typename T>
 bool planColumns(Geometry const& g, DeviceLimits const& device, bool vector, StagedPlan& plan)
 {
     if (!planSegments<T>(g, plan))
@@ -892,51 +846,21 @@ bool planColumns(Geometry const& g, DeviceLimits const& device, bool vector, Sta
     }
     int64_t const planes = g.n * g.c;
     int64_t const chunks = vector ? g.w / kVECTOR_ELEMENTS<T> : g.w;
-    int32_t const teams = kTHREADS / TeamT::kSIZE;
-    int64_t p = 1;
-    if (TeamT::kSIZE == kTHREADS)
-    {
-        // CTA teams: about SPP_COLUMNS_ROWS rows per thread (the threads of a column chunk split its row segments),
-        // so groups are small and many (a persistent CTA balances well, and the loads of the next group overlap
-        // the current one's stage 2); at least six groups per SM where there are planes for that.
-        int64_t const perPlane = chunks * g.h;
-        p = (kTHREADS * int64_t{SPP_COLUMNS_ROWS} + perPlane - 1) / perPlane;
-        int64_t const rowFill = chunks >= kTHREADS ? 1 : kTHREADS / chunks;
-        p = p < rowFill ? p : rowFill;
-        int64_t const spread = planes / (6 * static_cast<int64_t>(device.sms));
-        p = p < spread ? p : spread;
-    }
-    else
-    {
-        // Warp teams: the fewest planes (up to 8) that keep the most lanes loading. A lane takes (plane, chunk)
-        // items; with fewer items than lanes, up to S_r lanes share an item's row segments. At least two groups
-        // per warp slot of the device where there are planes for that.
-        auto const busy = [&](int64_t q) {
-            int64_t const items = q * chunks;
-            if (items >= TeamT::kSIZE)
-            {
-                int64_t const rounds = (items + TeamT::kSIZE - 1) / TeamT::kSIZE;
-                return static_cast<double>(items) / static_cast<double>(rounds * TeamT::kSIZE);
-            }
-            int64_t const shares = std::min<int64_t>(TeamT::kSIZE / items, plan.rowSegments);
-            return static_cast<double>(items * shares) / TeamT::kSIZE;
-        };
-        int64_t const spread = planes / (2 * static_cast<int64_t>(device.sms) * teams);
-        for (int64_t q = 2; q <= 8 && q <= spread; ++q)
-        {
-            columnsLayout<T>(g, q, teams, plan);
-            if (static_cast<int64_t>(plan.smemBytes) > kCOLUMNS_SMEM_BYTES)
-            {
-                break;
-            }
-            p = busy(q) > busy(p) + 1e-9 ? q : p;
-        }
-    }
+    // Planes per CTA: about SPP_COLUMNS_ROWS rows per thread (the threads of a column chunk split its row
+    // segments), so groups are small and many (a persistent CTA balances well, and the loads of the next group
+    // overlap the current one's stage 2); at least six groups per SM where there are planes for that. Within the
+    // shared-memory budget.
+    int64_t const perPlane = chunks * g.h;
+    int64_t p = (kTHREADS * int64_t{SPP_COLUMNS_ROWS} + perPlane - 1) / perPlane;
+    int64_t const rowFill = chunks >= kTHREADS ? 1 : kTHREADS / chunks;
+    p = p < rowFill ? p : rowFill;
+    int64_t const spread = planes / (6 * static_cast<int64_t>(device.sms));
+    p = p < spread ? p : spread;
     p = p < 1 ? 1 : p;
-    columnsLayout<T>(g, p, teams, plan);
+    stagedLayout<T>(g, p, 0, 0, plan);
     while (p > 1 && static_cast<int64_t>(plan.smemBytes) > kCOLUMNS_SMEM_BYTES)
     {
-        columnsLayout<T>(g, --p, teams, plan);
+        stagedLayout<T>(g, --p, 0, 0, plan);
     }
     if (static_cast<int64_t>(plan.smemBytes) > kCOLUMNS_SMEM_BYTES)
     {
@@ -1068,28 +992,21 @@ constexpr int32_t kCOLUMN_BATCH = 8;
 template <typename T, int32_t kV>
 using ColumnChunk = typename std::conditional<kV == 1, T, int4>::type;
 
-// Loads rows [y0, min(y0 + kCOLUMN_BATCH, yEnd)) of a column chunk (src[y * w]), stepping one pointer by rows.
-template <typename T, int32_t kV, bool kShared = false, int32_t kBatch = kCOLUMN_BATCH>
+// Loads rows [y0, min(y0 + kCOLUMN_BATCH, yEnd)) of a column chunk (src[y * w]), stepping a 32-bit offset by rows.
+template <typename T, int32_t kV>
 __device__ __forceinline__ void loadBatch(
-    ColumnChunk<T, kV> (&chunk)[kBatch], T const* src, int32_t w, int32_t y0, int32_t yEnd)
+    ColumnChunk<T, kV> (&chunk)[kCOLUMN_BATCH], T const* src, int32_t w, int32_t y0, int32_t yEnd)
 {
     using Chunk = ColumnChunk<T, kV>;
     auto const* column = reinterpret_cast<Chunk const*>(src);
     int32_t const step = w / kV; // rows are whole chunks (kV == 1, or 16-byte rows)
     int32_t at = y0 * step;      // in-plane offsets are int32 (planSegments)
 #pragma unroll
-    for (int32_t k = 0; k < kBatch; ++k)
+    for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
     {
         if (y0 + k < yEnd)
         {
-            if constexpr (kShared)
-            {
-                chunk[k] = column[at];
-            }
-            else
-            {
-                chunk[k] = __ldg(column + at);
-            }
+            chunk[k] = __ldg(column + at);
         }
         at += step;
     }
@@ -1105,20 +1022,19 @@ struct ColumnWork
     bool active;
 };
 
-template <typename TeamT>
 __device__ __forceinline__ ColumnWork columnWork(int32_t numPlanes, int32_t chunks, int32_t rowSegments,
     int32_t const* rowSegmentStart, Walk const* fullStart)
 {
     ColumnWork work{};
     work.items = numPlanes * chunks;
-    int32_t groups = work.items >= TeamT::kSIZE ? 1 : TeamT::kSIZE / work.items;
+    int32_t groups = work.items >= kTHREADS ? 1 : kTHREADS / work.items;
     groups = groups < rowSegments ? groups : rowSegments;
     // a thread's part of its item's row segments; >= groups: no work (with groups == 1 only items >= threads)
-    int32_t const part = TeamT::rank() / work.items;
+    int32_t const part = static_cast<int32_t>(threadIdx.x) / work.items;
     work.start = fullStart != nullptr
         ? *fullStart
-        : makeWalk(work.items >= TeamT::kSIZE ? TeamT::rank() : TeamT::rank() % work.items, chunks, TeamT::kSIZE);
-    work.active = (work.items >= TeamT::kSIZE || part < groups) && work.start.q * chunks + work.start.r < work.items;
+        : makeWalk(work.items >= kTHREADS ? threadIdx.x : threadIdx.x % work.items, chunks);
+    work.active = (work.items >= kTHREADS || part < groups) && work.start.q * chunks + work.start.r < work.items;
     if (work.active) // (an idle thread's part would index past the segment table)
     {
         work.segmentBegin = part * rowSegments / groups;
@@ -1128,11 +1044,11 @@ __device__ __forceinline__ ColumnWork columnWork(int32_t numPlanes, int32_t chun
     return work;
 }
 
-// Stage 1 of one (plane, chunk) item: reduces rows [work.yBegin, work.yEnd) of the chunk at src (src[y * w]: row y;
-// global or shared memory) over their row segments, filing one value per (segment, column) at slot[s * w]. With
-// `prefetched`, `batch` already holds the first batch of rows.
-template <typename T, PoolMode kMode, int32_t kV, bool kShared, int32_t kBatch = kCOLUMN_BATCH>
-__device__ __forceinline__ void reduceItem(ColumnChunk<T, kV> (&batch)[kBatch], bool prefetched, T const* src,
+// Stage 1 of one (plane, chunk) item: reduces rows [work.yBegin, work.yEnd) of the chunk at src (src[y * w]: row y)
+// over their row segments, filing one value per (segment, column) at slot[s * w]. With `prefetched`, `batch`
+// already holds the first batch of rows. A batch inside one segment takes a path without per-row checks.
+template <typename T, PoolMode kMode, int32_t kV>
+__device__ __forceinline__ void reduceItem(ColumnChunk<T, kV> (&batch)[kCOLUMN_BATCH], bool prefetched, T const* src,
     int32_t w, ColumnWork const& work, int32_t const* rowSegmentStart, typename Traits<T>::Acc* slot,
     typename Traits<T>::Acc identity)
 {
@@ -1142,23 +1058,23 @@ __device__ __forceinline__ void reduceItem(ColumnChunk<T, kV> (&batch)[kBatch], 
     int32_t segment = work.segmentBegin;
     int32_t segmentEnd = rowSegmentStart[segment + 1];
     bool first = prefetched;
-    for (int32_t y0 = work.yBegin; y0 < work.yEnd; y0 += kBatch)
+    for (int32_t y0 = work.yBegin; y0 < work.yEnd; y0 += kCOLUMN_BATCH)
     {
-        Chunk (&chunk)[kBatch] = batch;
+        Chunk (&chunk)[kCOLUMN_BATCH] = batch;
         if (!first)
         {
-            loadBatch<T, kV, kShared, kBatch>(chunk, src, w, y0, work.yEnd);
+            loadBatch<T, kV>(chunk, src, w, y0, work.yEnd);
         }
         first = false;
-        if (y0 + kBatch <= segmentEnd)
+        if (y0 + kCOLUMN_BATCH <= segmentEnd)
         {
             // the whole batch lies in the current segment (and so before yEnd, a segment end)
 #pragma unroll
-            for (int32_t k = 0; k < kBatch; ++k)
+            for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
             {
                 acc.add(chunk[k]);
             }
-            if (y0 + kBatch == segmentEnd)
+            if (y0 + kCOLUMN_BATCH == segmentEnd)
             {
                 acc.file(slot + segment * w);
                 acc.reset(identity);
@@ -1168,7 +1084,7 @@ __device__ __forceinline__ void reduceItem(ColumnChunk<T, kV> (&batch)[kBatch], 
             continue;
         }
 #pragma unroll
-        for (int32_t k = 0; k < kBatch; ++k)
+        for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
         {
             if (y0 + k < work.yEnd)
             {
@@ -1185,10 +1101,8 @@ __device__ __forceinline__ void reduceItem(ColumnChunk<T, kV> (&batch)[kBatch], 
     }
 }
 
-// The columns kernel (TeamT = CtaTeam: a CTA per group of planes) and the warps kernel (TeamT = WarpTeam: a warp per
-// group, each warp with its own shared-memory regions, so warps never wait for each other after the table build).
-template <typename T, PoolMode kMode, bool kVector, typename TeamT>
-__global__ void __launch_bounds__(kTHREADS, TeamT::kSIZE == kTHREADS ? SPP_COLUMNS_MIN_BLOCKS : SPP_WARPS_MIN_BLOCKS)
+template <typename T, PoolMode kMode, bool kVector>
+__global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
     sppColumnsKernel(Geometry g, StagedPlan plan, T const* __restrict__ input, T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
@@ -1199,13 +1113,11 @@ __global__ void __launch_bounds__(kTHREADS, TeamT::kSIZE == kTHREADS ? SPP_COLUM
     char* const smem = reinterpret_cast<char*>(smemRaw);
     int32_t const rowSegments = plan.rowSegments;
     int32_t const* rowSegmentStart = segmentTables(g, rowSegments, smem).rowSegmentStart;
-    char* const team = smem + TeamT::index() * plan.teamBytes; // this team's regions
-    auto* segmentBuffer = reinterpret_cast<Acc*>(team + plan.offSegments);
-    auto* grid = reinterpret_cast<Total*>(team + plan.offGrid);
-    auto* staging = reinterpret_cast<T*>(team + plan.offStaging);
+    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
+    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
+    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const chunks = w / kV;
-    int32_t const teams = kTHREADS / TeamT::kSIZE;
     int64_t const planeElements = g.h * g.w;
     int64_t const planes = g.n * g.c;
     int32_t const planesPerCta = static_cast<int32_t>(plan.planesPerCta);
@@ -1218,28 +1130,27 @@ __global__ void __launch_bounds__(kTHREADS, TeamT::kSIZE == kTHREADS ? SPP_COLUM
         return input + (grp * planesPerCta + work.start.q) * planeElements + work.start.r * kV;
     };
 
-    buildTables(g, rowSegments, smem);
-    __syncthreads(); // the tables are visible (warp teams have no CTA-wide barrier later)
+    buildTables(g, rowSegments, smem); // its segment starts are visible on return (barrier inside)
 
     Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-    int32_t const rank = TeamT::rank();
+    int32_t const rank = static_cast<int32_t>(threadIdx.x);
     int32_t const fullItems = planesPerCta * chunks;
-    Walk const fullItemStart = makeWalk(fullItems >= TeamT::kSIZE ? rank : rank % fullItems, chunks, TeamT::kSIZE);
-    Walk const fullBinStart = makeWalk(rank, planesPerCta, TeamT::kSIZE);
-    Walk const cellStart = makeWalk(rank, plan.colSegments, TeamT::kSIZE);
+    Walk const fullItemStart = makeWalk(fullItems >= kTHREADS ? rank : rank % fullItems, chunks);
+    Walk const fullBinStart = makeWalk(rank, planesPerCta);
+    Walk const cellStart = makeWalk(rank, plan.colSegments);
     ColumnWork const fullWork
-        = columnWork<TeamT>(planesPerCta, chunks, rowSegments, rowSegmentStart, &fullItemStart);
+        = columnWork(planesPerCta, chunks, rowSegments, rowSegmentStart, &fullItemStart);
     auto const workOf = [&](int32_t numPlanes) {
         return numPlanes == planesPerCta
             ? fullWork
-            : columnWork<TeamT>(numPlanes, chunks, rowSegments, rowSegmentStart, nullptr);
+            : columnWork(numPlanes, chunks, rowSegments, rowSegmentStart, nullptr);
     };
 
     // The first batch of rows of a thread's next group is loaded before the current group's stage 2, so the loads
     // are in flight while the CTA reduces and stores (register double buffering across groups).
     Chunk batch[kCOLUMN_BATCH];
-    int64_t group = static_cast<int64_t>(blockIdx.x) * teams + TeamT::index();
-    int64_t const groupStride = static_cast<int64_t>(gridDim.x) * teams;
+    int64_t group = blockIdx.x;
+    int64_t const groupStride = gridDim.x;
     if (group < plan.numGroups)
     {
         ColumnWork const work = workOf(groupPlanes(group));
@@ -1257,15 +1168,15 @@ __global__ void __launch_bounds__(kTHREADS, TeamT::kSIZE == kTHREADS ? SPP_COLUM
         {
             Walk px = work.start;
             bool first = true;
-            for (int32_t item = px.q * chunks + px.r; item < work.items; item += TeamT::kSIZE, step(px))
+            for (int32_t item = px.q * chunks + px.r; item < work.items; item += kTHREADS, step(px))
             {
                 T const* src = input + (firstPlane + px.q) * planeElements + px.r * kV; // src[y * w]: row y
                 Acc* slot = segmentBuffer + px.q * rowSegments * w + px.r * kV;        // slot[s * w]: segment s
-                reduceItem<T, kMode, kV, false>(batch, first, src, w, work, rowSegmentStart, slot, identity);
+                reduceItem<T, kMode, kV>(batch, first, src, w, work, rowSegmentStart, slot, identity);
                 first = false;
             }
         }
-        TeamT::sync(); // stage 1 done
+        __syncthreads(); // stage 1 done (and the bin table visible)
         int64_t const next = group + groupStride;
         if (next < plan.numGroups)
         {
@@ -1275,206 +1186,8 @@ __global__ void __launch_bounds__(kTHREADS, TeamT::kSIZE == kTHREADS ? SPP_COLUM
                 loadBatch<T, kV>(batch, firstSource(next, nextWork), w, nextWork.yBegin, nextWork.yEnd);
             }
         }
-        reduceGroup<T, kMode, TeamT>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes, cellStart,
-            numPlanes == planesPerCta ? fullBinStart : makeWalk(rank, numPlanes, TeamT::kSIZE), output);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Bulk kernel (NCHW, 16-byte rows, Hopper and later): the columns kernel's stage 1 fed by the copy engine. One thread
-// of the CTA starts a bulk copy (cp.async.bulk) of a whole group of planes - one contiguous run of the input - into
-// one of two shared-memory tiles, completing on that tile's mbarrier; the next group's copy is in flight while the
-// CTA reduces the current one, with no registers or load instructions spent on it. Stage 1 reads 16-byte chunks
-// from the tile; stages 2 and 3 are the shared ones.
-
-//! Largest input tile (one group of planes) of the bulk kernel; two are resident per CTA.
-#ifndef SPP_BULK_TILE_KIB
-#define SPP_BULK_TILE_KIB 32
-#endif
-#ifndef SPP_BULK_MIN_BLOCKS
-#define SPP_BULK_MIN_BLOCKS 3
-#endif
-//! Rows of a chunk read from the tile at once.
-#ifndef SPP_BULK_BATCH
-#define SPP_BULK_BATCH 8
-#endif
-//! Shared memory of a bulk CTA: two tiles plus room for the tables and stage-2 buffers.
-constexpr int64_t kBULK_SMEM_BYTES = 2 * int64_t{SPP_BULK_TILE_KIB} * 1024 + 11 * 1024;
-
-template <typename T>
-bool planBulk(Geometry const& g, DeviceLimits const& device, bool vector, StagedPlan& plan)
-{
-    if (!vector || device.major < 9 || !planSegments<T>(g, plan))
-    {
-        return false; // 16-byte aligned planes (and rows) only: the copy engine moves 16-byte multiples
-    }
-    int64_t const planes = g.n * g.c;
-    int64_t const planeBytes = g.h * g.w * static_cast<int64_t>(sizeof(T));
-    int64_t p = int64_t{SPP_BULK_TILE_KIB} * 1024 / planeBytes;
-    int64_t const spread = planes / (6 * static_cast<int64_t>(device.sms)); // several groups per CTA
-    p = p < spread ? p : spread;
-    p = p < 1 ? 1 : p;
-    int64_t const maxBytes = device.smemOptin < kBULK_SMEM_BYTES ? device.smemOptin : kBULK_SMEM_BYTES;
-    for (;; --p)
-    {
-        columnsLayout<T>(g, p, 1, plan);
-        plan.offTiles = static_cast<int64_t>(plan.smemBytes); // 16-byte aligned: columnsLayout's regions are
-        plan.tileBytes = align16(p * planeBytes);
-        plan.smemBytes = static_cast<size_t>(plan.offTiles + 2 * plan.tileBytes + 2 * 8); // + two mbarriers
-        if (static_cast<int64_t>(plan.smemBytes) <= maxBytes || p == 1)
-        {
-            break;
-        }
-    }
-    if (static_cast<int64_t>(plan.smemBytes) > maxBytes)
-    {
-        return false;
-    }
-    plan.planesPerCta = p;
-    plan.rowsPerStrip = g.h;
-    plan.doubleBuffer = 1;
-    plan.numGroups = (planes + p - 1) / p;
-    return true;
-}
-
-__device__ __forceinline__ uint32_t sharedAddress(void const* p)
-{
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// mbarrier and bulk-copy primitives (PTX ISA 8.0, sm_90). planBulk refuses older devices, so the stubs below are
-// never launched there.
-__device__ __forceinline__ void tileBarrierInit(uint64_t* barrier)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(sharedAddress(barrier)) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-#else
-    __trap();
-#endif
-}
-
-// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) from global memory to shared memory; the
-// barrier's current phase completes when they have landed.
-__device__ __forceinline__ void bulkLoad(void* dst, void const* src, uint32_t bytes, uint64_t* barrier)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(sharedAddress(barrier)), "r"(bytes)
-                 : "memory");
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
-                     sharedAddress(dst)),
-        "l"(__cvta_generic_to_global(src)), "r"(bytes), "r"(sharedAddress(barrier))
-                 : "memory");
-#else
-    __trap();
-#endif
-}
-
-__device__ __forceinline__ void tileBarrierWait(uint64_t* barrier, uint32_t parity)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    uint32_t done = 0;
-    do
-    {
-        asm volatile(
-            "{\n\t.reg .pred ready;\n\tmbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\n\t"
-            "selp.u32 %0, 1, 0, ready;\n\t}"
-            : "=r"(done)
-            : "r"(sharedAddress(barrier)), "r"(parity)
-            : "memory");
-    } while (done == 0);
-#else
-    __trap();
-#endif
-}
-
-template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, SPP_BULK_MIN_BLOCKS)
-    sppBulkKernel(Geometry g, StagedPlan plan, T const* __restrict__ input, T* __restrict__ output)
-{
-    using Acc = typename Traits<T>::Acc;
-    using Total = typename Traits<T>::Total;
-    constexpr int32_t kV = kVECTOR_ELEMENTS<T>;
-    extern __shared__ int4 smemRaw[];
-    char* const smem = reinterpret_cast<char*>(smemRaw);
-    int32_t const rowSegments = plan.rowSegments;
-    int32_t const* rowSegmentStart = segmentTables(g, rowSegments, smem).rowSegmentStart;
-    auto* segmentBuffer = reinterpret_cast<Acc*>(smem + plan.offSegments);
-    auto* grid = reinterpret_cast<Total*>(smem + plan.offGrid);
-    auto* staging = reinterpret_cast<T*>(smem + plan.offStaging);
-    auto* barriers = reinterpret_cast<uint64_t*>(smem + plan.offTiles + 2 * plan.tileBytes);
-    auto const tile = [&](int32_t buffer) { return reinterpret_cast<T*>(smem + plan.offTiles + buffer * plan.tileBytes); };
-    int32_t const w = static_cast<int32_t>(g.w);
-    int32_t const chunks = w / kV;
-    int64_t const planeElements = g.h * g.w;
-    int64_t const planes = g.n * g.c;
-    int32_t const planesPerCta = static_cast<int32_t>(plan.planesPerCta);
-    auto const groupPlanes = [&](int64_t grp) {
-        return static_cast<int32_t>(
-            planes - grp * planesPerCta < planesPerCta ? planes - grp * planesPerCta : planesPerCta);
-    };
-    auto const startCopy = [&](int64_t grp, int32_t buffer) {
-        bulkLoad(tile(buffer), input + grp * planesPerCta * planeElements,
-            static_cast<uint32_t>(groupPlanes(grp) * planeElements * static_cast<int64_t>(sizeof(T))),
-            &barriers[buffer]);
-    };
-
-    int64_t group = blockIdx.x;
-    if (threadIdx.x == 0)
-    {
-        tileBarrierInit(&barriers[0]);
-        tileBarrierInit(&barriers[1]);
-        for (int32_t b = 0; b < 2; ++b)
-        {
-            if (group + b * gridDim.x < plan.numGroups)
-            {
-                startCopy(group + b * gridDim.x, b);
-            }
-        }
-    }
-    buildTables(g, rowSegments, smem); // (overlaps the first copies)
-    __syncthreads();                   // tables and barrier initialisation visible
-
-    Acc const identity = kMode == PoolMode::kMAX ? Traits<T>::lowest() : Acc(0);
-    int32_t const fullItems = planesPerCta * chunks;
-    Walk const fullItemStart = makeWalk(fullItems >= kTHREADS ? threadIdx.x : threadIdx.x % fullItems, chunks);
-    Walk const fullBinStart = makeWalk(threadIdx.x, planesPerCta);
-    Walk const cellStart = makeWalk(threadIdx.x, plan.colSegments);
-    ColumnWork const fullWork
-        = columnWork<CtaTeam>(planesPerCta, chunks, rowSegments, rowSegmentStart, &fullItemStart);
-    ColumnChunk<T, kV> batch[SPP_BULK_BATCH];
-    int32_t buffer = 0;
-    uint32_t parity = 0; // bit b: the phase of tile b's barrier to wait for
-    for (; group < plan.numGroups; group += gridDim.x)
-    {
-        int64_t const firstPlane = group * planesPerCta;
-        int32_t const numPlanes = groupPlanes(group);
-        ColumnWork const work = numPlanes == planesPerCta
-            ? fullWork
-            : columnWork<CtaTeam>(numPlanes, chunks, rowSegments, rowSegmentStart, nullptr);
-        tileBarrierWait(&barriers[buffer], (parity >> buffer) & 1U);
-        parity ^= 1U << buffer;
-        if (work.active)
-        {
-            T const* const groupTile = tile(buffer);
-            Walk px = work.start;
-            for (int32_t item = px.q * chunks + px.r; item < work.items; item += kTHREADS, step(px))
-            {
-                T const* src = groupTile + px.q * planeElements + px.r * kV;
-                Acc* slot = segmentBuffer + px.q * rowSegments * w + px.r * kV;
-                reduceItem<T, kMode, kV, true, SPP_BULK_BATCH>(
-                    batch, false, src, w, work, rowSegmentStart, slot, identity);
-            }
-        }
-        __syncthreads(); // stage 1 done: the tile is free for the group after next
-        int64_t const after = group + 2 * static_cast<int64_t>(gridDim.x);
-        if (threadIdx.x == 0 && after < plan.numGroups)
-        {
-            startCopy(after, buffer);
-        }
-        buffer ^= 1;
-        reduceGroup<T, kMode, CtaTeam>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes, cellStart,
-            numPlanes == planesPerCta ? fullBinStart : makeWalk(threadIdx.x, numPlanes), output);
+        reduceGroup<T, kMode>(g, plan, segmentBuffer, grid, staging, smem, firstPlane, numPlanes, cellStart,
+            numPlanes == planesPerCta ? fullBinStart : makeWalk(rank, numPlanes), output);
     }
 }
 
@@ -1664,7 +1377,7 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
             staging[numPlanes * e.levelPrefix + p * e.binCount + e.binInLevel] = result;
         }
         __syncthreads();
-        storeStaging<T, CtaTeam>(g, staging, firstPlane, numPlanes, output);
+        storeStaging(g, staging, firstPlane, numPlanes, output);
     }
 }
 
@@ -1783,12 +1496,6 @@ cudaError_t launchPersistent(
     return cudaGetLastError();
 }
 
-// kAUTO takes the warps kernel over the columns kernel where its groups give every warp slot of the device work.
-bool warpsPreferred(Geometry const& /*g*/, StagedPlan const& plan, DeviceLimits const& device)
-{
-    return plan.numGroups >= static_cast<int64_t>(device.sms) * kWARPS_PER_CTA * 3;
-}
-
 template <typename T, PoolMode kMode>
 cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output, cudaStream_t stream)
 {
@@ -1807,45 +1514,18 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
     }
     bool const vector
         = reinterpret_cast<uintptr_t>(input) % 16 == 0 && g.w * static_cast<int64_t>(sizeof(T)) % 16 == 0;
-    if (algo == Algo::kBULK)
-    {
-        StagedPlan bulkPlan{};
-        if (!planBulk<T>(g, device, vector, bulkPlan))
-        {
-            return cudaErrorInvalidValue;
-        }
-        return launchPersistent(sppBulkKernel<T, kMode>, bulkPlan.numGroups, bulkPlan.smemBytes, numSms, stream, g,
-            bulkPlan, static_cast<T const*>(input), static_cast<T*>(output));
-    }
-    if (algo == Algo::kWARPS || algo == Algo::kAUTO)
-    {
-        StagedPlan warpsPlan{};
-        bool const warpsFit = planColumns<T, WarpTeam>(g, device, vector, warpsPlan);
-        if (!warpsFit && algo == Algo::kWARPS)
-        {
-            return cudaErrorInvalidValue;
-        }
-        if (warpsFit && (algo == Algo::kWARPS || warpsPreferred(g, warpsPlan, device)))
-        {
-            auto const kernel = vector ? sppColumnsKernel<T, kMode, true, WarpTeam>
-                                       : sppColumnsKernel<T, kMode, false, WarpTeam>;
-            return launchPersistent(kernel, (warpsPlan.numGroups + kWARPS_PER_CTA - 1) / kWARPS_PER_CTA,
-                warpsPlan.smemBytes, numSms, stream, g, warpsPlan, static_cast<T const*>(input),
-                static_cast<T*>(output));
-        }
-    }
     if (algo == Algo::kCOLUMNS || algo == Algo::kAUTO)
     {
         StagedPlan columnsPlan{};
-        bool const columnsFit = planColumns<T, CtaTeam>(g, device, vector, columnsPlan);
+        bool const columnsFit = planColumns<T>(g, device, vector, columnsPlan);
         if (!columnsFit && algo == Algo::kCOLUMNS)
         {
             return cudaErrorInvalidValue;
         }
         if (columnsFit)
         {
-            auto const kernel = vector ? sppColumnsKernel<T, kMode, true, CtaTeam>
-                                       : sppColumnsKernel<T, kMode, false, CtaTeam>;
+            auto const kernel = vector ? sppColumnsKernel<T, kMode, true>
+                                       : sppColumnsKernel<T, kMode, false>;
             return launchPersistent(kernel, columnsPlan.numGroups, columnsPlan.smemBytes, numSms, stream, g,
                 columnsPlan, static_cast<T const*>(input), static_cast<T*>(output));
         }
@@ -1888,16 +1568,7 @@ bool algoFits(Geometry const& g, Algo algo, DeviceLimits const& device)
     StagedPlan plan{};
     if (algo == Algo::kCOLUMNS)
     {
-        return planColumns<T, CtaTeam>(g, device, false, plan); // the scalar plan: a misaligned input takes it
-    }
-    if (algo == Algo::kWARPS)
-    {
-        return planColumns<T, WarpTeam>(g, device, false, plan);
-    }
-    if (algo == Algo::kBULK)
-    {
-        // for an aligned input (sppForward refuses a forced kBULK on a misaligned one)
-        return g.w * static_cast<int64_t>(sizeof(T)) % 16 == 0 && planBulk<T>(g, device, true, plan);
+        return planColumns<T>(g, device, false, plan); // the scalar plan: a misaligned input takes it
     }
     return planStaged<T>(g, device, plan);
 }
@@ -1919,8 +1590,7 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     {
         return true;
     }
-    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS && algo != Algo::kWARPS
-        && algo != Algo::kBULK)
+    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS)
     {
         return false;
     }
@@ -1940,8 +1610,7 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
     bool const knownAlgo = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED
-        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS
-        || options.algo == Algo::kWARPS || options.algo == Algo::kBULK;
+        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS;
     if (!knownAlgo || !validate(desc).ok())
     {
         return cudaErrorInvalidValue; // a forced kSTAGED / kPLANES that does not fit is refused by launch()
