@@ -2,7 +2,9 @@
 # Nsight Compute source-level profile of one SPP kernel launch (GPU machine, from the repository root): executed
 # warp instructions and stall samples per CUDA source line, to see which stage of a kernel costs what.
 #   scripts/device_spp_source.sh [case] [algo] [kernel-name-regex] [launches-to-skip] [tag]
-# Writes $OUT/spp_src_<tag>.csv (the source page) and $OUT/spp_src_<tag>.txt (summary sections).
+# Writes $OUT/spp_src_<tag>.csv (the source page, CUDA lines with their SASS) and $OUT/spp_src_<tag>.txt (summary
+# sections), and prints the 25 source lines with the most executed instructions (an inlined call counts at every
+# level of its inline stack, so shares overlap).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
@@ -24,7 +26,27 @@ timeout 300 ncu --kernel-name "regex:$regex" --launch-skip "$skip" --launch-coun
     build-spp-ncu/bench/spp-bench --case "$case_name" --algo "$algo" --runs 50 > "$out/spp_src_$tag.log" 2>&1
 status=$?
 ncu -i "$rep.ncu-rep" --print-details all > "$out/spp_src_$tag.txt" 2>&1
-ncu -i "$rep.ncu-rep" --page source --csv --print-source sass > "$out/spp_src_$tag.csv" 2>&1 || status=1
+ncu -i "$rep.ncu-rep" --page source --csv --print-source cuda,sass > "$out/spp_src_$tag.csv" 2>&1 || status=1
 grep -E "Duration|Executed Instructions|Issued Warp|Registers|Achieved Occupancy|Warp Cycles Per Issued" \
     "$out/spp_src_$tag.txt" | head -20
+# per CUDA source line: share of executed instructions and of stall samples (top 25 by instructions)
+python3 - "$out/spp_src_$tag.csv" <<'PY'
+import collections, csv, sys
+header, file, lines = None, None, collections.defaultdict(lambda: [0.0, 0.0, ""])
+for row in csv.reader(open(sys.argv[1])):
+    if not row:
+        continue
+    if row[0] == "File Path":
+        file = row[1].split("/")[-1]
+    elif row[0] == "Line No":
+        header = row
+    elif header and row[0].isdigit() and len(row) == len(header):
+        entry = lines[(file, int(row[0]))]
+        for k, name in enumerate(("Instructions Executed", "Warp Stall Sampling (All Samples)")):
+            entry[k] += float(row[header.index(name)] or 0)
+        entry[2] = row[1].strip()[:70]
+totals = [sum(v[k] for v in lines.values()) or 1 for k in (0, 1)]
+for (f, n), (inst, stall, text) in sorted(lines.items(), key=lambda kv: -kv[1][0])[:25]:
+    print(f"{f[:16]:16} {n:5} {100 * inst / totals[0]:5.1f}% inst {100 * stall / totals[1]:5.1f}% stalls  {text}")
+PY
 exit $status
