@@ -999,8 +999,9 @@ __device__ __forceinline__ void loadBatch(
 {
     using Chunk = ColumnChunk<T, kV>;
     auto const* column = reinterpret_cast<Chunk const*>(src);
-    int32_t const step = w / kV; // rows are whole chunks (kV == 1, or 16-byte rows)
-    int32_t at = y0 * step;      // in-plane offsets are int32 (planSegments)
+    // in-plane offsets fit in int32 (planSegments); unsigned, so stepping past the last row cannot overflow
+    auto const step = static_cast<uint32_t>(w / kV); // rows are whole chunks (kV == 1, or 16-byte rows)
+    uint32_t at = static_cast<uint32_t>(y0) * step;
 #pragma unroll
     for (int32_t k = 0; k < kCOLUMN_BATCH; ++k)
     {
