@@ -4,7 +4,7 @@
 // each on the next of 8 input sets (features + rois) so that no call reuses the previous one's data in L2.
 // The first result of each case and algo is checked against the CPU reference before timing (max bit-exact).
 //
-//   roi-bench [--json FILE] [--runs N] [--k K]
+//   roi-bench [--json FILE] [--runs N] [--k K] [--algo auto|planes|direct|segments|slices]
 #include "spp/reference.h"
 #include "spp/roi.h"
 #include "spp/roi_cuda.h"
@@ -65,6 +65,7 @@ int main(int argc, char** argv)
     char const* jsonPath = nullptr;
     int32_t runs = 200;
     int64_t k = 2000;
+    char const* only = nullptr; // --algo: time this kernel only
     for (int32_t i = 1; i < argc; ++i)
     {
         if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
@@ -73,9 +74,11 @@ int main(int argc, char** argv)
             runs = std::max(50, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--k") && i + 1 < argc)
             k = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--algo") && i + 1 < argc)
+            only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--k K]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--k K] [--algo NAME]\n", argv[0]);
             return 2;
         }
     }
@@ -143,10 +146,10 @@ int main(int argc, char** argv)
             for (spp::RoiAlgo algo : {spp::RoiAlgo::kAUTO, spp::RoiAlgo::kPLANES, spp::RoiAlgo::kDIRECT,
                      spp::RoiAlgo::kSEGMENTS, spp::RoiAlgo::kSLICES})
             {
-                if (!spp::roiAlgoSupported(desc, algo, wsBytes))
+                char const* const algoName = algoNames[static_cast<int32_t>(algo)];
+                if (!spp::roiAlgoSupported(desc, algo, wsBytes) || (only != nullptr && std::strcmp(only, algoName)))
                     continue;
                 spp::RoiLaunchOptions const options{algo};
-                char const* const algoName = algoNames[static_cast<int32_t>(algo)];
                 // correctness of what is timed
                 CHECK_CUDA(cudaMemset(out[0], 0xff, outBytes));
                 CHECK_CUDA(spp::roiForward(desc, in[0], rois[0], out[0], workspace, wsBytes, nullptr, options));

@@ -608,6 +608,8 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
 {
     if (kernel == Kernel::kSLICES)
     {
+        static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096,
+            "the slices kernel's parameters must stay within the classic 4 KiB limit");
         auto const function = roi::roiSlicesKernel<T, R, kMode>;
         if (slicePlan.smemBytes > 48 * 1024)
         {

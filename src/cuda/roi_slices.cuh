@@ -4,18 +4,21 @@
 // Why: every roi reads its window once per level from the feature map; with thousands of rois over one small map
 // (SPP-net / Fast R-CNN detection) those reads, not the output, limit the L2-bound kernels. Here a CTA copies one
 // slice of 16 four-byte words per pixel (16 fp32 channels, or 32 fp16/bf16 channels as pairs) of image b into shared
-// memory once, [pixel][word], and its warps then pool a run of rois from it:
-//  1. A warp takes one roi. Lanes build the roi's row and column windows of every level (core/roi_bins.h: the same
-//     fp32 geometry as the CPU reference) into a per-warp table.
-//  2. Max only: a level whose windows are, on both axes, exactly unions of consecutive windows of the finest level
-//     ("nested", checked per roi on the actual windows, so it is exact whatever the rounding did) is not read from
-//     the map: its bins are the max of the finest level's bins they cover. For {1,2,3,6} every coarser level nests
-//     in 6 for essentially every roi, so each cell is read about (finest-level window area) / (roi area) times
-//     instead of once per level. Levels that do not nest, and every level of avg, are read from the map.
-//  3. A warp works on 8 bins at once: 4 lanes per bin, each lane reading 16 bytes (4 words) of every cell in the
-//     bin's window and reducing them (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in fp32).
+// memory once, [pixel][word], and its warps then pool a run of rois from it. A roi's work for one slice is small
+// (about 50 bins of a few cells each for {1,2,3,6}), so what costs is the bookkeeping around it; the host therefore
+// plans everything that does not depend on the roi (SlicePlan's window and task tables), and a warp per roi does:
+//  1. Windows, one per lane: the row windows of all levels, then the column windows (core/roi_bins.h: the same fp32
+//     geometry as the CPU reference), into a per-warp table.
+//  2. Max only: a level whose Lh and Lw divide those of a finer level is derived from that level's bins instead of
+//     being read from the map (the host picks the source needing the fewest reads, e.g. 3 and 2 from 6, 1 from 2),
+//     but only where every one of its windows is exactly the union of the source windows it covers; that is checked
+//     per roi on the actual windows (one lane per window, one vote), so it is exact whatever the rounding did. If
+//     any window of the roi fails, the roi uses the direct schedule: every level read from the map.
+//  3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines the raw results of
+//     phase p - 1 kept in a per-warp scratch. A warp runs 8 tasks at once, 4 lanes per task, each lane reading 16
+//     bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in fp32).
 //  4. Results go to a per-warp staging buffer laid out exactly like the roi's output row for this slice: per level,
-//     [channel][Lh * Lw]. Empty windows become 0 there, after the nested levels were derived from raw values.
+//     [channel][Lh * Lw]; an empty window gives 0 there (the scratch keeps the raw -inf for coarser levels).
 //  5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
 //     the slice is one contiguous run of the output row), else element by element.
 // Grid: (roi groups, channel slices, images). Rois of other images are skipped; invalid rois (batch index out of
@@ -28,6 +31,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -40,6 +44,7 @@ constexpr int32_t kSLICE_WORDS = 16;             //!< 4-byte words per staged pi
 constexpr int32_t kSLICE_LANES_PER_BIN = 4;      //!< each lane reads 16 bytes of a pixel
 constexpr int32_t kSLICE_BINS_AT_ONCE = 32 / kSLICE_LANES_PER_BIN;
 constexpr int32_t kSLICE_MAX_BINS = 64;          //!< sum(Lh * Lw) the per-warp staging holds
+constexpr int32_t kSLICE_MAX_WINDOWS = 2 * kSLICE_MAX_BINS; //!< sum(Lh) + sum(Lw) <= 2 * sum(Lh * Lw)
 constexpr int32_t kSLICE_MAX_WARPS = 16;
 constexpr int32_t kSLICE_MIN_WARPS = 4;
 
@@ -50,22 +55,180 @@ struct SliceWord
     static constexpr int32_t kChannels = 4 / static_cast<int32_t>(sizeof(T));
 };
 
-//! How one launch of the slices kernel is laid out (host-planned).
+//! One window of a roi (host-built, the same for every roi): the lane that computes it and, when its level is derived,
+//! the source windows it must be the union of.
+struct SliceWindow
+{
+    int16_t index;     //!< bin index along its axis
+    int16_t bins;      //!< Lh (row windows, table indices < sumLh) or Lw (column windows)
+    int16_t nestFirst; //!< table index of the first source window it must start with; -1: level not derived
+    int16_t nestLast;  //!< table index of the last source window it must end with
+};
+
+//! One bin of a roi (host-built): where its windows and values are, as byte offsets, in four words (one 16-byte
+//! shared load). Tasks of phase 0 read the map over their own windows; the others combine source rows x source columns
+//! raw results of a finer level kept in the scratch.
+struct SliceTask
+{
+    uint32_t windows; //!< bits 0-15: byte offset of its row window in the roi's window table; 16-31: of its column one
+    uint32_t stage;   //!< bits 0-15: staging byte offset of its first channel; 16-31: bytes between channels (Lh*Lw*size)
+    uint32_t scratch; //!< bits 0-15: scratch byte offset that keeps its raw result (kSLICE_NONE: none); 16-31: scratch
+                      //!< byte offset of its first source result (kSLICE_NONE: read the map)
+    uint32_t source;  //!< bits 0-15: scratch bytes per source row; 16-23: source rows; 24-31: source columns
+};
+constexpr uint32_t kSLICE_NONE = 0xffffU;
+static_assert(sizeof(SliceTask) == 16, "SliceTask is copied as 16-byte words");
+static_assert(sizeof(SliceWindow) == 8, "SliceWindow is copied as 8-byte words");
+
+//! How one launch of the slices kernel is laid out (host-planned; a kernel parameter, under the 4 KiB limit).
 struct SlicePlan
 {
     int32_t warps;           //!< per CTA
     int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
     int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
-    int32_t fine;            //!< index of the level with the most bins (ties: the first)
-    int32_t fineRowOffset;   //!< its first row window (windows of all levels, in level order)
-    int32_t fineColOffset;   //!< its first column window
-    uint32_t nestCandidates; //!< levels whose Lh, Lw divide the finest level's (max mode): may be derived per roi
+    int32_t windows;         //!< sumLh + sumLw
+    int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
+    int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
     int64_t sliceBytes;      //!< H * W * 64
+    int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
-    int64_t scratchBytes;    //!< per warp: the finest level's raw maxima as words, 64 * its bins (0 if nothing nests)
-    int64_t tableBytes;      //!< per warp: (sumLh + sumLw) int2 windows, rounded up to 16 bytes
+    int64_t scratchBytes;    //!< per warp: raw results of the source levels as words, 64 per bin
+    int64_t windowBytes;     //!< per warp: the roi's windows, int2 each, rounded up to 16 bytes
     int64_t smemBytes;       //!< per CTA
+    SliceWindow window[kSLICE_MAX_WINDOWS];
+    SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
+    SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
 };
+
+//! Fills the window table and both task schedules of `plan` for `g` (planSlices has checked the sizes).
+inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, SlicePlan& plan)
+{
+    int32_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
+    int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
+    int32_t const levels = g.numLevels;
+    int32_t rowOffset[kMAX_LEVELS], colOffset[kMAX_LEVELS], binOffset[kMAX_LEVELS];
+    int32_t source[kMAX_LEVELS], phase[kMAX_LEVELS], scratch[kMAX_LEVELS];
+    int32_t order[kMAX_LEVELS]; // levels by bins, most first (ties: level order): every source precedes its users
+    for (int32_t l = 0, r = 0, c = 0, b = 0; l < levels; ++l)
+    {
+        rowOffset[l] = r;
+        colOffset[l] = c;
+        binOffset[l] = b;
+        r += g.levelsH[l];
+        c += g.levelsW[l];
+        b += g.levelsH[l] * g.levelsW[l];
+        order[l] = l;
+        source[l] = -1;
+        phase[l] = 0;
+        scratch[l] = -1;
+    }
+    auto const bins = [&](int32_t l) { return g.levelsH[l] * g.levelsW[l]; };
+    std::stable_sort(order, order + levels, [&](int32_t a, int32_t b) { return bins(a) > bins(b); });
+    // Sources (max only): among the levels before it in that order whose Lh and Lw it divides, the one needing the
+    // fewest reads per bin (ties: the earlier level).
+    int32_t scratchSlots = 0;
+    plan.phases = 0;
+    for (int32_t i = 0; i < levels && mode == PoolMode::kMAX; ++i)
+    {
+        int32_t const a = order[i];
+        for (int32_t j = 0; j < i; ++j)
+        {
+            int32_t const s = order[j];
+            if (g.levelsH[s] % g.levelsH[a] == 0 && g.levelsW[s] % g.levelsW[a] == 0
+                && (source[a] < 0 || bins(s) < bins(source[a])))
+            {
+                source[a] = s;
+            }
+        }
+        if (source[a] >= 0)
+        {
+            phase[a] = phase[source[a]] + 1;
+            plan.phases = std::max(plan.phases, phase[a] + 1);
+            if (scratch[source[a]] < 0)
+            {
+                scratch[source[a]] = scratchSlots;
+                scratchSlots += bins(source[a]);
+            }
+        }
+    }
+    plan.scratchBytes = static_cast<int64_t>(scratchSlots) * kSLICE_WORDS * 4;
+
+    // Windows: rows of all levels, then columns; a derived level's window i must be the union of the source's windows
+    // [i * ratio, (i + 1) * ratio).
+    plan.windows = g.sumLh + g.sumLw;
+    for (int32_t l = 0; l < levels; ++l)
+    {
+        for (int32_t axis = 0; axis < 2; ++axis)
+        {
+            int32_t const count = axis == 0 ? g.levelsH[l] : g.levelsW[l];
+            int32_t const first = axis == 0 ? rowOffset[l] : g.sumLh + colOffset[l];
+            for (int32_t i = 0; i < count; ++i)
+            {
+                SliceWindow& w = plan.window[first + i];
+                w = SliceWindow{static_cast<int16_t>(i), static_cast<int16_t>(count), -1, -1};
+                int32_t const s = source[l];
+                if (s >= 0)
+                {
+                    int32_t const ratio = axis == 0 ? g.levelsH[s] / count : g.levelsW[s] / count;
+                    int32_t const sourceFirst = (axis == 0 ? rowOffset[s] : g.sumLh + colOffset[s]) + i * ratio;
+                    w.nestFirst = static_cast<int16_t>(sourceFirst);
+                    w.nestLast = static_cast<int16_t>(sourceFirst + ratio - 1);
+                }
+            }
+        }
+    }
+
+    // Tasks. Direct schedule: levels with fewer bins (larger windows) first, so each round of 8 tasks has bins of
+    // similar size. Derived schedule: by phase, then, within a phase, the same.
+    auto const fill = [&](SliceTask* tasks, bool derive) {
+        int32_t n = 0;
+        for (int32_t p = 0; p < (derive ? plan.phases : 1); ++p)
+        {
+            for (int32_t i = levels - 1; i >= 0; --i)
+            {
+                int32_t const l = order[i];
+                if (derive && phase[l] != p)
+                {
+                    continue;
+                }
+                int32_t const lh = g.levelsH[l];
+                int32_t const lw = g.levelsW[l];
+                int32_t const s = derive ? source[l] : -1;
+                int32_t const rh = s >= 0 ? g.levelsH[s] / lh : 0;
+                int32_t const rw = s >= 0 ? g.levelsW[s] / lw : 0;
+                for (int32_t by = 0; by < lh; ++by)
+                {
+                    for (int32_t bx = 0; bx < lw; ++bx)
+                    {
+                        int32_t const bin = by * lw + bx;
+                        uint32_t const rowWindow = static_cast<uint32_t>(rowOffset[l] + by) * 8;
+                        uint32_t const colWindow = static_cast<uint32_t>(g.sumLh + colOffset[l] + bx) * 8;
+                        uint32_t const save = derive && scratch[l] >= 0 ? static_cast<uint32_t>(scratch[l] + bin) * 64
+                                                                        : kSLICE_NONE;
+                        uint32_t const first = s >= 0
+                            ? static_cast<uint32_t>(scratch[s] + by * rh * g.levelsW[s] + bx * rw) * 64
+                            : kSLICE_NONE;
+                        uint32_t const sourceRow = s >= 0 ? static_cast<uint32_t>(g.levelsW[s]) * 64 : 0;
+                        tasks[n++] = SliceTask{rowWindow | colWindow << 16,
+                            static_cast<uint32_t>((sliceChannels * binOffset[l] + bin) * elementBytes)
+                                | static_cast<uint32_t>(lh * lw * elementBytes) << 16,
+                            save | first << 16,
+                            sourceRow | static_cast<uint32_t>(rh) << 16 | static_cast<uint32_t>(rw) << 24};
+                    }
+                }
+            }
+            if (derive)
+            {
+                plan.phaseEnd[p] = n;
+            }
+        }
+    };
+    fill(plan.direct, false);
+    if (plan.phases > 0)
+    {
+        fill(plan.derived, true);
+    }
+}
 
 //! Whether the slices kernel can run this geometry on this device, and how.
 inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, device::DeviceLimits const& device,
@@ -86,46 +249,22 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
-    plan.fine = 0;
-    for (int32_t l = 1; l < g.numLevels; ++l)
-    {
-        if (g.levelsH[l] * g.levelsW[l] > g.levelsH[plan.fine] * g.levelsW[plan.fine])
-        {
-            plan.fine = l;
-        }
-    }
-    plan.fineRowOffset = 0;
-    plan.fineColOffset = 0;
-    for (int32_t l = 0; l < plan.fine; ++l)
-    {
-        plan.fineRowOffset += g.levelsH[l];
-        plan.fineColOffset += g.levelsW[l];
-    }
-    plan.nestCandidates = 0;
-    if (mode == PoolMode::kMAX)
-    {
-        for (int32_t l = 0; l < g.numLevels; ++l)
-        {
-            if (l != plan.fine && g.levelsH[plan.fine] % g.levelsH[l] == 0 && g.levelsW[plan.fine] % g.levelsW[l] == 0)
-            {
-                plan.nestCandidates |= 1U << l;
-            }
-        }
-    }
+    planSliceTasks(g, dtype, mode, plan);
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
+    plan.tableBytes = (static_cast<int64_t>(plan.windows) * static_cast<int64_t>(sizeof(SliceWindow)) + 15) / 16 * 16
+        + 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
+        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8; // copy table: an int2 per 16 bytes of staging
     plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
-    plan.scratchBytes
-        = plan.nestCandidates != 0 ? static_cast<int64_t>(g.levelsH[plan.fine]) * g.levelsW[plan.fine] * wordBytes : 0;
-    plan.tableBytes = (static_cast<int64_t>(g.sumLh + g.sumLw) * 8 + 15) / 16 * 16; // keeps the next warp 16-aligned
-    int64_t const perWarp = plan.stageBytes + plan.scratchBytes + plan.tableBytes;
-    int64_t const fit = (device.smemOptin - plan.sliceBytes) / perWarp;
+    plan.windowBytes = (static_cast<int64_t>(plan.windows) * 8 + 15) / 16 * 16; // keeps the next warp 16-aligned
+    int64_t const perWarp = plan.stageBytes + plan.scratchBytes + plan.windowBytes;
+    int64_t const fit = (device.smemOptin - plan.sliceBytes - plan.tableBytes) / perWarp;
     if (fit < kSLICE_MIN_WARPS)
     {
         return false;
     }
     plan.warps = static_cast<int32_t>(fit < kSLICE_MAX_WARPS ? fit : kSLICE_MAX_WARPS);
-    plan.smemBytes = plan.sliceBytes + plan.warps * perWarp;
+    plan.smemBytes = plan.sliceBytes + plan.tableBytes + plan.warps * perWarp;
     plan.slices = static_cast<int32_t>(slices);
     // One wave: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
     int64_t const perImage = g.n * slices;
@@ -357,87 +496,14 @@ __device__ __forceinline__ void forEachLevel(RoiGeometry const& g, F&& f)
     }
 }
 
-//! Calls f(level, bin, by, bx, rowOffset, colOffset, binOffset, bins) for this group's share of the bins of the
-//! levels in `levels`: bins are dealt round robin to the warp's 8 groups, continuing across levels so the last round
-//! of one level is filled by the next.
-template <typename F>
-__device__ __forceinline__ void forGroupBins(RoiGeometry const& g, uint32_t levels, int32_t group, F&& f)
-{
-    int32_t dealt = 0;
-    forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset, int32_t binOffset) {
-        if (((levels >> l) & 1U) == 0)
-        {
-            return;
-        }
-        int32_t const bins = lh * lw;
-        int32_t bin = (group - dealt % kSLICE_BINS_AT_ONCE + kSLICE_BINS_AT_ONCE) % kSLICE_BINS_AT_ONCE;
-        int32_t by = bin / lw;
-        int32_t bx = bin - by * lw;
-        for (; bin < bins; bin += kSLICE_BINS_AT_ONCE)
-        {
-            f(l, bin, by, bx, rowOffset, colOffset, binOffset, bins);
-            bx += kSLICE_BINS_AT_ONCE;
-            while (bx >= lw)
-            {
-                bx -= lw;
-                ++by;
-            }
-        }
-        dealt += bins;
-    });
-}
-
-//! Bits [offset, offset + count) of a 64-bit mask (offset + count <= 64).
-__device__ __forceinline__ uint64_t bitRange(int32_t offset, int32_t count)
-{
-    return (count >= 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1)) << offset;
-}
-
-//! Window `i` of the per-warp table (row windows of all levels, then column windows): its level and its index there.
-__device__ __forceinline__ int32_t windowLevel(RoiGeometry const& g, int32_t i, bool& isRow, int32_t& j)
-{
-    isRow = i < g.sumLh;
-    j = isRow ? i : i - g.sumLh;
-    int32_t l = 0;
-    for (; l < g.numLevels - 1; ++l)
-    {
-        int32_t const count = isRow ? g.levelsH[l] : g.levelsW[l];
-        if (j < count)
-        {
-            break;
-        }
-        j -= count;
-    }
-    return l;
-}
-
-//! Files the ballot of windows [base, base + 32) into 64-bit row and column masks (bit = window index in its axis).
-__device__ __forceinline__ void fileWindowBits(
-    uint32_t bits, int32_t base, int32_t sumLh, uint64_t& rows, uint64_t& cols)
-{
-    int32_t const rowBits = sumLh - base; // bits of this chunk that are row windows
-    if (rowBits >= 32)
-    {
-        rows |= static_cast<uint64_t>(bits) << base;
-    }
-    else if (rowBits <= 0)
-    {
-        cols |= static_cast<uint64_t>(bits) << (base - sumLh);
-    }
-    else
-    {
-        rows |= static_cast<uint64_t>(bits & ((1U << rowBits) - 1U)) << base;
-        cols |= static_cast<uint64_t>(bits >> rowBits);
-    }
-}
-
 template <typename T, typename R, PoolMode kMode>
 __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     RoiGeometry g, SlicePlan plan, T const* __restrict__ features, R const* __restrict__ rois, T* __restrict__ output)
 {
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kSliceChannels = kSLICE_WORDS * kChannels;
-    constexpr int32_t kVectorsPerPixel = kSLICE_WORDS / 4;
+    constexpr int32_t kCellBytes = kSLICE_WORDS * 4;
+    constexpr int32_t kPerVector = 16 / static_cast<int32_t>(sizeof(T));
     using Acc = SliceAccumulator<T, kMode>;
     extern __shared__ __align__(16) unsigned char smem[];
 
@@ -450,37 +516,129 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
     int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
-    uint32_t* const slice = reinterpret_cast<uint32_t*>(smem);
-    unsigned char* const warpArea = smem + plan.sliceBytes
-        + warp * (plan.stageBytes + plan.scratchBytes + plan.tableBytes);
-    T* const stage = reinterpret_cast<T*>(warpArea);
-    uint4* const scratch = reinterpret_cast<uint4*>(warpArea + plan.stageBytes);
-    int2* const rowWin = reinterpret_cast<int2*>(warpArea + plan.stageBytes + plan.scratchBytes);
-    int2* const colWin = rowWin + g.sumLh;
+    // Shared memory: [slice][window info][direct tasks][derived tasks][copy table]
+    //                [per warp: staging, scratch, the roi's windows].
+    unsigned char* const windowArea = smem + plan.sliceBytes;
+    SliceWindow* const windowInfo = reinterpret_cast<SliceWindow*>(windowArea);
+    uint4* const directTasks = reinterpret_cast<uint4*>(
+        windowArea + (plan.windows * static_cast<int64_t>(sizeof(SliceWindow)) + 15) / 16 * 16);
+    uint4* const derivedTasks = directTasks + g.totalBins;
+    int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);
+    unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
+        + warp * (plan.stageBytes + plan.scratchBytes + plan.windowBytes);
+    unsigned char* const scratch = stage + plan.stageBytes;
+    unsigned char* const table = scratch + plan.scratchBytes;
 
-    stageSlice(g, features, b, c0, slice);
+    // The host-built tables go to shared memory: lanes index them by task, which the parameter bank would serialise.
+    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.windows; i += static_cast<int32_t>(blockDim.x))
+    {
+        windowInfo[i] = plan.window[i];
+    }
+    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < g.totalBins; i += static_cast<int32_t>(blockDim.x))
+    {
+        SliceTask const d = plan.direct[i];
+        SliceTask const e = plan.derived[i];
+        directTasks[i] = make_uint4(d.windows, d.stage, d.scratch, d.source);
+        derivedTasks[i] = make_uint4(e.windows, e.stage, e.scratch, e.source);
+    }
+    // Output copy: when every level's block of this slice is whole 16-byte vectors at 16-byte aligned addresses, one
+    // table of (staging vector, vector in the output row) pairs serves all levels; else level by level (copyOut).
+    bool vectorOut = (reinterpret_cast<uintptr_t>(output) & 15) == 0
+        && g.features * static_cast<int64_t>(sizeof(T)) % 16 == 0;
+    int32_t vectors = 0;
+    forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+        vectorOut = vectorOut && validChannels * lh * lw % kPerVector == 0 && g.c * binOffset % kPerVector == 0;
+        vectors += validChannels * lh * lw / kPerVector;
+    });
+    if (vectorOut)
+    {
+        for (int32_t i = static_cast<int32_t>(threadIdx.x); i < vectors; i += static_cast<int32_t>(blockDim.x))
+        {
+            int32_t before = 0; // vectors of the levels before
+            forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+                int32_t const count = validChannels * lh * lw / kPerVector;
+                if (i >= before && i < before + count)
+                {
+                    int32_t const j = i - before;
+                    copyTable[i] = make_int2(kSliceChannels * binOffset / kPerVector + j,
+                        static_cast<int32_t>((g.c * binOffset + c0 * lh * lw) / kPerVector) + j);
+                }
+                before += count;
+            });
+        }
+    }
+    stageSlice(g, features, b, c0, reinterpret_cast<uint32_t*>(smem));
     __syncthreads();
 
-    int32_t const fine = plan.fine;
-    int32_t const fineH = g.levelsH[fine];
-    int32_t const fineW = g.levelsW[fine];
     int32_t const group = lane / kSLICE_LANES_PER_BIN;
     int32_t const quad = lane % kSLICE_LANES_PER_BIN;
-    uint4 const* const pixels = reinterpret_cast<uint4 const*>(slice) + quad;
+    unsigned char const* const pixels = smem + quad * 16;
+    unsigned char* const raws = scratch + quad * 16;
 
-    // Staging of one bin's result: lane (group, quad) holds channels quad * kValues + i of bin `bin`.
-    auto const stageBin = [&](Acc const& acc, int32_t binOffset, int32_t bins, int32_t bin, int32_t area) {
-        T* const out = stage + kSliceChannels * binOffset + quad * Acc::kValues * bins + bin;
+    // One task: reduce the cells (or source results) of its bin, keep the raw result if a coarser level needs it,
+    // stage the value (0 for an empty window) in output order.
+    auto const runTask = [&](uint4 const t) {
+        int2 const rw = *reinterpret_cast<int2 const*>(table + (t.x & 0xffffU));
+        int2 const cw = *reinterpret_cast<int2 const*>(table + (t.x >> 16));
+        int32_t const area = (rw.y - rw.x) * (cw.y - cw.x); // windows are clipped, so never negative
+        uint32_t const source = t.z >> 16;
+        bool const fromMap = source == kSLICE_NONE;
+        unsigned char const* p = fromMap ? pixels + (rw.x * width + cw.x) * kCellBytes : raws + source;
+        int32_t const rows = fromMap ? (area > 0 ? rw.y - rw.x : 0) : static_cast<int32_t>((t.w >> 16) & 0xffU);
+        int32_t const cols = fromMap ? cw.y - cw.x : static_cast<int32_t>(t.w >> 24);
+        int32_t const rowBytes = fromMap ? width * kCellBytes : static_cast<int32_t>(t.w & 0xffffU);
+        // Cells in pairs, row after row, as one flat loop (bins are a few cells wide, so per-row loops cost more than
+        // the cells). Max reads a row's last cell twice when the row is odd (max is idempotent); avg skips it.
+        int32_t const last = (cols - 1) * kCellBytes;
+        Acc acc;
+        acc.reset();
+        int32_t x = 0;
+        for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
+        {
+            int32_t const x1 = x + kCellBytes < last ? x + kCellBytes : last;
+            uint4 const v0 = *reinterpret_cast<uint4 const*>(p + x);
+            uint4 const v1 = *reinterpret_cast<uint4 const*>(p + x1);
+            acc.add(v0);
+            if (kMode == PoolMode::kMAX || x + kCellBytes <= last)
+            {
+                acc.add(v1);
+            }
+            x += 2 * kCellBytes;
+            if (x > last)
+            {
+                x = 0;
+                p += rowBytes;
+            }
+        }
+        if (kMode == PoolMode::kMAX && (t.z & 0xffffU) != kSLICE_NONE)
+        {
+            *reinterpret_cast<uint4*>(raws + (t.z & 0xffffU))
+                = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
+        }
+        uint32_t const channelBytes = t.y >> 16;
+        unsigned char* const out = stage + (t.y & 0xffffU) + quad * Acc::kValues * channelBytes;
 #pragma unroll
         for (int32_t i = 0; i < Acc::kValues; ++i)
         {
-            out[i * bins] = acc.value(i, area);
+            *reinterpret_cast<T*>(out + i * channelBytes) = area > 0 ? acc.value(i, area) : Traits<T>::store(0.0F);
         }
     };
 
-    for (int64_t k = kBegin + warp; k < kEnd; k += plan.warps)
+    // Rois of this CTA's run, one per warp; the next roi's row is loaded (lanes 0-4) while this one is pooled.
+    int64_t k = kBegin + warp;
+    float next = k < kEnd && lane < kROI_COLUMNS ? Traits<R>::load(rois[k * kROI_COLUMNS + lane]) : 0.0F;
+    for (; k < kEnd; k += plan.warps)
     {
-        detail::RoiBox const box = loadBox(g, rois, k); // one row for the whole warp: uniform branches below
+        float values[kROI_COLUMNS];
+#pragma unroll
+        for (int32_t i = 0; i < kROI_COLUMNS; ++i)
+        {
+            values[i] = __shfl_sync(0xffffffffU, next, i);
+        }
+        int64_t const following = k + plan.warps;
+        next = following < kEnd && lane < kROI_COLUMNS ? Traits<R>::load(rois[following * kROI_COLUMNS + lane])
+                                                       : 0.0F;
+        detail::RoiBox const box = detail::makeRoiBox(values, g.scale, g.n); // the same row in every lane: uniform
         T* const row = output + k * g.features;
         if (!box.valid || box.batch != b)
         {
@@ -497,147 +655,69 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             continue;
         }
 
-        // 1. Windows, one per lane: row windows of all levels, then column windows (sumLh, sumLw <= 64).
-        uint64_t emptyRows = 0;
-        uint64_t emptyCols = 0;
-        for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
+        // 1. Windows, one per lane.
+        int2* const windows = reinterpret_cast<int2*>(table);
+        for (int32_t j = lane; j < plan.windows; j += 32)
         {
-            int32_t const i = base + lane;
-            bool empty = false;
-            if (i < g.sumLh + g.sumLw)
-            {
-                bool isRow = false;
-                int32_t j = 0;
-                int32_t const l = windowLevel(g, i, isRow, j);
-                detail::Window const w = isRow ? detail::roiBinWindow(box.startH, box.height, j, g.levelsH[l], g.h)
-                                               : detail::roiBinWindow(box.startW, box.width, j, g.levelsW[l], g.w);
-                rowWin[i] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end)); // colWin follows
-                empty = w.end <= w.start;
-            }
-            fileWindowBits(__ballot_sync(0xffffffffU, empty), base, g.sumLh, emptyRows, emptyCols);
+            SliceWindow const info = windowInfo[j];
+            detail::Window const w = j < g.sumLh
+                ? detail::roiBinWindow(box.startH, box.height, info.index, info.bins, g.h)
+                : detail::roiBinWindow(box.startW, box.width, info.index, info.bins, g.w);
+            windows[j] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end));
         }
         __syncwarp();
 
-        // 2. Which levels nest in the finest one (max): every window of the level is the union of its run of fine
-        //    windows. One window per lane again, against the table.
-        uint64_t nestRows = 0;
-        uint64_t nestCols = 0;
-        if (plan.nestCandidates != 0)
+        // 2. Max: derive only if every window of every derived level is the union of its source windows.
+        bool derive = false;
+        if (kMode == PoolMode::kMAX && plan.phases > 0)
         {
-            for (int32_t base = 0; base < g.sumLh + g.sumLw; base += 32)
+            bool broken = false;
+            for (int32_t j = lane; j < plan.windows; j += 32)
             {
-                int32_t const i = base + lane;
-                bool nested = false;
-                if (i < g.sumLh + g.sumLw)
+                SliceWindow const info = windowInfo[j];
+                if (info.nestFirst >= 0)
                 {
-                    bool isRow = false;
-                    int32_t j = 0;
-                    int32_t const l = windowLevel(g, i, isRow, j);
-                    if ((plan.nestCandidates >> l) & 1U)
-                    {
-                        int32_t const ratio = isRow ? fineH / g.levelsH[l] : fineW / g.levelsW[l];
-                        int2 const* const fineWin = isRow ? rowWin + plan.fineRowOffset : colWin + plan.fineColOffset;
-                        int2 const w = rowWin[i];
-                        nested = w.x == fineWin[j * ratio].x && w.y == fineWin[j * ratio + ratio - 1].y;
-                    }
+                    int2 const w = windows[j];
+                    broken = broken || w.x != windows[info.nestFirst].x || w.y != windows[info.nestLast].y;
                 }
-                fileWindowBits(__ballot_sync(0xffffffffU, nested), base, g.sumLh, nestRows, nestCols);
+            }
+            derive = __any_sync(0xffffffffU, broken) == 0;
+        }
+
+        // 3-4. Tasks, phase by phase, 8 at a time.
+        uint4 const* const tasks = derive ? derivedTasks : directTasks;
+        int32_t const phases = derive ? plan.phases : 1;
+        int32_t begin = 0;
+        for (int32_t phase = 0; phase < phases; ++phase)
+        {
+            int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
+            for (int32_t s = begin + group; s < end; s += kSLICE_BINS_AT_ONCE)
+            {
+                runTask(tasks[s]);
+            }
+            __syncwarp(); // the next phase reads this one's raw results
+            begin = end;
+        }
+
+        // 5. Output: per level, the slice's channels are one contiguous run of the roi's row.
+        if (vectorOut)
+        {
+            uint4* const rowVectors = reinterpret_cast<uint4*>(row);
+            uint4 const* const staged = reinterpret_cast<uint4 const*>(stage);
+            for (int32_t i = lane; i < vectors; i += 32)
+            {
+                int2 const e = copyTable[i];
+                __stcs(rowVectors + e.y, staged[e.x]);
             }
         }
-        uint32_t emptyLevels = 0;
-        uint32_t derived = 0;
-        forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset, int32_t) {
-            uint64_t const rows = bitRange(rowOffset, lh);
-            uint64_t const cols = bitRange(colOffset, lw);
-            emptyLevels |= ((emptyRows & rows) | (emptyCols & cols)) != 0 ? 1U << l : 0U;
-            derived |= (((plan.nestCandidates >> l) & 1U) && (nestRows & rows) == rows && (nestCols & cols) == cols)
-                ? 1U << l
-                : 0U;
-        });
-
-        // 3. Bins of the levels read from the map, 8 at a time. The finest level's raw maxima also go to the scratch
-        //    as words when some level derives from them.
-        forGroupBins(g, ~derived, group,
-            [&](int32_t l, int32_t bin, int32_t by, int32_t bx, int32_t rowOffset, int32_t colOffset,
-                int32_t binOffset, int32_t bins) {
-                int2 const rw = rowWin[rowOffset + by];
-                int2 const cw = colWin[colOffset + bx];
-                int32_t const cols = cw.y - cw.x;
-                Acc acc;
-                acc.reset();
-                uint4 const* line = pixels + (rw.x * width + cw.x) * kVectorsPerPixel;
-                for (int32_t y = rw.x; y < rw.y; ++y, line += width * kVectorsPerPixel)
-                {
-                    uint4 const* p = line;
-#pragma unroll 2
-                    for (int32_t x = 0; x < cols; ++x, p += kVectorsPerPixel)
-                    {
-                        acc.add(*p);
-                    }
-                }
-                int32_t const area = (rw.y - rw.x) * cols;
-                stageBin(acc, binOffset, bins, bin, area);
-                if (l == fine && derived != 0)
-                {
-                    scratch[bin * kVectorsPerPixel + quad] = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
-                }
-            });
-        __syncwarp();
-
-        // 4. Nested levels (max only): each bin is the max of the fine bins it covers, 16 bytes per lane per fine bin.
-        if (derived != 0)
+        else
         {
-            forGroupBins(g, derived, group,
-                [&](int32_t l, int32_t bin, int32_t by, int32_t bx, int32_t, int32_t, int32_t binOffset,
-                    int32_t bins) {
-                    int32_t const rh = fineH / g.levelsH[l];
-                    int32_t const rw = fineW / g.levelsW[l];
-                    Acc acc;
-                    acc.reset();
-                    uint4 const* first = scratch + (by * rh * fineW + bx * rw) * kVectorsPerPixel + quad;
-                    for (int32_t i = 0; i < rh; ++i, first += fineW * kVectorsPerPixel)
-                    {
-                        for (int32_t j = 0; j < rw; ++j)
-                        {
-                            acc.add(first[j * kVectorsPerPixel]);
-                        }
-                    }
-                    stageBin(acc, binOffset, bins, bin, 1);
-                });
-            __syncwarp();
-        }
-
-        // 5. Max: zeros for empty windows (rare: rois reaching past the map), after the derivation used the raw -inf.
-        if (kMode == PoolMode::kMAX && emptyLevels != 0)
-        {
-            forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset,
-                                int32_t binOffset) {
-                int32_t const bins = lh * lw;
-                if (((emptyLevels >> l) & 1U) == 0)
-                {
-                    return;
-                }
-                for (int32_t e = lane; e < kSliceChannels * bins; e += 32)
-                {
-                    int32_t const bin = e % bins;
-                    int32_t const by = bin / lw;
-                    int32_t const bx = bin - by * lw;
-                    if (rowWin[rowOffset + by].y <= rowWin[rowOffset + by].x
-                        || colWin[colOffset + bx].y <= colWin[colOffset + bx].x)
-                    {
-                        stage[kSliceChannels * binOffset + e] = Traits<T>::store(0.0F);
-                    }
-                }
+            forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+                copyOut(row + g.c * binOffset + c0 * lh * lw,
+                    reinterpret_cast<T const*>(stage) + kSliceChannels * binOffset, validChannels * lh * lw, lane);
             });
-            __syncwarp();
         }
-
-        // 6. Output: per level, the slice's channels are one contiguous run of the roi's row.
-        forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
-            copyOut(row + g.c * binOffset + c0 * lh * lw, stage + kSliceChannels * binOffset, validChannels * lh * lw,
-                lane);
-        });
-        __syncwarp(); // the next roi rewrites the tables and the staging buffer
+        __syncwarp(); // the next roi rewrites the window table and the staging buffer
     }
 }
 

@@ -1151,7 +1151,6 @@ __global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
     // are in flight while the CTA reduces and stores (register double buffering across groups).
     Chunk batch[kCOLUMN_BATCH];
     int64_t group = blockIdx.x;
-    int64_t const groupStride = gridDim.x;
     if (group < plan.numGroups)
     {
         ColumnWork const work = workOf(groupPlanes(group));
@@ -1160,7 +1159,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
             loadBatch<T, kV>(batch, firstSource(group, work), w, work.yBegin, work.yEnd);
         }
     }
-    for (; group < plan.numGroups; group += groupStride)
+    for (; group < plan.numGroups; group += gridDim.x)
     {
         int64_t const firstPlane = group * planesPerCta;
         int32_t const numPlanes = groupPlanes(group);
@@ -1178,7 +1177,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
             }
         }
         __syncthreads(); // stage 1 done (and the bin table visible)
-        int64_t const next = group + groupStride;
+        int64_t const next = group + gridDim.x;
         if (next < plan.numGroups)
         {
             ColumnWork const nextWork = workOf(groupPlanes(next));
