@@ -24,6 +24,7 @@ timeout 300 ncu --kernel-name "regex:$regex" --launch-skip "$skip" --launch-coun
 status=$?
 # Per SASS instruction with its CUDA line (needs -lineinfo, set above): instructions executed, stall samples.
 ncu --import "$out/roi_ncu.ncu-rep" --page source --print-source cuda,sass --csv > "$out/roi_ncu_source.csv" 2>&1
+ncu --import "$out/roi_ncu.ncu-rep" --print-details all >> "$out/roi_ncu.txt" 2>&1 # --export printed no sections
 rm -f "$out/roi_ncu.ncu-rep"
 grep -E "Duration|Throughput|Registers|Achieved Occupancy|Issued Warp|No Eligible|Stall|Warp Cycles Per Issued|L1/TEX Hit|L2 Hit|Shared" \
     "$out/roi_ncu.txt" | head -60

@@ -12,15 +12,19 @@
 //  2. Max only: a level whose Lh and Lw divide those of a finer level is derived from that level's bins instead of
 //     being read from the map (the host picks the source needing the fewest reads, e.g. 3 and 2 from 6, 1 from 2),
 //     but only where every one of its windows is exactly the union of the source windows it covers; that is checked
-//     per roi on the actual windows (one lane per window, one vote), so it is exact whatever the rounding did. If
-//     any window of the roi fails, the roi uses the direct schedule: every level read from the map.
-//  3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines the raw results of
-//     phase p - 1 kept in a per-warp scratch. A warp runs 8 tasks at once, 4 lanes per task, each lane reading 16
+//     per roi on the actual windows (one lane per window, one vote), so it is exact whatever the rounding did. A
+//     source window must also be non-empty (an empty bin is staged as 0, see 4). If any window of the roi fails, the
+//     roi uses the direct schedule: every level read from the map.
+//  3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines results of earlier
+//     phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading 16
 //     bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in fp32).
 //  4. Results go to a per-warp staging buffer laid out exactly like the roi's output row for this slice: per level,
-//     [channel][Lh * Lw]; an empty window gives 0 there (the scratch keeps the raw -inf for coarser levels).
+//     [channel][Lh * Lw]; an empty window gives 0 there.
 //  5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
 //     the slice is one contiguous run of the output row), else element by element.
+// Shared memory per warp is only the staging buffer and the window table (no separate scratch for derived levels):
+// the slice of a 38 x 63 map takes 153 KB, and what is left holds 16 warps instead of 12, which the latency-bound
+// task loops need (H200, roi-bench fp32 max: 8 warps 148 us, 10 warps 139 us, 12 warps 118 us).
 // Grid: (roi groups, channel slices, images). Rois of other images are skipped; invalid rois (batch index out of
 // range, non-finite values) are written as zeros by the CTAs of image 0.
 #pragma once
@@ -30,6 +34,7 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -45,7 +50,10 @@ constexpr int32_t kSLICE_LANES_PER_BIN = 4;      //!< each lane reads 16 bytes o
 constexpr int32_t kSLICE_BINS_AT_ONCE = 32 / kSLICE_LANES_PER_BIN;
 constexpr int32_t kSLICE_MAX_BINS = 64;          //!< sum(Lh * Lw) the per-warp staging holds
 constexpr int32_t kSLICE_MAX_WINDOWS = 2 * kSLICE_MAX_BINS; //!< sum(Lh) + sum(Lw) <= 2 * sum(Lh * Lw)
-constexpr int32_t kSLICE_MAX_WARPS = 16;
+#ifndef SPP_ROI_SLICE_WARPS
+#define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA
+#endif
+constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 constexpr int32_t kSLICE_MIN_WARPS = 4;
 
 //! Channels per 4-byte word.
@@ -60,23 +68,25 @@ struct SliceWord
 struct SliceWindow
 {
     int16_t index;     //!< bin index along its axis
-    int16_t bins;      //!< Lh (row windows, table indices < sumLh) or Lw (column windows)
+    int16_t bins;      //!< Lh (row windows, table indices < sumLh) or Lw (column windows), | kSLICE_SOURCE_WINDOW
     int16_t nestFirst; //!< table index of the first source window it must start with; -1: level not derived
     int16_t nestLast;  //!< table index of the last source window it must end with
 };
 
 //! One bin of a roi (host-built): where its windows and values are, as byte offsets, in four words (one 16-byte
 //! shared load). Tasks of phase 0 read the map over their own windows; the others combine source rows x source columns
-//! raw results of a finer level kept in the scratch.
+//! results of a finer level, read back from the staging buffer.
 struct SliceTask
 {
     uint32_t windows; //!< bits 0-15: byte offset of its row window in the roi's window table; 16-31: of its column one
     uint32_t stage;   //!< bits 0-15: staging byte offset of its first channel; 16-31: bytes between channels (Lh*Lw*size)
-    uint32_t scratch; //!< bits 0-15: scratch byte offset that keeps its raw result (kSLICE_NONE: none); 16-31: scratch
-                      //!< byte offset of its first source result (kSLICE_NONE: read the map)
-    uint32_t source;  //!< bits 0-15: scratch bytes per source row; 16-23: source rows; 24-31: source columns
+    uint32_t source;  //!< derived: bits 0-15: staging byte offset of its first source bin's first channel; 16-31: bytes
+                      //!< between the source level's channels
+    uint32_t shape;   //!< derived: bits 0-15: staging bytes per source row; 16-23: source rows; 24-31: source columns
 };
-constexpr uint32_t kSLICE_NONE = 0xffffU;
+//! SliceWindow::bins flag: the window belongs to a level that others derive from, so it must not be empty (an empty
+//! bin is staged as 0, not as the max identity a coarser bin could combine).
+constexpr int16_t kSLICE_SOURCE_WINDOW = 0x4000;
 static_assert(sizeof(SliceTask) == 16, "SliceTask is copied as 16-byte words");
 static_assert(sizeof(SliceWindow) == 8, "SliceWindow is copied as 8-byte words");
 
@@ -92,7 +102,6 @@ struct SlicePlan
     int64_t sliceBytes;      //!< H * W * 64
     int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
-    int64_t scratchBytes;    //!< per warp: raw results of the source levels as words, 64 per bin
     int64_t windowBytes;     //!< per warp: the roi's windows, int2 each, rounded up to 16 bytes
     int64_t smemBytes;       //!< per CTA
     SliceWindow window[kSLICE_MAX_WINDOWS];
@@ -107,7 +116,8 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
     int32_t const levels = g.numLevels;
     int32_t rowOffset[kMAX_LEVELS], colOffset[kMAX_LEVELS], binOffset[kMAX_LEVELS];
-    int32_t source[kMAX_LEVELS], phase[kMAX_LEVELS], scratch[kMAX_LEVELS];
+    int32_t source[kMAX_LEVELS], phase[kMAX_LEVELS];
+    bool isSource[kMAX_LEVELS];
     int32_t order[kMAX_LEVELS]; // levels by bins, most first (ties: level order): every source precedes its users
     for (int32_t l = 0, r = 0, c = 0, b = 0; l < levels; ++l)
     {
@@ -120,13 +130,12 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
         order[l] = l;
         source[l] = -1;
         phase[l] = 0;
-        scratch[l] = -1;
+        isSource[l] = false;
     }
     auto const bins = [&](int32_t l) { return g.levelsH[l] * g.levelsW[l]; };
     std::stable_sort(order, order + levels, [&](int32_t a, int32_t b) { return bins(a) > bins(b); });
     // Sources (max only): among the levels before it in that order whose Lh and Lw it divides, the one needing the
     // fewest reads per bin (ties: the earlier level).
-    int32_t scratchSlots = 0;
     plan.phases = 0;
     for (int32_t i = 0; i < levels && mode == PoolMode::kMAX; ++i)
     {
@@ -144,14 +153,9 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
         {
             phase[a] = phase[source[a]] + 1;
             plan.phases = std::max(plan.phases, phase[a] + 1);
-            if (scratch[source[a]] < 0)
-            {
-                scratch[source[a]] = scratchSlots;
-                scratchSlots += bins(source[a]);
-            }
+            isSource[source[a]] = true;
         }
     }
-    plan.scratchBytes = static_cast<int64_t>(scratchSlots) * kSLICE_WORDS * 4;
 
     // Windows: rows of all levels, then columns; a derived level's window i must be the union of the source's windows
     // [i * ratio, (i + 1) * ratio).
@@ -165,7 +169,8 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
             for (int32_t i = 0; i < count; ++i)
             {
                 SliceWindow& w = plan.window[first + i];
-                w = SliceWindow{static_cast<int16_t>(i), static_cast<int16_t>(count), -1, -1};
+                w = SliceWindow{static_cast<int16_t>(i),
+                    static_cast<int16_t>(count | (isSource[l] ? kSLICE_SOURCE_WINDOW : 0)), -1, -1};
                 int32_t const s = source[l];
                 if (s >= 0)
                 {
@@ -203,17 +208,20 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
                         int32_t const bin = by * lw + bx;
                         uint32_t const rowWindow = static_cast<uint32_t>(rowOffset[l] + by) * 8;
                         uint32_t const colWindow = static_cast<uint32_t>(g.sumLh + colOffset[l] + bx) * 8;
-                        uint32_t const save = derive && scratch[l] >= 0 ? static_cast<uint32_t>(scratch[l] + bin) * 64
-                                                                        : kSLICE_NONE;
-                        uint32_t const first = s >= 0
-                            ? static_cast<uint32_t>(scratch[s] + by * rh * g.levelsW[s] + bx * rw) * 64
-                            : kSLICE_NONE;
-                        uint32_t const sourceRow = s >= 0 ? static_cast<uint32_t>(g.levelsW[s]) * 64 : 0;
+                        uint32_t source = 0;
+                        uint32_t shape = 0;
+                        if (s >= 0)
+                        {
+                            int32_t const first = sliceChannels * binOffset[s] + by * rh * g.levelsW[s] + bx * rw;
+                            source = static_cast<uint32_t>(first * elementBytes)
+                                | static_cast<uint32_t>(bins(s) * elementBytes) << 16;
+                            shape = static_cast<uint32_t>(g.levelsW[s] * elementBytes)
+                                | static_cast<uint32_t>(rh) << 16 | static_cast<uint32_t>(rw) << 24;
+                        }
                         tasks[n++] = SliceTask{rowWindow | colWindow << 16,
                             static_cast<uint32_t>((sliceChannels * binOffset[l] + bin) * elementBytes)
                                 | static_cast<uint32_t>(lh * lw * elementBytes) << 16,
-                            save | first << 16,
-                            sourceRow | static_cast<uint32_t>(rh) << 16 | static_cast<uint32_t>(rw) << 24};
+                            source, shape};
                     }
                 }
             }
@@ -257,7 +265,7 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8; // copy table: an int2 per 16 bytes of staging
     plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
     plan.windowBytes = (static_cast<int64_t>(plan.windows) * 8 + 15) / 16 * 16; // keeps the next warp 16-aligned
-    int64_t const perWarp = plan.stageBytes + plan.scratchBytes + plan.windowBytes;
+    int64_t const perWarp = plan.stageBytes + plan.windowBytes;
     int64_t const fit = (device.smemOptin - plan.sliceBytes - plan.tableBytes) / perWarp;
     if (fit < kSLICE_MIN_WARPS)
     {
@@ -375,8 +383,29 @@ struct SliceAccumulator
         }
     }
 
-    //! Value of channel `i` (0 .. kValues - 1): the raw max (empty windows fixed later) or the mean (0 if empty).
-    __device__ __forceinline__ T value(int32_t i, int32_t area) const
+    //! Folds another accumulator of the same bin into this one.
+    __device__ __forceinline__ void merge(SliceAccumulator const& other)
+    {
+        if constexpr (kMode == PoolMode::kMAX)
+        {
+#pragma unroll
+            for (int32_t i = 0; i < 4; ++i)
+            {
+                raw[i] = maxWord<T>(raw[i], other.raw[i]);
+            }
+        }
+        else
+        {
+#pragma unroll
+            for (int32_t i = 0; i < kValues; ++i)
+            {
+                sums[i] += other.sums[i];
+            }
+        }
+    }
+
+    //! Value of channel `i` (0 .. kValues - 1): the raw max, or the sum times `scale` (the reciprocal of the area).
+    __device__ __forceinline__ T value(int32_t i, float scale) const
     {
         if constexpr (kMode == PoolMode::kMAX)
         {
@@ -384,7 +413,7 @@ struct SliceAccumulator
         }
         else
         {
-            return Traits<T>::store(area > 0 ? sums[i] / static_cast<float>(area) : 0.0F);
+            return Traits<T>::store(sums[i] * scale);
         }
     }
 };
@@ -407,30 +436,55 @@ __device__ __forceinline__ void stageSlice(
     int64_t const cStride = nchw ? pixels : 1;
     int64_t const pStride = nchw ? 1 : g.cs;
     T const* const image = features + b * (nchw ? g.c * pixels : pixels * g.cs);
-    int32_t const word = static_cast<int32_t>(threadIdx.x) % kSLICE_WORDS;
-    // Lanes 0-15 take even pixels, 16-31 odd ones: for a fixed step the warp reads two neighbouring pixels of 16
-    // channels (the next steps hit the same sectors in L1) and writes 32 consecutive words of shared memory.
-    int32_t const parity = (static_cast<int32_t>(threadIdx.x) / kSLICE_WORDS) % 2;
-    int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
-    int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
-    int64_t const channel = c0 + static_cast<int64_t>(word) * kChannels;
-    for (int64_t chunk = warp; chunk * 2 * kUNROLL < pixels; chunk += warps)
+    if constexpr (kChannels == 1)
     {
-        uint32_t v[kUNROLL];
-#pragma unroll
-        for (int32_t i = 0; i < kUNROLL; ++i)
+        // One element per word: asynchronous copies, all of them in flight at once (no register round trip);
+        // channels >= C are zero-filled without a read. What one warp instruction covers is chosen per layout so it
+        // touches few 32-byte sectors of global memory for few shared-memory wavefronts (the copy runs through the
+        // same L1 pipe as the pooling; one sector per lane-pair used to make it a third of that pipe's work):
+        //  - NHWC: 2 pixels x 16 channels, i.e. two runs of 64 bytes (and 32 consecutive shared words);
+        //  - NCHW: 8 pixels x 4 channels, i.e. four runs of 32 bytes, one per plane (4-way conflicts on the writes).
+        int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
+        int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+        int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
+        int32_t const pixelsPerStep = nchw ? 8 : 2;
+        int32_t const wordsPerStep = 32 / pixelsPerStep;
+        int32_t const px = lane % pixelsPerStep;
+        int32_t const firstWord = lane / pixelsPerStep;
+        for (int32_t word = firstWord; word < kSLICE_WORDS; word += wordsPerStep)
         {
-            int64_t const p = chunk * 2 * kUNROLL + 2 * i + parity;
-            v[i] = 0;
-            if (p < pixels)
+            int64_t const channel = c0 + word;
+            bool const inside = channel < g.c;
+            T const* const plane = inside ? image + channel * cStride : image; // not read when outside
+            int64_t const pixelStride = inside ? pStride : 0;
+            for (int64_t p = static_cast<int64_t>(warp) * pixelsPerStep + px; p < pixels;
+                 p += static_cast<int64_t>(warps) * pixelsPerStep)
             {
-                if constexpr (kChannels == 1)
-                {
-                    v[i] = channel < g.c
-                        ? reinterpret_cast<uint32_t const*>(image)[channel * cStride + p * pStride]
-                        : 0U;
-                }
-                else
+                __pipeline_memcpy_async(slice + p * kSLICE_WORDS + word, plane + p * pixelStride, 4, inside ? 0 : 4);
+            }
+        }
+        __pipeline_commit();
+        __pipeline_wait_prior(0);
+    }
+    else
+    {
+        // Two 16-bit channels per word (from two planes in NCHW): registers pack them.
+        int32_t const word = static_cast<int32_t>(threadIdx.x) % kSLICE_WORDS;
+        // Lanes 0-15 take even pixels, 16-31 odd ones: for a fixed step the warp reads two neighbouring pixels of 16
+        // channels (the next steps hit the same sectors in L1) and writes 32 consecutive words of shared memory.
+        int32_t const parity = (static_cast<int32_t>(threadIdx.x) / kSLICE_WORDS) % 2;
+        int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+        int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
+        int64_t const channel = c0 + static_cast<int64_t>(word) * kChannels;
+        for (int64_t chunk = warp; chunk * 2 * kUNROLL < pixels; chunk += warps)
+        {
+            uint32_t v[kUNROLL];
+#pragma unroll
+            for (int32_t i = 0; i < kUNROLL; ++i)
+            {
+                int64_t const p = chunk * 2 * kUNROLL + 2 * i + parity;
+                v[i] = 0;
+                if (p < pixels)
                 {
                     uint32_t const lo = channel < g.c ? rawBits(image, channel * cStride + p * pStride) : 0U;
                     uint32_t const hi
@@ -438,14 +492,14 @@ __device__ __forceinline__ void stageSlice(
                     v[i] = lo | (hi << 16);
                 }
             }
-        }
 #pragma unroll
-        for (int32_t i = 0; i < kUNROLL; ++i)
-        {
-            int64_t const p = chunk * 2 * kUNROLL + 2 * i + parity;
-            if (p < pixels)
+            for (int32_t i = 0; i < kUNROLL; ++i)
             {
-                slice[p * kSLICE_WORDS + word] = v[i];
+                int64_t const p = chunk * 2 * kUNROLL + 2 * i + parity;
+                if (p < pixels)
+                {
+                    slice[p * kSLICE_WORDS + word] = v[i];
+                }
             }
         }
     }
@@ -517,7 +571,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
     // Shared memory: [slice][window info][direct tasks][derived tasks][copy table]
-    //                [per warp: staging, scratch, the roi's windows].
+    //                [per warp: staging, the roi's windows].
     unsigned char* const windowArea = smem + plan.sliceBytes;
     SliceWindow* const windowInfo = reinterpret_cast<SliceWindow*>(windowArea);
     uint4* const directTasks = reinterpret_cast<uint4*>(
@@ -525,9 +579,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     uint4* const derivedTasks = directTasks + g.totalBins;
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
-        + warp * (plan.stageBytes + plan.scratchBytes + plan.windowBytes);
-    unsigned char* const scratch = stage + plan.stageBytes;
-    unsigned char* const table = scratch + plan.scratchBytes;
+        + warp * (plan.stageBytes + plan.windowBytes);
+    unsigned char* const table = stage + plan.stageBytes;
 
     // The host-built tables go to shared memory: lanes index them by task, which the parameter bank would serialise.
     for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.windows; i += static_cast<int32_t>(blockDim.x))
@@ -538,8 +591,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     {
         SliceTask const d = plan.direct[i];
         SliceTask const e = plan.derived[i];
-        directTasks[i] = make_uint4(d.windows, d.stage, d.scratch, d.source);
-        derivedTasks[i] = make_uint4(e.windows, e.stage, e.scratch, e.source);
+        directTasks[i] = make_uint4(d.windows, d.stage, d.source, d.shape);
+        derivedTasks[i] = make_uint4(e.windows, e.stage, e.source, e.shape);
     }
     // Output copy: when every level's block of this slice is whole 16-byte vectors at 16-byte aligned addresses, one
     // table of (staging vector, vector in the output row) pairs serves all levels; else level by level (copyOut).
@@ -573,25 +626,37 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int32_t const group = lane / kSLICE_LANES_PER_BIN;
     int32_t const quad = lane % kSLICE_LANES_PER_BIN;
     unsigned char const* const pixels = smem + quad * 16;
-    unsigned char* const raws = scratch + quad * 16;
 
-    // One task: reduce the cells (or source results) of its bin, keep the raw result if a coarser level needs it,
-    // stage the value (0 for an empty window) in output order.
-    auto const runTask = [&](uint4 const t) {
+    // Stages a task's result (0 for an empty window) in output order: its channels are t.y >> 16 bytes apart.
+    auto const stageResult = [&](uint4 const t, Acc const& acc, int32_t area) {
+        uint32_t const channelBytes = t.y >> 16;
+        unsigned char* const out = stage + (t.y & 0xffffU) + quad * Acc::kValues * channelBytes;
+        float const scale = kMode == PoolMode::kAVG && area > 0 ? __frcp_rn(static_cast<float>(area)) : 0.0F;
+#pragma unroll
+        for (int32_t i = 0; i < Acc::kValues; ++i)
+        {
+            *reinterpret_cast<T*>(out + i * channelBytes) = area > 0 ? acc.value(i, scale) : Traits<T>::store(0.0F);
+        }
+    };
+
+    // A task of phase 0: reduce the cells of its bin's window in the map.
+    auto const runMapTask = [&](uint4 const t) {
         int2 const rw = *reinterpret_cast<int2 const*>(table + (t.x & 0xffffU));
         int2 const cw = *reinterpret_cast<int2 const*>(table + (t.x >> 16));
         int32_t const area = (rw.y - rw.x) * (cw.y - cw.x); // windows are clipped, so never negative
-        uint32_t const source = t.z >> 16;
-        bool const fromMap = source == kSLICE_NONE;
-        unsigned char const* p = fromMap ? pixels + (rw.x * width + cw.x) * kCellBytes : raws + source;
-        int32_t const rows = fromMap ? (area > 0 ? rw.y - rw.x : 0) : static_cast<int32_t>((t.w >> 16) & 0xffU);
-        int32_t const cols = fromMap ? cw.y - cw.x : static_cast<int32_t>(t.w >> 24);
-        int32_t const rowBytes = fromMap ? width * kCellBytes : static_cast<int32_t>(t.w & 0xffffU);
+        unsigned char const* p = pixels + (rw.x * width + cw.x) * kCellBytes;
+        int32_t const rows = area > 0 ? rw.y - rw.x : 0;
+        int32_t const cols = cw.y - cw.x;
+        int32_t const rowBytes = width * kCellBytes;
         // Cells in pairs, row after row, as one flat loop (bins are a few cells wide, so per-row loops cost more than
         // the cells). Max reads a row's last cell twice when the row is odd (max is idempotent); avg skips it.
+        // Avg sums the pair's second cell into a second accumulator (two dependency chains of fp32 adds); max keeps
+        // one (H200, roi-bench: two chains cost max 4 %, gained avg 1-7 %).
         int32_t const last = (cols - 1) * kCellBytes;
         Acc acc;
+        Acc second;
         acc.reset();
+        second.reset();
         int32_t x = 0;
         for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
         {
@@ -601,7 +666,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             acc.add(v0);
             if (kMode == PoolMode::kMAX || x + kCellBytes <= last)
             {
-                acc.add(v1);
+                (kMode == PoolMode::kAVG ? second : acc).add(v1);
             }
             x += 2 * kCellBytes;
             if (x > last)
@@ -610,18 +675,50 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
                 p += rowBytes;
             }
         }
-        if (kMode == PoolMode::kMAX && (t.z & 0xffffU) != kSLICE_NONE)
+        if constexpr (kMode == PoolMode::kAVG)
         {
-            *reinterpret_cast<uint4*>(raws + (t.z & 0xffffU))
-                = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
+            acc.merge(second);
         }
-        uint32_t const channelBytes = t.y >> 16;
-        unsigned char* const out = stage + (t.y & 0xffffU) + quad * Acc::kValues * channelBytes;
+        stageResult(t, acc, area);
+    };
+
+    // A task of a later phase (max): the max of its source bins' staged results, which are raw maxima because the
+    // derived schedule runs only when no source window is empty. This lane's channels are channelBytes apart there.
+    auto const runDerivedTask = [&](uint4 const t) {
+        int2 const rw = *reinterpret_cast<int2 const*>(table + (t.x & 0xffffU));
+        int2 const cw = *reinterpret_cast<int2 const*>(table + (t.x >> 16));
+        int32_t const area = (rw.y - rw.x) * (cw.y - cw.x);
+        uint32_t const channelBytes = t.z >> 16;
+        unsigned char const* p = stage + (t.z & 0xffffU) + quad * Acc::kValues * channelBytes;
+        int32_t const rows = static_cast<int32_t>((t.w >> 16) & 0xffU);
+        int32_t const cols = static_cast<int32_t>(t.w >> 24);
+        int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
+        Acc acc;
+        acc.reset();
+        for (int32_t y = 0; y < rows; ++y, p += rowBytes)
+        {
+            for (int32_t x = 0; x < cols; ++x)
+            {
+                unsigned char const* const q = p + x * static_cast<int32_t>(sizeof(T));
+                uint32_t w[4];
 #pragma unroll
-        for (int32_t i = 0; i < Acc::kValues; ++i)
-        {
-            *reinterpret_cast<T*>(out + i * channelBytes) = area > 0 ? acc.value(i, area) : Traits<T>::store(0.0F);
+                for (int32_t i = 0; i < 4; ++i)
+                {
+                    if constexpr (kChannels == 1)
+                    {
+                        w[i] = *reinterpret_cast<uint32_t const*>(q + i * channelBytes);
+                    }
+                    else
+                    {
+                        uint32_t const lo = *reinterpret_cast<uint16_t const*>(q + 2 * i * channelBytes);
+                        uint32_t const hi = *reinterpret_cast<uint16_t const*>(q + (2 * i + 1) * channelBytes);
+                        w[i] = lo | hi << 16;
+                    }
+                }
+                acc.add(make_uint4(w[0], w[1], w[2], w[3]));
+            }
         }
+        stageResult(t, acc, area);
     };
 
     // Rois of this CTA's run, one per warp; the next roi's row is loaded (lanes 0-4) while this one is pooled.
@@ -660,14 +757,15 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
         for (int32_t j = lane; j < plan.windows; j += 32)
         {
             SliceWindow const info = windowInfo[j];
-            detail::Window const w = j < g.sumLh
-                ? detail::roiBinWindow(box.startH, box.height, info.index, info.bins, g.h)
-                : detail::roiBinWindow(box.startW, box.width, info.index, info.bins, g.w);
+            int32_t const count = info.bins & ~kSLICE_SOURCE_WINDOW;
+            detail::Window const w = j < g.sumLh ? detail::roiBinWindow(box.startH, box.height, info.index, count, g.h)
+                                                 : detail::roiBinWindow(box.startW, box.width, info.index, count, g.w);
             windows[j] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end));
         }
         __syncwarp();
 
-        // 2. Max: derive only if every window of every derived level is the union of its source windows.
+        // 2. Max: derive only if every window of every derived level is the union of its source windows, and no
+        //    source window is empty.
         bool derive = false;
         if (kMode == PoolMode::kMAX && plan.phases > 0)
         {
@@ -675,9 +773,10 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             for (int32_t j = lane; j < plan.windows; j += 32)
             {
                 SliceWindow const info = windowInfo[j];
+                int2 const w = windows[j];
+                broken = broken || ((info.bins & kSLICE_SOURCE_WINDOW) != 0 && w.y <= w.x);
                 if (info.nestFirst >= 0)
                 {
-                    int2 const w = windows[j];
                     broken = broken || w.x != windows[info.nestFirst].x || w.y != windows[info.nestLast].y;
                 }
             }
@@ -693,9 +792,16 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
             int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
             for (int32_t s = begin + group; s < end; s += kSLICE_BINS_AT_ONCE)
             {
-                runTask(tasks[s]);
+                if (phase == 0)
+                {
+                    runMapTask(tasks[s]);
+                }
+                else
+                {
+                    runDerivedTask(tasks[s]);
+                }
             }
-            __syncwarp(); // the next phase reads this one's raw results
+            __syncwarp(); // the next phase reads this one's results
             begin = end;
         }
 
