@@ -7,7 +7,8 @@
 # .trt/TensorRT-<version>), then runs: the ROI CPU tests; the ROI GPU tests, every kernel (spp::RoiAlgo) that can run
 # a case (a skipped GPU test is a failure here); the same GPU tests as 4 concurrent processes, 3 repeats each (the load
 # of ctest -j4, under which a stream-ordering bug in the test helper once showed); compute-sanitizer memcheck and
-# initcheck on the kernel grid when the tool is installed (up to 2 x 240 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1;
+# initcheck on the kernel grid, racecheck on the slices kernel's small tests, when the tool is installed (up to
+# 3 x 240 s; ROI_SANITIZER=0 skips them); the ROI plugin harness with SPP_TRT_REQUIRE_GPU=1;
 # tests/oracle/check_torchvision_roi.py (torchvision.ops.roi_pool as the oracle); roi-bench and
 # bench/torchvision_roi_bench.py.
 # Files in $OUT/roi (or ./device-out/roi), few on purpose: build.log, roi_tests.log, roi_plugin_tests.log,
@@ -113,6 +114,14 @@ elif [ -n "$sanitizer" ]; then
             || fail "compute-sanitizer $tool (exit 86: sanitizer errors, 124: timed out; see roi_tests.log)"
         grep -E "ERROR SUMMARY" "$tests_log" | tail -1
     done
+    # Shared-memory hazards between the slices kernel's phases (warp-synchronous, __syncwarp only): racecheck is
+    # slow, so on the small tests that take the derived and the direct schedules and NaN inputs.
+    step "compute-sanitizer --tool racecheck (slices kernel tests)"
+    run_gtest racecheck 240 "$sanitizer" --tool racecheck --racecheck-report hazard --error-exitcode 86 \
+        $build/tests/spp_roi_cuda_tests \
+        --gtest_filter='RoiKernels.SlicesDeriveOnlyNestedLevels:RoiKernels.NanAndNegativeInfinityPropagateInMax' \
+        || fail "compute-sanitizer racecheck (exit 86: hazards, 124: timed out; see roi_tests.log)"
+    grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$tests_log" | tail -1
 else
     echo "compute-sanitizer not found: sanitizer steps skipped"
 fi

@@ -3,7 +3,7 @@
 # with each (GPU machine).
 #   [BENCH=roi] scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
-# SPP_COLUMNS_MIN_BLOCKS (ROI experiments add their own macros the same way). Example:
+# SPP_COLUMNS_MIN_BLOCKS; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # With BENCH=roi, every variant is timed twice, in turns (A B A B), so drift of the machine shows.
 set -uo pipefail
