@@ -19,9 +19,9 @@ enum class RoiAlgo : int32_t
                    //!< sum(2L - 1) <= 32 per axis and sum(Lh * Lw) <= 64, H and W < 2^31; kNCHW needs the workspace
                    //!< (the features transposed to NHWC).
     kSLICES = 4,   //!< A CTA per (image, slice of 16 fp32 / 32 fp16|bf16 channels, run of rois), the slice staged in
-                   //!< shared memory; max derives levels that nest in the finest one. N >= 1, sum(Lh * Lw) <= 64, and
+                   //!< shared memory; max derives levels that nest in a finer one. N >= 1, sum(Lh * Lw) <= 64, and
                    //!< H * W * 64 bytes plus per-warp buffers within the device's shared memory per block (for
-                   //!< {1,2,3,6}: H * W up to about 3300 on sm_90, 2200 on sm_80, 1200 on sm_86/89, 650 on sm_75).
+                   //!< {1,2,3,6}: H * W up to about 3350 on sm_90, 2300 on sm_80, 1300 on sm_86/89, 750 on sm_75).
                    //!< No workspace.
 };
 
