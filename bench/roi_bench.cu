@@ -12,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -74,11 +75,16 @@ int main(int argc, char** argv)
             runs = std::max(50, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--k") && i + 1 < argc)
             k = std::atoll(argv[++i]);
-        else if (!std::strcmp(argv[i], "--algo") && i + 1 < argc)
+        else if (!std::strcmp(argv[i], "--algo") && i + 1 < argc
+            && std::find_if(std::begin(algoNames), std::end(algoNames),
+                   [&](char const* name) { return !std::strcmp(name, argv[i + 1]); })
+                != std::end(algoNames))
             only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--k K] [--algo NAME]\n", argv[0]);
+            std::fprintf(stderr,
+                "usage: %s [--json FILE] [--runs N>=50] [--k K] [--algo auto|planes|direct|segments|slices]\n",
+                argv[0]);
             return 2;
         }
     }
