@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """torchvision baseline for roi-bench: torch.cat([torchvision.ops.roi_pool(x, rois, L, 1/16).flatten(1) for L in
 (1, 2, 3, 6)], 1) on features 1x256x38x63 and K = 2000 random proposals (the same generator as bench/roi_bench.cu),
-fp32 and fp16. CUDA events, 20 warm-up calls, median of --runs (>= 50) calls rotating over 8 input sets.
+fp32 and fp16. CUDA events, 20 warm-up calls, then, rotating over 8 input sets, the median of --runs (>= 50) single
+calls between two events ("1 call") and of --runs batches of 20 back-to-back calls, per call ("pipelined"), as
+roi-bench does.
 
 Usage: torchvision_roi_bench.py [--json FILE] [--runs N] [--k K]
 """
@@ -46,6 +48,14 @@ def main():
                 spp_roi(*sets[i % 8])
             torch.cuda.synchronize()
             start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            batches = []
+            for r in range(runs):
+                start.record()
+                for i in range(20):
+                    spp_roi(*sets[(r * 20 + i) % 8])
+                stop.record()
+                stop.synchronize()
+                batches.append(start.elapsed_time(stop) * 1000.0 / 20)
             times = []
             for r in range(runs):
                 x, rois = sets[r % 8]
@@ -55,8 +65,9 @@ def main():
                 stop.synchronize()
                 times.append(start.elapsed_time(stop) * 1000.0)
         us = statistics.median(times)
-        print(f"  {str(dtype)[6:]:8s} median {us:8.1f} us")
-        results.append({"dtype": str(dtype)[6:], "median_us": us, "runs": runs})
+        pipelined = statistics.median(batches)
+        print(f"  {str(dtype)[6:]:8s} median 1 call {us:8.1f} us, pipelined {pipelined:8.1f} us")
+        results.append({"dtype": str(dtype)[6:], "median_us": us, "pipelined_us": pipelined, "runs": runs})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": name, "k": args.k, "torchvision": torchvision.__version__, "results": results}, f)

@@ -245,7 +245,7 @@ TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
         std::vector<float> rows = {0, 0, 0, 19, 56, 0, 2, 1, 17, 57, 0, 0, 3, 9, 59, 0, 5, 0, 5, 56};
         RoiDesc const desc = makeRoiDesc({{1, 1}, {7, 7}}, PoolMode::kMAX, 1.0F, dtype, DataType::kFLOAT,
             Layout::kNCHW, 1, 24, h, w, static_cast<int64_t>(rows.size() / 5));
-        ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSLICES, 0)) << test::describeRoi(desc);
+        ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSLICES, roiWorkspaceSize(desc))) << test::describeRoi(desc);
         std::vector<float> values(static_cast<size_t>(roiFeatureElements(desc)));
         std::uniform_real_distribution<float> small(-4.0F, 4.0F);
         for (int64_t c = 0; c < desc.c; ++c)
@@ -652,8 +652,8 @@ TEST(RoiLauncher, AlgoChoiceAndWorkspace)
     RoiDesc smaller = desc;
     smaller.h = 20, smaller.numRois = 3;
     EXPECT_LE(roiWorkspaceSize(smaller), ws);
-    desc.layout = Layout::kNHWC;
-    EXPECT_EQ(roiWorkspaceSize(desc), 0u);
+    desc.layout = Layout::kNHWC; // no transpose; the slices kernel's roi table: a 16-byte header + 24 windows per roi
+    EXPECT_EQ(roiWorkspaceSize(desc), size_t{2000} * (16 + 24 * 8));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, 0));
     EXPECT_FALSE(roiAlgoSupported(desc, RoiAlgo::kPLANES, 0));
     RoiDesc big = desc;
@@ -664,17 +664,32 @@ TEST(RoiLauncher, AlgoChoiceAndWorkspace)
 }
 
 // The slices kernel's limits, decided on the host (no GPU needed: without one the planner assumes the 48 KiB every
-// device allows): a small map runs without workspace in both layouts; N = 0, more than 64 bins, or a map whose slice
-// cannot fit in any device's shared memory are refused, and a forced launch of a refused case returns
+// device allows): a small map runs in both layouts with roiWorkspaceSize bytes of workspace (its roi table), not with
+// fewer, nor with a workspace that is not 16-byte aligned; N = 0, more than 64 bins, or a map whose slice cannot fit
+// in any device's shared memory are refused whatever the workspace, and a forced launch of a refused case returns
 // cudaErrorInvalidValue before any CUDA call.
 TEST(RoiLauncher, SlicesLimits)
 {
     float dummy[8] = {};
     RoiDesc small = makeRoiDesc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX, 1.0F, DataType::kHALF, DataType::kFLOAT,
         Layout::kNCHW, 2, 40, 5, 7, 10);
-    EXPECT_TRUE(roiAlgoSupported(small, RoiAlgo::kSLICES, 0));
-    small.layout = Layout::kNHWC;
-    EXPECT_TRUE(roiAlgoSupported(small, RoiAlgo::kSLICES, 0));
+    for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+    {
+        small.layout = layout;
+        size_t const ws = roiWorkspaceSize(small);
+        EXPECT_GE(ws, size_t{10} * (16 + 24 * 8)) << test::describeRoi(small);
+        EXPECT_TRUE(roiAlgoSupported(small, RoiAlgo::kSLICES, ws)) << test::describeRoi(small);
+        EXPECT_FALSE(roiAlgoSupported(small, RoiAlgo::kSLICES, size_t{10} * (16 + 24 * 8) - 1))
+            << test::describeRoi(small);
+        EXPECT_FALSE(roiAlgoSupported(small, RoiAlgo::kSLICES, 0)) << test::describeRoi(small);
+        EXPECT_EQ(roiForward(small, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSLICES}),
+            cudaErrorInvalidValue);
+        alignas(16) static unsigned char misaligned[16 + 16 * 1024];
+        ASSERT_LE(ws, sizeof(misaligned) - 16);
+        EXPECT_EQ(roiForward(small, dummy, dummy, dummy, misaligned + 4, ws, nullptr,
+                      RoiLaunchOptions{RoiAlgo::kSLICES}),
+            cudaErrorInvalidValue);
+    }
     RoiDesc noImages = small;
     noImages.n = 0;
     RoiDesc manyBins = small;
@@ -684,7 +699,7 @@ TEST(RoiLauncher, SlicesLimits)
     for (RoiDesc const& refused : {noImages, manyBins, hugeMap})
     {
         ASSERT_TRUE(validate(refused).ok()) << test::describeRoi(refused);
-        EXPECT_FALSE(roiAlgoSupported(refused, RoiAlgo::kSLICES, 0)) << test::describeRoi(refused);
+        EXPECT_FALSE(roiAlgoSupported(refused, RoiAlgo::kSLICES, std::numeric_limits<size_t>::max())) << test::describeRoi(refused);
         EXPECT_TRUE(roiAlgoSupported(refused, RoiAlgo::kAUTO, 0)) << test::describeRoi(refused);
         EXPECT_EQ(roiForward(refused, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSLICES}),
             cudaErrorInvalidValue)

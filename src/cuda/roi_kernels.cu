@@ -540,6 +540,23 @@ int64_t transposeBytes(RoiDesc const& desc)
     return (bytes + 255) / 256 * 256;
 }
 
+//! Bytes of the roi table the slices kernel reads (roi::SliceRoiHeader; 0 where the slices kernel never runs).
+int64_t sliceTableBytes(RoiDesc const& desc)
+{
+    int64_t bins = 0;
+    int64_t windows = 0;
+    for (int32_t l = 0; l < desc.pyramid.numLevels; ++l)
+    {
+        bins += static_cast<int64_t>(desc.pyramid.levelsH[l]) * desc.pyramid.levelsW[l];
+        windows += desc.pyramid.levelsH[l] + desc.pyramid.levelsW[l];
+    }
+    if (desc.dtype == DataType::kINT8 || desc.numRois == 0 || bins > roi::kSLICE_MAX_BINS)
+    {
+        return 0;
+    }
+    return (desc.numRois * roi::sliceRoiRowBytes(windows) + 255) / 256 * 256;
+}
+
 bool planesRuns(RoiGeometry const& g, DataType dtype)
 {
     int64_t const es = static_cast<int64_t>(elementSize(dtype));
@@ -564,9 +581,10 @@ bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceByt
         && (g.c + 31) / 32 <= 65535 && g.n <= 65535;
 }
 
-//! Which kernel runs `desc` for `algo`; false when a forced algo cannot.
-bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel,
-    roi::SlicePlan& slicePlan)
+//! Which kernel runs `desc` for `algo`; false when a forced algo cannot. `sliceWorkspace`: the workspace bytes the
+//! slices kernel may use (0 when the workspace is not 16-byte aligned: its roi table is copied as 16-byte words).
+bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes,
+    size_t sliceWorkspace, Kernel& kernel, roi::SlicePlan& slicePlan)
 {
     device::DeviceLimits const limits = device::deviceLimits();
     switch (algo)
@@ -576,7 +594,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     case RoiAlgo::kSEGMENTS: kernel = Kernel::kSEGMENTS; return segmentsRuns(desc, g, workspaceBytes);
     case RoiAlgo::kSLICES:
         kernel = Kernel::kSLICES;
-        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, slicePlan);
+        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slicePlan);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
@@ -587,7 +605,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     // much larger than the pooled output (a few rois over a big map): there staging or transposing every feature
     // would cost more than the pooling.
     bool const mapWorthIt = g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
-    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, slicePlan))
+    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slicePlan))
     {
         kernel = Kernel::kSLICES;
     }
@@ -610,7 +628,19 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
     {
         static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096,
             "the slices kernel's parameters must stay within the classic 4 KiB limit");
-        auto const function = roi::roiSlicesKernel<T, R, kMode>;
+        // 1. The roi table (box, windows, nesting vote) once per roi; 2. the pooling, per (roi group, slice, image).
+        unsigned char* const table = static_cast<unsigned char*>(workspace);
+        int64_t const tableCtas = (g.k + roi::kSLICE_TABLE_WARPS - 1) / roi::kSLICE_TABLE_WARPS;
+        int64_t const maxTableCtas = static_cast<int64_t>(device::deviceLimits().sms) * 8;
+        roi::roiSliceTableKernel<R>
+            <<<static_cast<uint32_t>(tableCtas < maxTableCtas ? tableCtas : maxTableCtas),
+                roi::kSLICE_TABLE_WARPS * 32, 0, stream>>>(g, slicePlan, static_cast<R const*>(rois), table);
+        cudaError_t const tableStatus = cudaGetLastError();
+        if (tableStatus != cudaSuccess)
+        {
+            return tableStatus;
+        }
+        auto const function = roi::roiSlicesKernel<T, kMode>;
         if (slicePlan.smemBytes > 48 * 1024)
         {
             cudaError_t const status = cudaFuncSetAttribute(
@@ -622,8 +652,8 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
         }
         dim3 const grid(static_cast<uint32_t>(slicePlan.groups), static_cast<uint32_t>(slicePlan.slices),
             static_cast<uint32_t>(g.n));
-        function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(g, slicePlan,
-            static_cast<T const*>(features), static_cast<R const*>(rois), static_cast<T*>(output));
+        function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(
+            g, slicePlan, static_cast<T const*>(features), table, static_cast<T*>(output));
         return cudaGetLastError();
     }
     if (kernel == Kernel::kPLANES)
@@ -703,7 +733,9 @@ size_t roiWorkspaceSize(RoiDesc const& desc) noexcept
     {
         return 0;
     }
-    return static_cast<size_t>(transposeBytes(desc));
+    int64_t const transpose = transposeBytes(desc);
+    int64_t const table = sliceTableBytes(desc);
+    return static_cast<size_t>(transpose > table ? transpose : table);
 }
 
 bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) noexcept
@@ -714,7 +746,7 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
     }
     Kernel kernel{};
     roi::SlicePlan plan{};
-    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel, plan);
+    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, workspaceBytes, kernel, plan);
 }
 
 cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
@@ -735,7 +767,9 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
     roi::SlicePlan plan{};
-    if (!pickKernel(desc, g, options.algo, workspace == nullptr ? 0 : workspaceBytes, kernel, plan))
+    size_t const usable = workspace == nullptr ? 0 : workspaceBytes;
+    bool const aligned = reinterpret_cast<uintptr_t>(workspace) % 16 == 0;
+    if (!pickKernel(desc, g, options.algo, usable, aligned ? usable : 0, kernel, plan))
     {
         return cudaErrorInvalidValue;
     }

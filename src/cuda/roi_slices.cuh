@@ -102,12 +102,30 @@ struct SlicePlan
     int64_t sliceBytes;      //!< H * W * 64
     int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
-    int64_t windowBytes;     //!< per warp: the roi's windows, int2 each, rounded up to 16 bytes
+    int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
     int64_t smemBytes;       //!< per CTA
     SliceWindow window[kSLICE_MAX_WINDOWS];
     SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
     SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
 };
+
+//! The roi table, the slices kernel's workspace: one row per roi, written once by roiSliceTableKernel and read by
+//! every channel slice's CTA, so the box, the windows and the nesting vote are not redone for each slice. A row is a
+//! 16-byte header, then the roi's windows as int2 (start, end) in SlicePlan::window order.
+struct SliceRoiHeader
+{
+    int32_t batch;  //!< the roi's image; -1: invalid roi (batch index out of range or a non-finite value: zero row)
+    int32_t derive; //!< 1: run the derived schedule (every derived window is the union of its source windows and no
+                    //!< source window is empty), 0: the direct one
+    int32_t unused[2];
+};
+static_assert(sizeof(SliceRoiHeader) == 16, "the header is one 16-byte copy");
+
+//! Bytes of one roi's row in the roi table (16-byte multiples: rows are copied as 16-byte words).
+inline int64_t sliceRoiRowBytes(int64_t windows)
+{
+    return static_cast<int64_t>(sizeof(SliceRoiHeader)) + (windows * 8 + 15) / 16 * 16;
+}
 
 //! Fills the window table and both task schedules of `plan` for `g` (planSlices has checked the sizes).
 inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, SlicePlan& plan)
@@ -238,9 +256,10 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     }
 }
 
-//! Whether the slices kernel can run this geometry on this device, and how.
+//! Whether the slices kernel can run this geometry on this device with `workspaceBytes` of workspace (the roi table
+//! needs K * sliceRoiRowBytes), and how.
 inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, device::DeviceLimits const& device,
-    SlicePlan& plan)
+    size_t workspaceBytes, SlicePlan& plan)
 {
     if (dtype == DataType::kINT8 || g.n < 1 || g.k < 1 || g.totalBins > kSLICE_MAX_BINS || g.n > 65535)
     {
@@ -257,6 +276,10 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
+    if (workspaceBytes < static_cast<uint64_t>(g.k * sliceRoiRowBytes(g.sumLh + g.sumLw)))
+    {
+        return false;
+    }
     planSliceTasks(g, dtype, mode, plan);
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
@@ -264,8 +287,8 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         + 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
         + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8; // copy table: an int2 per 16 bytes of staging
     plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
-    plan.windowBytes = (static_cast<int64_t>(plan.windows) * 8 + 15) / 16 * 16; // keeps the next warp 16-aligned
-    int64_t const perWarp = plan.stageBytes + plan.windowBytes;
+    plan.roiRowBytes = sliceRoiRowBytes(plan.windows);
+    int64_t const perWarp = plan.stageBytes + 2 * plan.roiRowBytes; // staging, this roi's row and the next one's
     int64_t const fit = (device.smemOptin - plan.sliceBytes - plan.tableBytes) / perWarp;
     if (fit < kSLICE_MIN_WARPS)
     {
@@ -550,9 +573,83 @@ __device__ __forceinline__ void forEachLevel(RoiGeometry const& g, F&& f)
     }
 }
 
-template <typename T, typename R, PoolMode kMode>
-__global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
-    RoiGeometry g, SlicePlan plan, T const* __restrict__ features, R const* __restrict__ rois, T* __restrict__ output)
+constexpr int32_t kSLICE_TABLE_WARPS = 8; //!< warps per CTA of roiSliceTableKernel
+
+//! Writes the roi table (SliceRoiHeader): one warp per roi computes its box, then its windows (one per lane, core/
+//! roi_bins.h: the same fp32 geometry as the CPU reference), then, when the plan has a derived schedule (max), votes
+//! on whether this roi may use it: every window of a derived level must be exactly the union of its source windows
+//! (checked on the actual windows, so it is exact whatever the rounding did), and no source window may be empty (an
+//! empty bin is staged as 0, not as the max identity a coarser bin could combine).
+template <typename R>
+__global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
+    RoiGeometry g, SlicePlan plan, R const* __restrict__ rois, unsigned char* __restrict__ table)
+{
+    __shared__ SliceWindow windowInfo[kSLICE_MAX_WINDOWS];
+    __shared__ int2 windowsOfWarp[kSLICE_TABLE_WARPS][kSLICE_MAX_WINDOWS];
+    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.windows; i += static_cast<int32_t>(blockDim.x))
+    {
+        windowInfo[i] = plan.window[i]; // lanes index it by window: the parameter bank would serialise
+    }
+    __syncthreads();
+    int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
+    int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+    int2* const windows = windowsOfWarp[warp];
+    for (int64_t k = static_cast<int64_t>(blockIdx.x) * kSLICE_TABLE_WARPS + warp; k < g.k;
+         k += static_cast<int64_t>(gridDim.x) * kSLICE_TABLE_WARPS)
+    {
+        float const mine = lane < kROI_COLUMNS ? Traits<R>::load(rois[k * kROI_COLUMNS + lane]) : 0.0F;
+        float values[kROI_COLUMNS];
+#pragma unroll
+        for (int32_t i = 0; i < kROI_COLUMNS; ++i)
+        {
+            values[i] = __shfl_sync(0xffffffffU, mine, i);
+        }
+        detail::RoiBox const box = detail::makeRoiBox(values, g.scale, g.n); // the same row in every lane: uniform
+        unsigned char* const row = table + k * plan.roiRowBytes;
+        int2* const rowWindows = reinterpret_cast<int2*>(row + sizeof(SliceRoiHeader));
+        bool derive = false;
+        if (box.valid)
+        {
+            for (int32_t j = lane; j < plan.windows; j += 32)
+            {
+                SliceWindow const info = windowInfo[j];
+                int32_t const count = info.bins & ~kSLICE_SOURCE_WINDOW;
+                detail::Window const w = j < g.sumLh
+                    ? detail::roiBinWindow(box.startH, box.height, info.index, count, g.h)
+                    : detail::roiBinWindow(box.startW, box.width, info.index, count, g.w);
+                int2 const window = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end));
+                windows[j] = window;
+                rowWindows[j] = window;
+            }
+            __syncwarp();
+            if (plan.phases > 0)
+            {
+                bool broken = false;
+                for (int32_t j = lane; j < plan.windows; j += 32)
+                {
+                    SliceWindow const info = windowInfo[j];
+                    int2 const w = windows[j];
+                    broken = broken || ((info.bins & kSLICE_SOURCE_WINDOW) != 0 && w.y <= w.x);
+                    if (info.nestFirst >= 0)
+                    {
+                        broken = broken || w.x != windows[info.nestFirst].x || w.y != windows[info.nestLast].y;
+                    }
+                }
+                derive = __any_sync(0xffffffffU, broken) == 0;
+            }
+            __syncwarp(); // the next roi rewrites windows[]
+        }
+        if (lane == 0)
+        {
+            *reinterpret_cast<int4*>(row)
+                = make_int4(box.valid ? static_cast<int32_t>(box.batch) : -1, derive ? 1 : 0, 0, 0);
+        }
+    }
+}
+
+template <typename T, PoolMode kMode>
+__global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiGeometry g, SlicePlan plan,
+    T const* __restrict__ features, unsigned char const* __restrict__ roiTable, T* __restrict__ output)
 {
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kSliceChannels = kSLICE_WORDS * kChannels;
@@ -570,23 +667,16 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
     int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
-    // Shared memory: [slice][window info][direct tasks][derived tasks][copy table]
-    //                [per warp: staging, the roi's windows].
-    unsigned char* const windowArea = smem + plan.sliceBytes;
-    SliceWindow* const windowInfo = reinterpret_cast<SliceWindow*>(windowArea);
-    uint4* const directTasks = reinterpret_cast<uint4*>(
-        windowArea + (plan.windows * static_cast<int64_t>(sizeof(SliceWindow)) + 15) / 16 * 16);
+    // Shared memory: [slice][direct tasks][derived tasks][copy table]
+    //                [per warp: staging, two rows of the roi table (this roi's and the next one's)].
+    uint4* const directTasks = reinterpret_cast<uint4*>(smem + plan.sliceBytes);
     uint4* const derivedTasks = directTasks + g.totalBins;
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
-        + warp * (plan.stageBytes + plan.windowBytes);
-    unsigned char* const table = stage + plan.stageBytes;
+        + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
+    unsigned char* const roiRows = stage + plan.stageBytes;
 
     // The host-built tables go to shared memory: lanes index them by task, which the parameter bank would serialise.
-    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.windows; i += static_cast<int32_t>(blockDim.x))
-    {
-        windowInfo[i] = plan.window[i];
-    }
     for (int32_t i = static_cast<int32_t>(threadIdx.x); i < g.totalBins; i += static_cast<int32_t>(blockDim.x))
     {
         SliceTask const d = plan.direct[i];
@@ -626,6 +716,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
     int32_t const group = lane / kSLICE_LANES_PER_BIN;
     int32_t const quad = lane % kSLICE_LANES_PER_BIN;
     unsigned char const* const pixels = smem + quad * 16;
+
+    unsigned char const* table = nullptr; // the current roi's windows (int2), indexed by the tasks' byte offsets
 
     // Stages a task's result (0 for an empty window) in output order: its channels are t.y >> 16 bytes apart.
     auto const stageResult = [&](uint4 const t, Acc const& acc, int32_t area) {
@@ -684,10 +776,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
 
     // A task of a later phase (max): the max of its source bins' staged results, which are raw maxima because the
     // derived schedule runs only when no source window is empty. This lane's channels are channelBytes apart there.
+    // Its window is the union of non-empty source windows, so it is not empty either: no area to look up.
     auto const runDerivedTask = [&](uint4 const t) {
-        int2 const rw = *reinterpret_cast<int2 const*>(table + (t.x & 0xffffU));
-        int2 const cw = *reinterpret_cast<int2 const*>(table + (t.x >> 16));
-        int32_t const area = (rw.y - rw.x) * (cw.y - cw.x);
         uint32_t const channelBytes = t.z >> 16;
         unsigned char const* p = stage + (t.z & 0xffffU) + quad * Acc::kValues * channelBytes;
         int32_t const rows = static_cast<int32_t>((t.w >> 16) & 0xffU);
@@ -718,28 +808,37 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
                 acc.add(make_uint4(w[0], w[1], w[2], w[3]));
             }
         }
-        stageResult(t, acc, area);
+        stageResult(t, acc, 1);
     };
 
-    // Rois of this CTA's run, one per warp; the next roi's row is loaded (lanes 0-4) while this one is pooled.
-    int64_t k = kBegin + warp;
-    float next = k < kEnd && lane < kROI_COLUMNS ? Traits<R>::load(rois[k * kROI_COLUMNS + lane]) : 0.0F;
-    for (; k < kEnd; k += plan.warps)
-    {
-        float values[kROI_COLUMNS];
-#pragma unroll
-        for (int32_t i = 0; i < kROI_COLUMNS; ++i)
+    // Rois of this CTA's run, one per warp. Their rows of the roi table (header and windows) are copied to shared
+    // memory asynchronously, the next roi's while this one is pooled.
+    int32_t const rowVectors = static_cast<int32_t>(plan.roiRowBytes / 16);
+    auto const fetchRow = [&](int64_t roi, int32_t buffer) {
+        if (roi < kEnd)
         {
-            values[i] = __shfl_sync(0xffffffffU, next, i);
+            for (int32_t i = lane; i < rowVectors; i += 32)
+            {
+                __pipeline_memcpy_async(roiRows + buffer * plan.roiRowBytes + 16 * i,
+                    roiTable + roi * plan.roiRowBytes + 16 * i, 16);
+            }
         }
-        int64_t const following = k + plan.warps;
-        next = following < kEnd && lane < kROI_COLUMNS ? Traits<R>::load(rois[following * kROI_COLUMNS + lane])
-                                                       : 0.0F;
-        detail::RoiBox const box = detail::makeRoiBox(values, g.scale, g.n); // the same row in every lane: uniform
+        __pipeline_commit(); // possibly empty: one group per roi keeps the wait below uniform
+    };
+    int32_t buffer = 0;
+    fetchRow(kBegin + warp, buffer);
+    for (int64_t k = kBegin + warp; k < kEnd; k += plan.warps, buffer ^= 1)
+    {
+        fetchRow(k + plan.warps, buffer ^ 1);
+        __pipeline_wait_prior(1); // this roi's row has landed (the next one's may still be in flight)
+        __syncwarp();
+        unsigned char const* const roiRow = roiRows + buffer * plan.roiRowBytes;
+        int4 const header = *reinterpret_cast<int4 const*>(roiRow); // SliceRoiHeader, the same in every lane
+        table = roiRow + sizeof(SliceRoiHeader);
         T* const row = output + k * g.features;
-        if (!box.valid || box.batch != b)
+        if (header.x != b)
         {
-            if (!box.valid && b == 0)
+            if (header.x < 0 && b == 0)
             {
                 forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
                     T* const out = row + g.c * binOffset + c0 * lh * lw;
@@ -749,39 +848,10 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
                     }
                 });
             }
+            __syncwarp(); // the next fetch rewrites this row
             continue;
         }
-
-        // 1. Windows, one per lane.
-        int2* const windows = reinterpret_cast<int2*>(table);
-        for (int32_t j = lane; j < plan.windows; j += 32)
-        {
-            SliceWindow const info = windowInfo[j];
-            int32_t const count = info.bins & ~kSLICE_SOURCE_WINDOW;
-            detail::Window const w = j < g.sumLh ? detail::roiBinWindow(box.startH, box.height, info.index, count, g.h)
-                                                 : detail::roiBinWindow(box.startW, box.width, info.index, count, g.w);
-            windows[j] = make_int2(static_cast<int32_t>(w.start), static_cast<int32_t>(w.end));
-        }
-        __syncwarp();
-
-        // 2. Max: derive only if every window of every derived level is the union of its source windows, and no
-        //    source window is empty.
-        bool derive = false;
-        if (kMode == PoolMode::kMAX && plan.phases > 0)
-        {
-            bool broken = false;
-            for (int32_t j = lane; j < plan.windows; j += 32)
-            {
-                SliceWindow const info = windowInfo[j];
-                int2 const w = windows[j];
-                broken = broken || ((info.bins & kSLICE_SOURCE_WINDOW) != 0 && w.y <= w.x);
-                if (info.nestFirst >= 0)
-                {
-                    broken = broken || w.x != windows[info.nestFirst].x || w.y != windows[info.nestLast].y;
-                }
-            }
-            derive = __any_sync(0xffffffffU, broken) == 0;
-        }
+        bool const derive = kMode == PoolMode::kMAX && header.y != 0;
 
         // 3-4. Tasks, phase by phase, 8 at a time.
         uint4 const* const tasks = derive ? derivedTasks : directTasks;
@@ -823,7 +893,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(
                     reinterpret_cast<T const*>(stage) + kSliceChannels * binOffset, validChannels * lh * lw, lane);
             });
         }
-        __syncwarp(); // the next roi rewrites the window table and the staging buffer
+        __syncwarp(); // the next fetch and roi rewrite the roi row and the staging buffer
     }
 }
 
