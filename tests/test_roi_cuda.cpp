@@ -634,9 +634,11 @@ TEST(RoiLauncher, AlgoChoiceAndWorkspace)
     RoiDesc desc = makeRoiDesc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX, 0.0625F, DataType::kFLOAT,
         DataType::kFLOAT, Layout::kNCHW, 1, 256, 38, 63, 2000);
     size_t const ws = roiWorkspaceSize(desc);
-    EXPECT_EQ(ws, size_t{256} * 38 * 63 * 4); // the NHWC copy (a multiple of 256 already)
-    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, ws));
-    EXPECT_FALSE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, ws - 1));
+    size_t const copy = size_t{256} * 38 * 63 * 4; // the NHWC copy of the features (a multiple of 256 already)
+    size_t const table = size_t{2000} * (16 + 24 * 8); // slices: a 16-byte header + 24 windows per roi (idem)
+    EXPECT_EQ(ws, table + copy); // the larger of segments' (copy) and slices' (table + copy) workspace
+    EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, copy));
+    EXPECT_FALSE(roiAlgoSupported(desc, RoiAlgo::kSEGMENTS, copy - 1));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kPLANES, 0));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kDIRECT, 0));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kAUTO, 0));

@@ -461,18 +461,19 @@ __global__ void __launch_bounds__(kSEG_THREADS) roiSegmentsKernel(RoiGeometry g,
     }
 }
 
-// NCHW -> NHWC (pixel stride C) into the workspace, for the segments kernel: 32 x 32 tiles through shared memory, so
-// both the reads (along pixels) and the writes (along channels) coalesce. grid (pixel tiles, channel tiles, N).
+// NCHW -> NHWC (pixel stride `stride` >= C; channels C..stride - 1 are not written) into the workspace, for the
+// segments kernel (stride C) and the slices kernel (16-byte pixel rows): 32 x 32 tiles through shared memory, so both
+// the reads (along pixels) and the writes (along channels) coalesce. grid (pixel tiles, channel tiles, N).
 template <typename T>
 __global__ void __launch_bounds__(256) nchwToNhwcKernel(
-    T const* __restrict__ in, T* __restrict__ out, int64_t channels, int64_t pixels)
+    T const* __restrict__ in, T* __restrict__ out, int64_t channels, int64_t pixels, int64_t stride)
 {
     __shared__ T tile[32][33];
     int64_t const b = blockIdx.z;
     int64_t const p0 = static_cast<int64_t>(blockIdx.x) * 32;
     int64_t const c0 = static_cast<int64_t>(blockIdx.y) * 32;
     T const* const src = in + b * channels * pixels;
-    T* const dst = out + b * pixels * channels;
+    T* const dst = out + b * pixels * stride;
     for (int32_t i = static_cast<int32_t>(threadIdx.y); i < 32; i += 8)
     {
         int64_t const ch = c0 + i;
@@ -489,7 +490,7 @@ __global__ void __launch_bounds__(256) nchwToNhwcKernel(
         int64_t const ch = c0 + threadIdx.x;
         if (p < pixels && ch < channels)
         {
-            dst[p * channels + ch] = tile[threadIdx.x][i];
+            dst[p * stride + ch] = tile[threadIdx.x][i];
         }
     }
 }
@@ -540,8 +541,8 @@ int64_t transposeBytes(RoiDesc const& desc)
     return (bytes + 255) / 256 * 256;
 }
 
-//! Bytes of the roi table the slices kernel reads (roi::SliceRoiHeader; 0 where the slices kernel never runs).
-int64_t sliceTableBytes(RoiDesc const& desc)
+//! Workspace bytes of the slices kernel (roi::sliceWorkspace; 0 where the slices kernel never runs).
+int64_t sliceWorkspaceBytes(RoiDesc const& desc)
 {
     int64_t bins = 0;
     int64_t windows = 0;
@@ -554,7 +555,9 @@ int64_t sliceTableBytes(RoiDesc const& desc)
     {
         return 0;
     }
-    return (desc.numRois * roi::sliceRoiRowBytes(windows) + 255) / 256 * 256;
+    return roi::sliceWorkspace(desc.n, desc.c, desc.h, desc.w, desc.numRois, windows, desc.layout,
+        static_cast<int64_t>(elementSize(desc.dtype)))
+        .totalBytes;
 }
 
 bool planesRuns(RoiGeometry const& g, DataType dtype)
@@ -620,6 +623,17 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     return true;
 }
 
+//! Enqueues nchwToNhwcKernel: features of `g` (kNCHW) into `out` with pixel stride `stride`.
+template <typename T>
+cudaError_t launchTranspose(RoiGeometry const& g, void const* features, void* out, int64_t stride, cudaStream_t stream)
+{
+    dim3 const grid(static_cast<uint32_t>((g.h * g.w + 31) / 32), static_cast<uint32_t>((g.c + 31) / 32),
+        static_cast<uint32_t>(g.n));
+    nchwToNhwcKernel<T><<<grid, dim3(32, 8), 0, stream>>>(
+        static_cast<T const*>(features), static_cast<T*>(out), g.c, g.h * g.w, stride);
+    return cudaGetLastError();
+}
+
 template <typename T, typename R, PoolMode kMode>
 cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& slicePlan, void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
@@ -628,8 +642,23 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
     {
         static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096,
             "the slices kernel's parameters must stay within the classic 4 KiB limit");
-        // 1. The roi table (box, windows, nesting vote) once per roi; 2. the pooling, per (roi group, slice, image).
+        // 1. NCHW features: their NHWC copy (16-byte pixel runs); 2. the roi table (box, windows, nesting vote), once
+        // per roi; 3. the pooling, per (roi group, slice, image).
         unsigned char* const table = static_cast<unsigned char*>(workspace);
+        RoiGeometry pooled = g;
+        void const* source = features;
+        if (slicePlan.workspace.copyStride > 0)
+        {
+            void* const copy = table + slicePlan.workspace.tableBytes;
+            cudaError_t const copyStatus = launchTranspose<T>(g, features, copy, slicePlan.workspace.copyStride, stream);
+            if (copyStatus != cudaSuccess)
+            {
+                return copyStatus;
+            }
+            pooled.layout = Layout::kNHWC;
+            pooled.cs = slicePlan.workspace.copyStride;
+            source = copy;
+        }
         int64_t const tableCtas = (g.k + roi::kSLICE_TABLE_WARPS - 1) / roi::kSLICE_TABLE_WARPS;
         int64_t const maxTableCtas = static_cast<int64_t>(device::deviceLimits().sms) * 8;
         roi::roiSliceTableKernel<R>
@@ -653,7 +682,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
         dim3 const grid(static_cast<uint32_t>(slicePlan.groups), static_cast<uint32_t>(slicePlan.slices),
             static_cast<uint32_t>(g.n));
         function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(
-            g, slicePlan, static_cast<T const*>(features), table, static_cast<T*>(output));
+            pooled, slicePlan, static_cast<T const*>(source), table, static_cast<T*>(output));
         return cudaGetLastError();
     }
     if (kernel == Kernel::kPLANES)
@@ -675,11 +704,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
             source = static_cast<T const*>(workspace);
             if (g.n > 0) // N == 0: every roi is invalid and no feature is read
             {
-                dim3 const grid(static_cast<uint32_t>((g.h * g.w + 31) / 32), static_cast<uint32_t>((g.c + 31) / 32),
-                    static_cast<uint32_t>(g.n));
-                nchwToNhwcKernel<T><<<grid, dim3(32, 8), 0, stream>>>(
-                    static_cast<T const*>(features), static_cast<T*>(workspace), g.c, g.h * g.w);
-                cudaError_t const error = cudaGetLastError();
+                cudaError_t const error = launchTranspose<T>(g, features, workspace, g.c, stream);
                 if (error != cudaSuccess)
                 {
                     return error;
@@ -734,8 +759,8 @@ size_t roiWorkspaceSize(RoiDesc const& desc) noexcept
         return 0;
     }
     int64_t const transpose = transposeBytes(desc);
-    int64_t const table = sliceTableBytes(desc);
-    return static_cast<size_t>(transpose > table ? transpose : table);
+    int64_t const slices = sliceWorkspaceBytes(desc);
+    return static_cast<size_t>(transpose > slices ? transpose : slices);
 }
 
 bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) noexcept

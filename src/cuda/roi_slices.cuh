@@ -90,25 +90,6 @@ constexpr int16_t kSLICE_SOURCE_WINDOW = 0x4000;
 static_assert(sizeof(SliceTask) == 16, "SliceTask is copied as 16-byte words");
 static_assert(sizeof(SliceWindow) == 8, "SliceWindow is copied as 8-byte words");
 
-//! How one launch of the slices kernel is laid out (host-planned; a kernel parameter, under the 4 KiB limit).
-struct SlicePlan
-{
-    int32_t warps;           //!< per CTA
-    int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
-    int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
-    int32_t windows;         //!< sumLh + sumLw
-    int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
-    int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
-    int64_t sliceBytes;      //!< H * W * 64
-    int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
-    int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
-    int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
-    int64_t smemBytes;       //!< per CTA
-    SliceWindow window[kSLICE_MAX_WINDOWS];
-    SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
-    SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
-};
-
 //! The roi table, the slices kernel's workspace: one row per roi, written once by roiSliceTableKernel and read by
 //! every channel slice's CTA, so the box, the windows and the nesting vote are not redone for each slice. A row is a
 //! 16-byte header, then the roi's windows as int2 (start, end) in SlicePlan::window order.
@@ -126,6 +107,54 @@ inline int64_t sliceRoiRowBytes(int64_t windows)
 {
     return static_cast<int64_t>(sizeof(SliceRoiHeader)) + (windows * 8 + 15) / 16 * 16;
 }
+
+//! Pixel stride, in elements, of the NHWC copy of NCHW features in the workspace: C rounded up to 16 bytes, so that
+//! every pixel's slice is a 16-byte aligned run a CTA stages with 16-byte asynchronous copies (gathering 4- or 2-byte
+//! values from 16 or 32 planes instead made the staging, not the pooling, most of a small-K launch).
+inline int64_t sliceCopyStride(int64_t c, int64_t elementBytes)
+{
+    int64_t const perVector = 16 / elementBytes;
+    return (c + perVector - 1) / perVector * perVector;
+}
+
+//! The slices kernel's workspace: the roi table (K rows, rounded up to 256 bytes), then, for NCHW features, their NHWC
+//! copy (pixel stride sliceCopyStride).
+struct SliceWorkspace
+{
+    int64_t tableBytes;
+    int64_t copyStride; //!< 0: no copy (NHWC features are read in place)
+    int64_t totalBytes;
+};
+
+inline SliceWorkspace sliceWorkspace(
+    int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t windows, Layout layout, int64_t elementBytes)
+{
+    SliceWorkspace ws{};
+    ws.tableBytes = (k * sliceRoiRowBytes(windows) + 255) / 256 * 256;
+    ws.copyStride = layout == Layout::kNCHW ? sliceCopyStride(c, elementBytes) : 0;
+    ws.totalBytes = ws.tableBytes + (n * h * w * ws.copyStride * elementBytes + 255) / 256 * 256;
+    return ws;
+}
+
+//! How one launch of the slices kernel is laid out (host-planned; a kernel parameter, under the 4 KiB limit).
+struct SlicePlan
+{
+    int32_t warps;           //!< per CTA
+    int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
+    int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
+    int32_t windows;         //!< sumLh + sumLw
+    int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
+    int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
+    int64_t sliceBytes;      //!< H * W * 64
+    int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
+    int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
+    int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
+    SliceWorkspace workspace; //!< where the roi table and the NHWC copy of NCHW features are
+    int64_t smemBytes;       //!< per CTA
+    SliceWindow window[kSLICE_MAX_WINDOWS];
+    SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
+    SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
+};
 
 //! Fills the window table and both task schedules of `plan` for `g` (planSlices has checked the sizes).
 inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, SlicePlan& plan)
@@ -276,7 +305,9 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
-    if (workspaceBytes < static_cast<uint64_t>(g.k * sliceRoiRowBytes(g.sumLh + g.sumLw)))
+    int64_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
+    plan.workspace = sliceWorkspace(g.n, g.c, g.h, g.w, g.k, g.sumLh + g.sumLw, g.layout, elementBytes);
+    if (workspaceBytes < static_cast<uint64_t>(plan.workspace.totalBytes))
     {
         return false;
     }
@@ -447,7 +478,32 @@ __device__ __forceinline__ uint16_t rawBits(T const* p, int64_t i)
     return reinterpret_cast<uint16_t const*>(p)[i];
 }
 
-//! Stages channels [c0, c0 + 16 * kChannels) of image b as [pixel][16 words]; channels >= C are zero.
+//! 16-byte asynchronous copy from global to shared memory that reads only the first `bytes` (0 to 16) of `src` and
+//! zero-fills the rest (sm_80+; a synchronous copy before).
+__device__ __forceinline__ void copy16Async(void* dst, void const* src, uint32_t bytes)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    uint32_t const address = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(src), "r"(bytes) : "memory");
+#else
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (bytes == 16)
+    {
+        v = *static_cast<uint4 const*>(src);
+    }
+    else
+    {
+        for (uint32_t i = 0; i < bytes; ++i)
+        {
+            reinterpret_cast<unsigned char*>(&v)[i] = static_cast<unsigned char const*>(src)[i];
+        }
+    }
+    *static_cast<uint4*>(dst) = v;
+#endif
+}
+
+//! Stages channels [c0, c0 + 16 * kChannels) of image b of NHWC features (NCHW ones are copied to NHWC in the
+//! workspace first) as [pixel][16 words]; channels >= C are zero.
 template <typename T>
 __device__ __forceinline__ void stageSlice(
     RoiGeometry const& g, T const* __restrict__ features, int64_t b, int64_t c0, uint32_t* __restrict__ slice)
@@ -455,49 +511,51 @@ __device__ __forceinline__ void stageSlice(
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kUNROLL = 8;
     int64_t const pixels = g.h * g.w;
-    bool const nchw = g.layout == Layout::kNCHW;
-    int64_t const cStride = nchw ? pixels : 1;
-    int64_t const pStride = nchw ? 1 : g.cs;
-    T const* const image = features + b * (nchw ? g.c * pixels : pixels * g.cs);
-    if constexpr (kChannels == 1)
+    T const* const image = features + b * pixels * g.cs;
+    int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
+    int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+    int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
+    int64_t const pixelBytes = g.cs * static_cast<int64_t>(sizeof(T));
+    if (pixelBytes % 16 == 0 && (reinterpret_cast<uintptr_t>(image) & 15) == 0)
     {
-        // One element per word: asynchronous copies, all of them in flight at once (no register round trip);
-        // channels >= C are zero-filled without a read. What one warp instruction covers is chosen per layout so it
-        // touches few 32-byte sectors of global memory for few shared-memory wavefronts (the copy runs through the
-        // same L1 pipe as the pooling; one sector per lane-pair used to make it a third of that pipe's work):
-        //  - NHWC: 2 pixels x 16 channels, i.e. two runs of 64 bytes (and 32 consecutive shared words);
-        //  - NCHW: 8 pixels x 4 channels, i.e. four runs of 32 bytes, one per plane (4-way conflicts on the writes).
-        int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
-        int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
-        int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
-        int32_t const pixelsPerStep = nchw ? 8 : 2;
-        int32_t const wordsPerStep = 32 / pixelsPerStep;
-        int32_t const px = lane % pixelsPerStep;
-        int32_t const firstWord = lane / pixelsPerStep;
-        for (int32_t word = firstWord; word < kSLICE_WORDS; word += wordsPerStep)
+        // Each pixel's slice is a 16-byte aligned run (always so for the workspace copy of NCHW features): 16-byte
+        // asynchronous copies, a warp instruction covering 8 pixels x 64 bytes (512 consecutive bytes of shared
+        // memory). Bytes of channels >= C are zero-filled, not read.
+        int32_t const quad = lane % 4;
+        int64_t const valid = (g.c - c0) * static_cast<int64_t>(sizeof(T)) - 16 * quad; // of this lane's 16 bytes
+        uint32_t const bytes = static_cast<uint32_t>(valid >= 16 ? 16 : (valid > 0 ? valid : 0));
+        unsigned char const* const source
+            = reinterpret_cast<unsigned char const*>(image + c0) + (bytes > 0 ? 16 * quad : 0);
+        for (int64_t p = static_cast<int64_t>(warp) * 8 + lane / 4; p < pixels; p += static_cast<int64_t>(warps) * 8)
         {
-            int64_t const channel = c0 + word;
-            bool const inside = channel < g.c;
-            T const* const plane = inside ? image + channel * cStride : image; // not read when outside
-            int64_t const pixelStride = inside ? pStride : 0;
-            for (int64_t p = static_cast<int64_t>(warp) * pixelsPerStep + px; p < pixels;
-                 p += static_cast<int64_t>(warps) * pixelsPerStep)
-            {
-                __pipeline_memcpy_async(slice + p * kSLICE_WORDS + word, plane + p * pixelStride, 4, inside ? 0 : 4);
-            }
+            copy16Async(slice + p * kSLICE_WORDS + 4 * quad, source + p * pixelBytes, bytes);
+        }
+        __pipeline_commit();
+        __pipeline_wait_prior(0);
+    }
+    else if constexpr (kChannels == 1)
+    {
+        // Unaligned pixel stride, one element per word: 4-byte asynchronous copies, a warp instruction covering 2
+        // pixels x 16 channels (two runs of 64 bytes, 32 consecutive shared words); channels >= C zero-filled.
+        int32_t const px = lane % 2;
+        int32_t const word = lane / 2 % kSLICE_WORDS;
+        int64_t const channel = c0 + word;
+        bool const inside = channel < g.c;
+        T const* const column = inside ? image + channel : image; // not read when outside
+        for (int64_t p = static_cast<int64_t>(warp) * 2 + px; p < pixels; p += static_cast<int64_t>(warps) * 2)
+        {
+            __pipeline_memcpy_async(slice + p * kSLICE_WORDS + word, column + p * g.cs, 4, inside ? 0 : 4);
         }
         __pipeline_commit();
         __pipeline_wait_prior(0);
     }
     else
     {
-        // Two 16-bit channels per word (from two planes in NCHW): registers pack them.
+        // Unaligned pixel stride, two 16-bit channels per word: through registers. Lanes 0-15 take even pixels,
+        // 16-31 odd ones: for a fixed step the warp reads two neighbouring pixels of 32 channels and writes 32
+        // consecutive words of shared memory.
         int32_t const word = static_cast<int32_t>(threadIdx.x) % kSLICE_WORDS;
-        // Lanes 0-15 take even pixels, 16-31 odd ones: for a fixed step the warp reads two neighbouring pixels of 16
-        // channels (the next steps hit the same sectors in L1) and writes 32 consecutive words of shared memory.
         int32_t const parity = (static_cast<int32_t>(threadIdx.x) / kSLICE_WORDS) % 2;
-        int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
-        int32_t const warps = static_cast<int32_t>(blockDim.x) / 32;
         int64_t const channel = c0 + static_cast<int64_t>(word) * kChannels;
         for (int64_t chunk = warp; chunk * 2 * kUNROLL < pixels; chunk += warps)
         {
@@ -509,9 +567,8 @@ __device__ __forceinline__ void stageSlice(
                 v[i] = 0;
                 if (p < pixels)
                 {
-                    uint32_t const lo = channel < g.c ? rawBits(image, channel * cStride + p * pStride) : 0U;
-                    uint32_t const hi
-                        = channel + 1 < g.c ? rawBits(image, (channel + 1) * cStride + p * pStride) : 0U;
+                    uint32_t const lo = channel < g.c ? rawBits(image, p * g.cs + channel) : 0U;
+                    uint32_t const hi = channel + 1 < g.c ? rawBits(image, p * g.cs + channel + 1) : 0U;
                     v[i] = lo | (hi << 16);
                 }
             }
