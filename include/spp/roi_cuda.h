@@ -22,7 +22,8 @@ enum class RoiAlgo : int32_t
                    //!< shared memory; max derives levels that nest in a finer one. N >= 1, sum(Lh * Lw) <= 64, and
                    //!< H * W * 64 bytes plus per-warp buffers within the device's shared memory per block (for
                    //!< {1,2,3,6}: H * W up to about 3350 on sm_90, 2300 on sm_80, 1300 on sm_86/89, 750 on sm_75).
-                   //!< No workspace.
+                   //!< Needs the workspace, 16-byte aligned: each roi's windows (computed once per roi, not once per
+                   //!< slice) and, for kNCHW, an NHWC copy of the features.
 };
 
 struct RoiLaunchOptions
@@ -30,9 +31,9 @@ struct RoiLaunchOptions
     RoiAlgo algo{RoiAlgo::kAUTO};
 };
 
-//! Device workspace bytes roiForward needs for `desc`, for every algo (kAUTO uses kSEGMENTS on kNCHW features only
-//! when the given workspace holds this much). Never larger for smaller dims of the same pyramid, types and layout, so
-//! a size asked for the largest shape also covers every smaller one. 0 for kNHWC and for K == 0.
+//! Device workspace bytes roiForward needs for `desc`, for every algo (kAUTO uses kSLICES, and kSEGMENTS on kNCHW
+//! features, only when the given workspace holds what they need). Never larger for smaller dims of the same pyramid,
+//! types and layout, so a size asked for the largest shape also covers every smaller one. 0 for K == 0.
 size_t roiWorkspaceSize(RoiDesc const& desc) noexcept;
 
 //! Whether `algo` can run `desc` with `workspaceBytes` of workspace (kAUTO always can for a valid desc).
