@@ -478,28 +478,32 @@ __device__ __forceinline__ uint16_t rawBits(T const* p, int64_t i)
     return reinterpret_cast<uint16_t const*>(p)[i];
 }
 
-//! 16-byte asynchronous copy from global to shared memory that reads only the first `bytes` (0 to 16) of `src` and
-//! zero-fills the rest (sm_80+; a synchronous copy before).
-__device__ __forceinline__ void copy16Async(void* dst, void const* src, uint32_t bytes)
+//! Copies the first `bytes` (0 to 16, a multiple of 2) of `src` to 16 bytes of shared memory at `dst` and zeroes the
+//! rest: a 16-byte asynchronous copy when all 16 are wanted (sm_80+), else ordinary loads of exactly the bytes wanted
+//! (a zero-filling cp.async would also do, but it counts as a 16-byte read for compute-sanitizer's initcheck, and
+//! the bytes past C are padding nobody wrote).
+__device__ __forceinline__ void copy16(void* dst, void const* src, uint32_t bytes)
 {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    uint32_t const address = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(src), "r"(bytes) : "memory");
-#else
-    uint4 v = make_uint4(0, 0, 0, 0);
     if (bytes == 16)
     {
-        v = *static_cast<uint4 const*>(src);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+        uint32_t const address = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(src) : "memory");
+#else
+        *static_cast<uint4*>(dst) = *static_cast<uint4 const*>(src);
+#endif
+        return;
     }
-    else
+    uint32_t w[4] = {0, 0, 0, 0};
+#pragma unroll
+    for (uint32_t i = 0; i < 8; ++i)
     {
-        for (uint32_t i = 0; i < bytes; ++i)
+        if (2 * i < bytes)
         {
-            reinterpret_cast<unsigned char*>(&v)[i] = static_cast<unsigned char const*>(src)[i];
+            w[i / 2] |= static_cast<uint32_t>(static_cast<uint16_t const*>(src)[i]) << (16 * (i % 2));
         }
     }
-    *static_cast<uint4*>(dst) = v;
-#endif
+    *static_cast<uint4*>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
 }
 
 //! Stages channels [c0, c0 + 16 * kChannels) of image b of NHWC features (NCHW ones are copied to NHWC in the
@@ -520,7 +524,7 @@ __device__ __forceinline__ void stageSlice(
     {
         // Each pixel's slice is a 16-byte aligned run (always so for the workspace copy of NCHW features): 16-byte
         // asynchronous copies, a warp instruction covering 8 pixels x 64 bytes (512 consecutive bytes of shared
-        // memory). Bytes of channels >= C are zero-filled, not read.
+        // memory). Bytes of channels >= C are zeroed, not read.
         int32_t const quad = lane % 4;
         int64_t const valid = (g.c - c0) * static_cast<int64_t>(sizeof(T)) - 16 * quad; // of this lane's 16 bytes
         uint32_t const bytes = static_cast<uint32_t>(valid >= 16 ? 16 : (valid > 0 ? valid : 0));
@@ -528,7 +532,7 @@ __device__ __forceinline__ void stageSlice(
             = reinterpret_cast<unsigned char const*>(image + c0) + (bytes > 0 ? 16 * quad : 0);
         for (int64_t p = static_cast<int64_t>(warp) * 8 + lane / 4; p < pixels; p += static_cast<int64_t>(warps) * 8)
         {
-            copy16Async(slice + p * kSLICE_WORDS + 4 * quad, source + p * pixelBytes, bytes);
+            copy16(slice + p * kSLICE_WORDS + 4 * quad, source + p * pixelBytes, bytes);
         }
         __pipeline_commit();
         __pipeline_wait_prior(0);
@@ -695,6 +699,17 @@ __global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
                 derive = __any_sync(0xffffffffU, broken) == 0;
             }
             __syncwarp(); // the next roi rewrites windows[]
+        }
+        else
+        {
+            for (int32_t j = lane; j < plan.windows; j += 32)
+            {
+                rowWindows[j] = make_int2(0, 0); // never used, but the pooling kernel copies whole rows
+            }
+        }
+        if (lane == 0 && plan.windows % 2 != 0)
+        {
+            rowWindows[plan.windows] = make_int2(0, 0); // the row's padding to 16 bytes, copied with it
         }
         if (lane == 0)
         {
