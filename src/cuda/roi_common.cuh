@@ -46,6 +46,36 @@ __device__ __forceinline__ detail::RoiBox loadBox(RoiGeometry const& g, R const*
     return detail::makeRoiBox(row, g.scale, g.n);
 }
 
+//! One 32 x 32 tile of an NCHW -> NHWC copy (one image: `in` [C][pixels], `out` [pixels][stride], stride >= C;
+//! channels C..stride - 1 are not written), by a CTA of 256 threads through `tile`, so both the reads (along pixels)
+//! and the writes (along channels) coalesce. The caller syncs before reusing `tile`.
+template <typename T>
+__device__ __forceinline__ void transposeTile(T const* __restrict__ in, T* __restrict__ out, int64_t channels,
+    int64_t pixels, int64_t stride, int64_t p0, int64_t c0, T (*tile)[33])
+{
+    int32_t const x = static_cast<int32_t>(threadIdx.x) % 32;
+    int32_t const y = static_cast<int32_t>(threadIdx.x) / 32;
+    for (int32_t i = y; i < 32; i += 8)
+    {
+        int64_t const ch = c0 + i;
+        int64_t const p = p0 + x;
+        if (ch < channels && p < pixels)
+        {
+            tile[i][x] = in[ch * pixels + p];
+        }
+    }
+    __syncthreads();
+    for (int32_t i = y; i < 32; i += 8)
+    {
+        int64_t const p = p0 + i;
+        int64_t const ch = c0 + x;
+        if (p < pixels && ch < channels)
+        {
+            out[p * stride + ch] = tile[x][i];
+        }
+    }
+}
+
 //! Streaming store: the output is never read again by this kernel, so keep it from evicting the features in L2.
 __device__ __forceinline__ void streamStore(float* p, float v)
 {

@@ -461,38 +461,16 @@ __global__ void __launch_bounds__(kSEG_THREADS) roiSegmentsKernel(RoiGeometry g,
     }
 }
 
-// NCHW -> NHWC (pixel stride `stride` >= C; channels C..stride - 1 are not written) into the workspace, for the
-// segments kernel (stride C) and the slices kernel (16-byte pixel rows): 32 x 32 tiles through shared memory, so both
-// the reads (along pixels) and the writes (along channels) coalesce. grid (pixel tiles, channel tiles, N).
+// NCHW -> NHWC (pixel stride C) into the workspace, for the segments kernel: transposeTile per CTA of 256 threads.
+// grid (pixel tiles, channel tiles, N).
 template <typename T>
 __global__ void __launch_bounds__(256) nchwToNhwcKernel(
-    T const* __restrict__ in, T* __restrict__ out, int64_t channels, int64_t pixels, int64_t stride)
+    T const* __restrict__ in, T* __restrict__ out, int64_t channels, int64_t pixels)
 {
     __shared__ T tile[32][33];
     int64_t const b = blockIdx.z;
-    int64_t const p0 = static_cast<int64_t>(blockIdx.x) * 32;
-    int64_t const c0 = static_cast<int64_t>(blockIdx.y) * 32;
-    T const* const src = in + b * channels * pixels;
-    T* const dst = out + b * pixels * stride;
-    for (int32_t i = static_cast<int32_t>(threadIdx.y); i < 32; i += 8)
-    {
-        int64_t const ch = c0 + i;
-        int64_t const p = p0 + threadIdx.x;
-        if (ch < channels && p < pixels)
-        {
-            tile[i][threadIdx.x] = src[ch * pixels + p];
-        }
-    }
-    __syncthreads();
-    for (int32_t i = static_cast<int32_t>(threadIdx.y); i < 32; i += 8)
-    {
-        int64_t const p = p0 + i;
-        int64_t const ch = c0 + threadIdx.x;
-        if (p < pixels && ch < channels)
-        {
-            dst[p * stride + ch] = tile[threadIdx.x][i];
-        }
-    }
+    roi::transposeTile(in + b * channels * pixels, out + b * pixels * channels, channels, pixels, channels,
+        static_cast<int64_t>(blockIdx.x) * 32, static_cast<int64_t>(blockIdx.y) * 32, tile);
 }
 
 RoiGeometry makeGeometry(RoiDesc const& desc)
@@ -587,7 +565,7 @@ bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceByt
 //! Which kernel runs `desc` for `algo`; false when a forced algo cannot. `sliceWorkspace`: the workspace bytes the
 //! slices kernel may use (0 when the workspace is not 16-byte aligned: its roi table is copied as 16-byte words).
 bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes,
-    size_t sliceWorkspace, Kernel& kernel, roi::SlicePlan& slicePlan)
+    size_t sliceWorkspace, Kernel& kernel, roi::SliceSetup& slices)
 {
     device::DeviceLimits const limits = device::deviceLimits();
     switch (algo)
@@ -597,7 +575,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     case RoiAlgo::kSEGMENTS: kernel = Kernel::kSEGMENTS; return segmentsRuns(desc, g, workspaceBytes);
     case RoiAlgo::kSLICES:
         kernel = Kernel::kSLICES;
-        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slicePlan);
+        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slices);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
@@ -608,7 +586,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     // much larger than the pooled output (a few rois over a big map): there staging or transposing every feature
     // would cost more than the pooling.
     bool const mapWorthIt = g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
-    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slicePlan))
+    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slices))
     {
         kernel = Kernel::kSLICES;
     }
@@ -623,51 +601,43 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     return true;
 }
 
-//! Enqueues nchwToNhwcKernel: features of `g` (kNCHW) into `out` with pixel stride `stride`.
-template <typename T>
-cudaError_t launchTranspose(RoiGeometry const& g, void const* features, void* out, int64_t stride, cudaStream_t stream)
-{
-    dim3 const grid(static_cast<uint32_t>((g.h * g.w + 31) / 32), static_cast<uint32_t>((g.c + 31) / 32),
-        static_cast<uint32_t>(g.n));
-    nchwToNhwcKernel<T><<<grid, dim3(32, 8), 0, stream>>>(
-        static_cast<T const*>(features), static_cast<T*>(out), g.c, g.h * g.w, stride);
-    return cudaGetLastError();
-}
-
 template <typename T, typename R, PoolMode kMode>
-cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& slicePlan, void const* features,
+cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& slices, void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
     if (kernel == Kernel::kSLICES)
     {
-        static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096,
-            "the slices kernel's parameters must stay within the classic 4 KiB limit");
-        // 1. NCHW features: their NHWC copy (16-byte pixel runs); 2. the roi table (box, windows, nesting vote), once
-        // per roi; 3. the pooling, per (roi group, slice, image).
+        static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096
+                && sizeof(RoiGeometry) + sizeof(roi::SliceWindows) + 5 * sizeof(void*) + 2 * sizeof(int64_t) <= 4096,
+            "the slices kernels' parameters must stay within the classic 4 KiB limit");
+        // 1. The roi table (box, windows, nesting vote, once per roi) and, for NCHW features, their NHWC copy with
+        // 16-byte pixel runs, in one launch; 2. the pooling, per (roi group, slice, image).
+        roi::SlicePlan const& slicePlan = slices.plan;
         unsigned char* const table = static_cast<unsigned char*>(workspace);
         RoiGeometry pooled = g;
-        void const* source = features;
+        T const* source = static_cast<T const*>(features);
+        T* copy = nullptr;
+        int64_t copyCtas = 0;
+        int64_t const maxCtas = static_cast<int64_t>(device::deviceLimits().sms) * 8;
         if (slicePlan.workspace.copyStride > 0)
         {
-            void* const copy = table + slicePlan.workspace.tableBytes;
-            cudaError_t const copyStatus = launchTranspose<T>(g, features, copy, slicePlan.workspace.copyStride, stream);
-            if (copyStatus != cudaSuccess)
-            {
-                return copyStatus;
-            }
+            copy = reinterpret_cast<T*>(table + slicePlan.workspace.tableBytes);
+            int64_t const tiles = (g.h * g.w + 31) / 32 * ((g.c + 31) / 32) * g.n;
+            copyCtas = tiles < maxCtas ? tiles : maxCtas;
             pooled.layout = Layout::kNHWC;
             pooled.cs = slicePlan.workspace.copyStride;
             source = copy;
         }
-        int64_t const tableCtas = (g.k + roi::kSLICE_TABLE_WARPS - 1) / roi::kSLICE_TABLE_WARPS;
-        int64_t const maxTableCtas = static_cast<int64_t>(device::deviceLimits().sms) * 8;
-        roi::roiSliceTableKernel<R>
-            <<<static_cast<uint32_t>(tableCtas < maxTableCtas ? tableCtas : maxTableCtas),
-                roi::kSLICE_TABLE_WARPS * 32, 0, stream>>>(g, slicePlan, static_cast<R const*>(rois), table);
-        cudaError_t const tableStatus = cudaGetLastError();
-        if (tableStatus != cudaSuccess)
+        int64_t const tableWarps = (g.k + roi::kSLICE_PREP_WARPS - 1) / roi::kSLICE_PREP_WARPS;
+        int32_t const tableCtas = static_cast<int32_t>(tableWarps < maxCtas ? tableWarps : maxCtas);
+        roi::roiSlicePrepKernel<T, R>
+            <<<static_cast<uint32_t>(tableCtas + copyCtas), roi::kSLICE_PREP_WARPS * 32, 0, stream>>>(g,
+                slices.windows, static_cast<R const*>(rois), table, static_cast<T const*>(features), copy,
+                slicePlan.workspace.copyStride, tableCtas);
+        cudaError_t const prepStatus = cudaGetLastError();
+        if (prepStatus != cudaSuccess)
         {
-            return tableStatus;
+            return prepStatus;
         }
         auto const function = roi::roiSlicesKernel<T, kMode>;
         if (slicePlan.smemBytes > 48 * 1024)
@@ -682,7 +652,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
         dim3 const grid(static_cast<uint32_t>(slicePlan.groups), static_cast<uint32_t>(slicePlan.slices),
             static_cast<uint32_t>(g.n));
         function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(
-            pooled, slicePlan, static_cast<T const*>(source), table, static_cast<T*>(output));
+            pooled, slicePlan, source, table, static_cast<T*>(output));
         return cudaGetLastError();
     }
     if (kernel == Kernel::kPLANES)
@@ -704,7 +674,11 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
             source = static_cast<T const*>(workspace);
             if (g.n > 0) // N == 0: every roi is invalid and no feature is read
             {
-                cudaError_t const error = launchTranspose<T>(g, features, workspace, g.c, stream);
+                dim3 const grid(static_cast<uint32_t>((g.h * g.w + 31) / 32), static_cast<uint32_t>((g.c + 31) / 32),
+                    static_cast<uint32_t>(g.n));
+                nchwToNhwcKernel<T><<<grid, 256, 0, stream>>>(
+                    static_cast<T const*>(features), static_cast<T*>(workspace), g.c, g.h * g.w);
+                cudaError_t const error = cudaGetLastError();
                 if (error != cudaSuccess)
                 {
                     return error;
@@ -731,7 +705,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& sl
 }
 
 template <typename T, typename R>
-cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& plan, PoolMode mode, void const* features, void const* rois,
+cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& plan, PoolMode mode, void const* features, void const* rois,
     void* output, void* workspace, cudaStream_t stream)
 {
     return mode == PoolMode::kMAX
@@ -740,7 +714,7 @@ cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SlicePlan const
 }
 
 template <typename T>
-cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, roi::SlicePlan const& plan,
+cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& plan,
     void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
@@ -770,7 +744,7 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
         return false;
     }
     Kernel kernel{};
-    roi::SlicePlan plan{};
+    roi::SliceSetup plan{};
     return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, workspaceBytes, kernel, plan);
 }
 
@@ -791,7 +765,7 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     }
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
-    roi::SlicePlan plan{};
+    roi::SliceSetup plan{};
     size_t const usable = workspace == nullptr ? 0 : workspaceBytes;
     bool const aligned = reinterpret_cast<uintptr_t>(workspace) % 16 == 0;
     if (!pickKernel(desc, g, options.algo, usable, aligned ? usable : 0, kernel, plan))

@@ -136,28 +136,42 @@ inline SliceWorkspace sliceWorkspace(
     return ws;
 }
 
-//! How one launch of the slices kernel is laid out (host-planned; a kernel parameter, under the 4 KiB limit).
+//! What roiSlicePrepKernel needs to write the roi table (host-planned; a kernel parameter).
+struct SliceWindows
+{
+    int32_t count;       //!< sumLh + sumLw
+    int32_t derivable;   //!< 1: the plan has a derived schedule (max), so each roi votes on nesting
+    int64_t roiRowBytes; //!< one roi's row of the roi table (sliceRoiRowBytes)
+    SliceWindow window[kSLICE_MAX_WINDOWS];
+};
+
+//! How the pooling kernel is laid out (host-planned; a kernel parameter, under the 4 KiB limit).
 struct SlicePlan
 {
     int32_t warps;           //!< per CTA
     int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
     int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
-    int32_t windows;         //!< sumLh + sumLw
     int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
     int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
     int64_t sliceBytes;      //!< H * W * 64
-    int64_t tableBytes;      //!< per CTA: the window, task and copy tables (16-byte multiples)
+    int64_t tableBytes;      //!< per CTA: the task and copy tables (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
     int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
     SliceWorkspace workspace; //!< where the roi table and the NHWC copy of NCHW features are
     int64_t smemBytes;       //!< per CTA
-    SliceWindow window[kSLICE_MAX_WINDOWS];
     SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
     SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
 };
 
-//! Fills the window table and both task schedules of `plan` for `g` (planSlices has checked the sizes).
-inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, SlicePlan& plan)
+//! Everything planSlices decides: the pooling kernel's plan and the prep kernel's window table.
+struct SliceSetup
+{
+    SlicePlan plan;
+    SliceWindows windows;
+};
+
+//! Fills the window table and both task schedules for `g` (planSlices has checked the sizes).
+inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, SlicePlan& plan, SliceWindows& windows)
 {
     int32_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
     int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
@@ -206,7 +220,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
 
     // Windows: rows of all levels, then columns; a derived level's window i must be the union of the source's windows
     // [i * ratio, (i + 1) * ratio).
-    plan.windows = g.sumLh + g.sumLw;
+    windows.count = g.sumLh + g.sumLw;
     for (int32_t l = 0; l < levels; ++l)
     {
         for (int32_t axis = 0; axis < 2; ++axis)
@@ -215,7 +229,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
             int32_t const first = axis == 0 ? rowOffset[l] : g.sumLh + colOffset[l];
             for (int32_t i = 0; i < count; ++i)
             {
-                SliceWindow& w = plan.window[first + i];
+                SliceWindow& w = windows.window[first + i];
                 w = SliceWindow{static_cast<int16_t>(i),
                     static_cast<int16_t>(count | (isSource[l] ? kSLICE_SOURCE_WINDOW : 0)), -1, -1};
                 int32_t const s = source[l];
@@ -288,8 +302,9 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
 //! Whether the slices kernel can run this geometry on this device with `workspaceBytes` of workspace (the roi table
 //! needs K * sliceRoiRowBytes), and how.
 inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, device::DeviceLimits const& device,
-    size_t workspaceBytes, SlicePlan& plan)
+    size_t workspaceBytes, SliceSetup& setup)
 {
+    SlicePlan& plan = setup.plan;
     if (dtype == DataType::kINT8 || g.n < 1 || g.k < 1 || g.totalBins > kSLICE_MAX_BINS || g.n > 65535)
     {
         return false;
@@ -311,14 +326,15 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
-    planSliceTasks(g, dtype, mode, plan);
+    planSliceTasks(g, dtype, mode, plan, setup.windows);
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
-    plan.tableBytes = (static_cast<int64_t>(plan.windows) * static_cast<int64_t>(sizeof(SliceWindow)) + 15) / 16 * 16
-        + 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
+    plan.tableBytes = 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
         + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8; // copy table: an int2 per 16 bytes of staging
     plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
-    plan.roiRowBytes = sliceRoiRowBytes(plan.windows);
+    plan.roiRowBytes = sliceRoiRowBytes(setup.windows.count);
+    setup.windows.roiRowBytes = plan.roiRowBytes;
+    setup.windows.derivable = plan.phases > 0 ? 1 : 0;
     int64_t const perWarp = plan.stageBytes + 2 * plan.roiRowBytes; // staging, this roi's row and the next one's
     int64_t const fit = (device.smemOptin - plan.sliceBytes - plan.tableBytes) / perWarp;
     if (fit < kSLICE_MIN_WARPS)
@@ -634,20 +650,39 @@ __device__ __forceinline__ void forEachLevel(RoiGeometry const& g, F&& f)
     }
 }
 
-constexpr int32_t kSLICE_TABLE_WARPS = 8; //!< warps per CTA of roiSliceTableKernel
+constexpr int32_t kSLICE_PREP_WARPS = 8; //!< warps per CTA of roiSlicePrepKernel
 
-//! Writes the roi table (SliceRoiHeader): one warp per roi computes its box, then its windows (one per lane, core/
-//! roi_bins.h: the same fp32 geometry as the CPU reference), then, when the plan has a derived schedule (max), votes
-//! on whether this roi may use it: every window of a derived level must be exactly the union of its source windows
-//! (checked on the actual windows, so it is exact whatever the rounding did), and no source window may be empty (an
-//! empty bin is staged as 0, not as the max identity a coarser bin could combine).
-template <typename R>
-__global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
-    RoiGeometry g, SlicePlan plan, R const* __restrict__ rois, unsigned char* __restrict__ table)
+//! The first launch of the slices kernel: CTAs [0, tableCtas) write the roi table (SliceRoiHeader), the others, for
+//! NCHW features (copyStride > 0), copy them to NHWC in the workspace (transposeTile), in one launch.
+//! Roi table: one warp per roi computes its box, then its windows (one per lane, core/roi_bins.h: the same fp32
+//! geometry as the CPU reference), then, when the plan has a derived schedule (max), votes on whether this roi may use
+//! it: every window of a derived level must be exactly the union of its source windows (checked on the actual
+//! windows, so it is exact whatever the rounding did), and no source window may be empty (an empty bin is staged as
+//! 0, not as the max identity a coarser bin could combine).
+template <typename T, typename R>
+__global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(RoiGeometry g, SliceWindows plan,
+    R const* __restrict__ rois, unsigned char* __restrict__ table, T const* __restrict__ features,
+    T* __restrict__ copy, int64_t copyStride, int32_t tableCtas)
 {
+    if (static_cast<int32_t>(blockIdx.x) >= tableCtas)
+    {
+        __shared__ T tile[32][33];
+        int64_t const pixels = g.h * g.w;
+        int64_t const pixelTiles = (pixels + 31) / 32;
+        int64_t const tilesPerImage = pixelTiles * ((g.c + 31) / 32);
+        for (int64_t t = blockIdx.x - tableCtas; t < tilesPerImage * g.n; t += gridDim.x - tableCtas)
+        {
+            int64_t const b = t / tilesPerImage;
+            int64_t const inImage = t - b * tilesPerImage;
+            transposeTile(features + b * g.c * pixels, copy + b * pixels * copyStride, g.c, pixels, copyStride,
+                (inImage % pixelTiles) * 32, (inImage / pixelTiles) * 32, tile);
+            __syncthreads(); // the next tile rewrites `tile`
+        }
+        return;
+    }
     __shared__ SliceWindow windowInfo[kSLICE_MAX_WINDOWS];
-    __shared__ int2 windowsOfWarp[kSLICE_TABLE_WARPS][kSLICE_MAX_WINDOWS];
-    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.windows; i += static_cast<int32_t>(blockDim.x))
+    __shared__ int2 windowsOfWarp[kSLICE_PREP_WARPS][kSLICE_MAX_WINDOWS];
+    for (int32_t i = static_cast<int32_t>(threadIdx.x); i < plan.count; i += static_cast<int32_t>(blockDim.x))
     {
         windowInfo[i] = plan.window[i]; // lanes index it by window: the parameter bank would serialise
     }
@@ -655,8 +690,8 @@ __global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
     int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
     int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
     int2* const windows = windowsOfWarp[warp];
-    for (int64_t k = static_cast<int64_t>(blockIdx.x) * kSLICE_TABLE_WARPS + warp; k < g.k;
-         k += static_cast<int64_t>(gridDim.x) * kSLICE_TABLE_WARPS)
+    for (int64_t k = static_cast<int64_t>(blockIdx.x) * kSLICE_PREP_WARPS + warp; k < g.k;
+         k += static_cast<int64_t>(tableCtas) * kSLICE_PREP_WARPS)
     {
         float const mine = lane < kROI_COLUMNS ? Traits<R>::load(rois[k * kROI_COLUMNS + lane]) : 0.0F;
         float values[kROI_COLUMNS];
@@ -671,7 +706,7 @@ __global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
         bool derive = false;
         if (box.valid)
         {
-            for (int32_t j = lane; j < plan.windows; j += 32)
+            for (int32_t j = lane; j < plan.count; j += 32)
             {
                 SliceWindow const info = windowInfo[j];
                 int32_t const count = info.bins & ~kSLICE_SOURCE_WINDOW;
@@ -683,10 +718,10 @@ __global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
                 rowWindows[j] = window;
             }
             __syncwarp();
-            if (plan.phases > 0)
+            if (plan.derivable != 0)
             {
                 bool broken = false;
-                for (int32_t j = lane; j < plan.windows; j += 32)
+                for (int32_t j = lane; j < plan.count; j += 32)
                 {
                     SliceWindow const info = windowInfo[j];
                     int2 const w = windows[j];
@@ -702,14 +737,14 @@ __global__ void __launch_bounds__(kSLICE_TABLE_WARPS * 32) roiSliceTableKernel(
         }
         else
         {
-            for (int32_t j = lane; j < plan.windows; j += 32)
+            for (int32_t j = lane; j < plan.count; j += 32)
             {
                 rowWindows[j] = make_int2(0, 0); // never used, but the pooling kernel copies whole rows
             }
         }
-        if (lane == 0 && plan.windows % 2 != 0)
+        if (lane == 0 && plan.count % 2 != 0)
         {
-            rowWindows[plan.windows] = make_int2(0, 0); // the row's padding to 16 bytes, copied with it
+            rowWindows[plan.count] = make_int2(0, 0); // the row's padding to 16 bytes, copied with it
         }
         if (lane == 0)
         {
