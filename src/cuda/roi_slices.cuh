@@ -6,26 +6,33 @@
 // slice of 16 four-byte words per pixel (16 fp32 channels, or 32 fp16/bf16 channels as pairs) of image b into shared
 // memory once, [pixel][word], and its warps then pool a run of rois from it. A roi's work for one slice is small
 // (about 50 bins of a few cells each for {1,2,3,6}), so what costs is the bookkeeping around it; the host therefore
-// plans everything that does not depend on the roi (SlicePlan's window and task tables), and a warp per roi does:
-//  1. Windows, one per lane: the row windows of all levels, then the column windows (core/roi_bins.h: the same fp32
-//     geometry as the CPU reference), into a per-warp table.
-//  2. Max only: a level whose Lh and Lw divide those of a finer level is derived from that level's bins instead of
-//     being read from the map (the host picks the source needing the fewest reads, e.g. 3 and 2 from 6, 1 from 2),
-//     but only where every one of its windows is exactly the union of the source windows it covers; that is checked
-//     per roi on the actual windows (one lane per window, one vote), so it is exact whatever the rounding did. A
-//     source window must also be non-empty (an empty bin is staged as 0, see 4). If any window of the roi fails, the
-//     roi uses the direct schedule: every level read from the map.
-//  3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines results of earlier
-//     phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading 16
-//     bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in fp32).
-//  4. Results go to a per-warp staging buffer laid out exactly like the roi's output row for this slice: per level,
-//     [channel][Lh * Lw]; an empty window gives 0 there.
-//  5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
-//     the slice is one contiguous run of the output row), else element by element.
-// Shared memory per warp is only the staging buffer and the window table (no separate scratch for derived levels):
+// plans everything that does not depend on the roi (SliceWindows: the window table; SlicePlan: the task tables), and
+// everything that depends on the roi but not on the slice is done once per roi, before the pooling. Two launches:
+//  A. roiSlicePrepKernel writes the roi table to the workspace (SliceRoiHeader + the roi's windows), one warp per roi:
+//     1. Windows, one per lane: the row windows of all levels, then the column windows (core/roi_bins.h: the same
+//        fp32 geometry as the CPU reference).
+//     2. Max only: a level whose Lh and Lw divide those of a finer level is derived from that level's bins instead of
+//        being read from the map (the host picks the source needing the fewest reads, e.g. 3 and 2 from 6, 1 from
+//        2), but only where every one of its windows is exactly the union of the source windows it covers; that is
+//        checked per roi on the actual windows (one lane per window, one vote), so it is exact whatever the rounding
+//        did. A source window must also be non-empty (an empty bin is staged as 0, see 4). If any window of the roi
+//        fails, the roi uses the direct schedule: every level read from the map.
+//     Its other CTAs copy NCHW features to NHWC in the workspace (pixel stride rounded up to 16 bytes), so the
+//     pooling kernel stages every slice with 16-byte copies.
+//  B. roiSlicesKernel: per (roi group, slice, image) CTA, the slice is staged, then a warp per roi (its row of the
+//     roi table copied to shared memory while the previous roi is pooled) does:
+//     3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines results of earlier
+//        phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading
+//        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
+//        fp32).
+//     4. Results go to a per-warp staging buffer laid out exactly like the roi's output row for this slice: per
+//        level, [channel][Lh * Lw]; an empty window gives 0 there.
+//     5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
+//        the slice is one contiguous run of the output row), else element by element.
+// Shared memory per warp is only the staging buffer and two roi-table rows (no separate scratch for derived levels):
 // the slice of a 38 x 63 map takes 153 KB, and what is left holds 16 warps instead of 12, which the latency-bound
 // task loops need (H200, roi-bench fp32 max: 8 warps 148 us, 10 warps 139 us, 12 warps 118 us).
-// Grid: (roi groups, channel slices, images). Rois of other images are skipped; invalid rois (batch index out of
+// Grid of B: (roi groups, channel slices, images). Rois of other images are skipped; invalid rois (batch index out of
 // range, non-finite values) are written as zeros by the CTAs of image 0.
 #pragma once
 
@@ -90,9 +97,9 @@ constexpr int16_t kSLICE_SOURCE_WINDOW = 0x4000;
 static_assert(sizeof(SliceTask) == 16, "SliceTask is copied as 16-byte words");
 static_assert(sizeof(SliceWindow) == 8, "SliceWindow is copied as 8-byte words");
 
-//! The roi table, the slices kernel's workspace: one row per roi, written once by roiSliceTableKernel and read by
+//! The roi table, the slices kernel's workspace: one row per roi, written once by roiSlicePrepKernel and read by
 //! every channel slice's CTA, so the box, the windows and the nesting vote are not redone for each slice. A row is a
-//! 16-byte header, then the roi's windows as int2 (start, end) in SlicePlan::window order.
+//! 16-byte header, then the roi's windows as int2 (start, end) in SliceWindows::window order.
 struct SliceRoiHeader
 {
     int32_t batch;  //!< the roi's image; -1: invalid roi (batch index out of range or a non-finite value: zero row)
