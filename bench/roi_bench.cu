@@ -9,6 +9,7 @@
 // The first result of each case and algo is checked against the CPU reference before timing (max bit-exact).
 //
 //   roi-bench [--json FILE] [--runs N] [--k K] [--algo auto|planes|direct|segments|slices]
+#include "bench_timing.h"
 #include "spp/reference.h"
 #include "spp/roi.h"
 #include "spp/roi_cuda.h"
@@ -16,7 +17,6 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iterator>
 #include <cmath>
 #include <cstdio>
@@ -196,36 +196,25 @@ int main(int argc, char** argv)
                 constexpr int32_t kBATCH = 20;
                 std::vector<float> batches;
                 std::vector<float> hostTimes;
-                for (int32_t r = 0; r < runs; ++r)
-                {
-                    CHECK_CUDA(cudaEventRecord(start));
-                    auto const hostStart = std::chrono::steady_clock::now();
-                    for (int32_t i = 0; i < kBATCH; ++i)
-                    {
-                        int32_t const s = (r * kBATCH + i) % kSETS;
-                        CHECK_CUDA(
-                            spp::roiForward(desc, in[s], rois[s], out[s], workspace, wsBytes, nullptr, options));
-                    }
-                    hostTimes.push_back(static_cast<float>(
-                        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - hostStart).count()
-                        / kBATCH));
-                    CHECK_CUDA(cudaEventRecord(stop));
-                    CHECK_CUDA(cudaEventSynchronize(stop));
-                    float ms = 0;
-                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
-                    batches.push_back(ms / kBATCH);
-                }
                 std::vector<float> times;
                 for (int32_t r = 0; r < runs; ++r)
                 {
-                    int32_t const s = r % kSETS;
-                    CHECK_CUDA(cudaEventRecord(start));
-                    CHECK_CUDA(spp::roiForward(desc, in[s], rois[s], out[s], workspace, wsBytes, nullptr, options));
-                    CHECK_CUDA(cudaEventRecord(stop));
-                    CHECK_CUDA(cudaEventSynchronize(stop));
-                    float ms = 0;
-                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
-                    times.push_back(ms);
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t i) {
+                        int32_t const s = (r * kBATCH + i) % kSETS;
+                        return spp::roiForward(desc, in[s], rois[s], out[s], workspace, wsBytes, nullptr, options);
+                    }, t));
+                    batches.push_back(t.gpuMsPerCall);
+                    hostTimes.push_back(t.hostUsPerCall);
+                }
+                for (int32_t r = 0; r < runs; ++r)
+                {
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, 1, [&](int32_t) {
+                        int32_t const s = r % kSETS;
+                        return spp::roiForward(desc, in[s], rois[s], out[s], workspace, wsBytes, nullptr, options);
+                    }, t));
+                    times.push_back(t.gpuMsPerCall);
                 }
                 float const us = median(times) * 1000.0F;
                 float const pipelinedUs = median(batches) * 1000.0F;

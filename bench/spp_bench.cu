@@ -2,13 +2,13 @@
 // flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
 //
 //   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|all] [--case NAME]
+#include "bench_timing.h"
 #include "spp/cuda.h"
 #include "spp/reference.h"
 
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -249,38 +249,28 @@ int main(int argc, char** argv)
                 std::vector<float> hostTimes;
                 for (int32_t i = 0; i < runs + 3; ++i)
                 {
-                    CHECK_CUDA(cudaEventRecord(start));
-                    auto const hostStart = std::chrono::steady_clock::now();
-                    for (int32_t b = 0; b < kBATCH; ++b)
-                    {
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t b) {
                         void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
-                        CHECK_CUDA(spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options));
-                    }
-                    hostTimes.push_back(static_cast<float>(
-                        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - hostStart).count()
-                        / kBATCH));
-                    CHECK_CUDA(cudaEventRecord(stop));
-                    CHECK_CUDA(cudaEventSynchronize(stop));
-                    float ms = 0;
-                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+                        return spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options);
+                    }, t));
+                    hostTimes.push_back(t.hostUsPerCall);
                     if (i >= 3)
                     {
-                        batches.push_back(ms / kBATCH);
+                        batches.push_back(t.gpuMsPerCall);
                     }
                 }
                 std::vector<float> times;
                 for (int32_t i = 0; i < runs + 10; ++i)
                 {
-                    void const* in = inputs[static_cast<size_t>(i) % rotate];
-                    CHECK_CUDA(cudaEventRecord(start));
-                    CHECK_CUDA(spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options));
-                    CHECK_CUDA(cudaEventRecord(stop));
-                    CHECK_CUDA(cudaEventSynchronize(stop));
-                    float ms = 0;
-                    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, 1, [&](int32_t) {
+                        void const* in = inputs[static_cast<size_t>(i) % rotate];
+                        return spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options);
+                    }, t));
                     if (i >= 10)
                     {
-                        times.push_back(ms);
+                        times.push_back(t.gpuMsPerCall);
                     }
                 }
                 double const us = median(times) * 1e3;
