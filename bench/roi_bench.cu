@@ -1,6 +1,7 @@
 // roi-bench: times roiForward with CUDA events on the SPP-net detection case (features 1x256x38x63 NCHW, K = 2000 random
 // windows, levels {1,2,3,6}) in fp32 and fp16, max and avg, for each kernel (spp::RoiAlgo: auto, planes, direct,
-// segments, slices; segments includes its NCHW -> NHWC transpose into the workspace, slices its roi-table kernel).
+// segments, slices; segments includes its NCHW -> NHWC transpose into the workspace, slices its prep kernel: the roi
+// table and the NHWC copy).
 // Warm-up, then two medians over --runs (>= 50), each call on the next of 8 input sets (features + rois) so that no call
 // reuses the previous one's data in L2 (as spp-bench):
 //  - "1 call": one roiForward between two events after the GPU went idle, so it includes the host's enqueue latency;

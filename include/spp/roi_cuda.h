@@ -36,7 +36,8 @@ struct RoiLaunchOptions
 //! types and layout, so a size asked for the largest shape also covers every smaller one. 0 for K == 0.
 size_t roiWorkspaceSize(RoiDesc const& desc) noexcept;
 
-//! Whether `algo` can run `desc` with `workspaceBytes` of workspace (kAUTO always can for a valid desc).
+//! Whether `algo` can run `desc` with `workspaceBytes` of 16-byte aligned workspace (kAUTO always can for a valid
+//! desc). roiForward treats a workspace that is not 16-byte aligned as none (cudaMalloc's always is).
 bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) noexcept;
 
 //! Pools every roi of `rois` ([K, 5], device) over `features` (device) into `output` ([K, C * sum(Lh*Lw)]) on

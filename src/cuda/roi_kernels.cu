@@ -529,7 +529,8 @@ int64_t sliceWorkspaceBytes(RoiDesc const& desc)
         bins += static_cast<int64_t>(desc.pyramid.levelsH[l]) * desc.pyramid.levelsW[l];
         windows += desc.pyramid.levelsH[l] + desc.pyramid.levelsW[l];
     }
-    if (desc.dtype == DataType::kINT8 || desc.numRois == 0 || bins > roi::kSLICE_MAX_BINS)
+    if (desc.dtype == DataType::kINT8 || desc.numRois == 0 || desc.numRois > roi::kSLICE_MAX_ROIS
+        || bins > roi::kSLICE_MAX_BINS)
     {
         return 0;
     }
@@ -562,10 +563,10 @@ bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceByt
         && (g.c + 31) / 32 <= 65535 && g.n <= 65535;
 }
 
-//! Which kernel runs `desc` for `algo`; false when a forced algo cannot. `sliceWorkspace`: the workspace bytes the
-//! slices kernel may use (0 when the workspace is not 16-byte aligned: its roi table is copied as 16-byte words).
-bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes,
-    size_t sliceWorkspace, Kernel& kernel, roi::SliceSetup& slices)
+//! Which kernel runs `desc` for `algo` with `workspaceBytes` of (16-byte aligned) workspace; false when a forced algo
+//! cannot.
+bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel,
+    roi::SliceSetup& slices)
 {
     device::DeviceLimits const limits = device::deviceLimits();
     switch (algo)
@@ -575,7 +576,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     case RoiAlgo::kSEGMENTS: kernel = Kernel::kSEGMENTS; return segmentsRuns(desc, g, workspaceBytes);
     case RoiAlgo::kSLICES:
         kernel = Kernel::kSLICES;
-        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slices);
+        return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
@@ -586,7 +587,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     // much larger than the pooled output (a few rois over a big map): there staging or transposing every feature
     // would cost more than the pooling.
     bool const mapWorthIt = g.n * g.h * g.w <= 8 * g.k * static_cast<int64_t>(g.totalBins);
-    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, sliceWorkspace, slices))
+    if (mapWorthIt && roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices))
     {
         kernel = Kernel::kSLICES;
     }
@@ -745,7 +746,7 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
     }
     Kernel kernel{};
     roi::SliceSetup plan{};
-    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, workspaceBytes, kernel, plan);
+    return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel, plan);
 }
 
 cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
@@ -766,9 +767,11 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
     roi::SliceSetup plan{};
-    size_t const usable = workspace == nullptr ? 0 : workspaceBytes;
+    // A workspace that is not 16-byte aligned counts as none (the slices kernel copies 16-byte words of it, the
+    // segments transpose writes elements of any type to it).
     bool const aligned = reinterpret_cast<uintptr_t>(workspace) % 16 == 0;
-    if (!pickKernel(desc, g, options.algo, usable, aligned ? usable : 0, kernel, plan))
+    size_t const usable = workspace == nullptr || !aligned ? 0 : workspaceBytes;
+    if (!pickKernel(desc, g, options.algo, usable, kernel, plan))
     {
         return cudaErrorInvalidValue;
     }

@@ -57,6 +57,7 @@ constexpr int32_t kSLICE_LANES_PER_BIN = 4;      //!< each lane reads 16 bytes o
 constexpr int32_t kSLICE_BINS_AT_ONCE = 32 / kSLICE_LANES_PER_BIN;
 constexpr int32_t kSLICE_MAX_BINS = 64;          //!< sum(Lh * Lw) the per-warp staging holds
 constexpr int32_t kSLICE_MAX_WINDOWS = 2 * kSLICE_MAX_BINS; //!< sum(Lh) + sum(Lw) <= 2 * sum(Lh * Lw)
+constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table row bytes far from int64 overflow
 #ifndef SPP_ROI_SLICE_WARPS
 #define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA
 #endif
@@ -312,7 +313,8 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     size_t workspaceBytes, SliceSetup& setup)
 {
     SlicePlan& plan = setup.plan;
-    if (dtype == DataType::kINT8 || g.n < 1 || g.k < 1 || g.totalBins > kSLICE_MAX_BINS || g.n > 65535)
+    if (dtype == DataType::kINT8 || g.n < 1 || g.k < 1 || g.k > kSLICE_MAX_ROIS || g.totalBins > kSLICE_MAX_BINS
+        || g.n > 65535)
     {
         return false;
     }
