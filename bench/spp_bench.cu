@@ -1,7 +1,7 @@
 // spp-bench: times sppForward with CUDA events (warm-up, median of many runs, inputs rotated so that L2 does not
 // flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
 //
-//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|all] [--case NAME]
+//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|grid|all] [--case NAME]
 #include "bench_timing.h"
 #include "spp/cuda.h"
 #include "spp/reference.h"
@@ -138,6 +138,7 @@ struct Result
     double hostUs;      // host time of one sppForward call (validation, planning, launch), median over batches
     double gbps;        // from pipelinedUs
     double pctRead;
+    double readUs;      // readKernel over the same rotating inputs, pipelined: a plain read of these bytes
 };
 
 } // namespace
@@ -160,7 +161,7 @@ int main(int argc, char** argv)
             only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|all] [--case NAME]\n",
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|grid|all] [--case NAME]\n",
                 argv[0]);
             return 2;
         }
@@ -176,9 +177,11 @@ int main(int argc, char** argv)
         algos.emplace_back("planes", spp::Algo::kPLANES);
     if (algoArg == "columns" || algoArg == "all")
         algos.emplace_back("columns", spp::Algo::kCOLUMNS);
+    if (algoArg == "grid" || algoArg == "all")
+        algos.emplace_back("grid", spp::Algo::kGRID);
     if (algos.empty())
     {
-        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns or all (got '%s')\n", algoArg.c_str());
+        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns, grid or all (got '%s')\n", algoArg.c_str());
         return 2;
     }
 
@@ -198,6 +201,8 @@ int main(int argc, char** argv)
     cudaEvent_t start, stop;
     CHECK_CUDA(cudaEventCreate(&start));
     CHECK_CUDA(cudaEventCreate(&stop));
+    int32_t* sink = nullptr; // readKernel's
+    CHECK_CUDA(cudaMalloc(&sink, sizeof(int32_t)));
     for (Case const& k : kCASES)
     {
         if (only != nullptr && k.name != std::string(only))
@@ -236,6 +241,23 @@ int main(int argc, char** argv)
             {
                 CHECK_CUDA(cudaMalloc(&workspace, wsBytes));
             }
+            // the same bytes read by readKernel, pipelined like the calls below: what a pure read of this size takes
+            std::vector<float> readBatches;
+            for (int32_t i = 0; i < runs + 3; ++i)
+            {
+                bench::BatchTime t{};
+                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                    void const* in = inputs[static_cast<size_t>(i * 20 + b) % rotate];
+                    readKernel<<<prop.multiProcessorCount * 8, 512>>>(
+                        static_cast<int4 const*>(in), static_cast<int64_t>(inBytes / 16), sink);
+                    return cudaGetLastError();
+                }, t));
+                if (i >= 3)
+                {
+                    readBatches.push_back(t.gpuMsPerCall);
+                }
+            }
+            double const readUs = median(readBatches) * 1e3;
             for (auto const& [algoName, algo] : algos)
             {
                 if (!spp::sppAlgoSupported(desc, algo))
@@ -277,7 +299,7 @@ int main(int argc, char** argv)
                 double const pipelinedUs = median(batches) * 1e3;
                 double const gbps = static_cast<double>(inBytes + outBytes) / (pipelinedUs * 1e-6) / 1e9;
                 results.push_back({k.name, spp::toString(dtype), algoName, static_cast<double>(inBytes) / (1 << 20), us,
-                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps});
+                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs});
             }
             for (void* p : inputs)
             {
@@ -287,12 +309,13 @@ int main(int argc, char** argv)
             CHECK_CUDA(cudaFree(workspace));
         }
     }
-    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s\n", "case", "dtype", "algo", "input MiB", "1 call us",
-        "pipelined us", "host us", "GB/s", "% read");
+    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s\n", "case", "dtype", "algo", "input MiB",
+        "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read");
     for (Result const& r : results)
     {
-        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%%\n", r.name.c_str(), r.dtype.c_str(),
-            r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps, r.pctRead);
+        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%%\n", r.name.c_str(),
+            r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps, r.pctRead,
+            r.readUs, 100.0 * r.readUs / r.pipelinedUs);
     }
     std::printf("(1 call: events around a single call, median of %d; pipelined: events around 20 back-to-back calls "
                 "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time)\n",
@@ -312,8 +335,10 @@ int main(int argc, char** argv)
             Result const& r = results[i];
             std::fprintf(f,
                 "    {\"case\": \"%s\", \"dtype\": \"%s\", \"algo\": \"%s\", \"input_mib\": %.2f, \"median_us\": %.3f, "
-                "\"pipelined_us\": %.3f, \"host_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f}%s\n",
-                r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps, r.pctRead,
+                "\"pipelined_us\": %.3f, \"host_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f, "
+                "\"same_size_read_us\": %.3f}%s\n",
+                r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
+                r.pctRead, r.readUs,
                 i + 1 < results.size() ? "," : "");
         }
         std::fprintf(f, "  ]\n}\n");
