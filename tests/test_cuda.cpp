@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace spp
@@ -83,6 +84,10 @@ std::string checkAgainstReference(
     return {};
 }
 
+//! Every kernel, and kAUTO with them.
+std::vector<Algo> const kKERNELS = {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
+std::vector<Algo> const kALL_ALGOS = {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
+
 struct Shape
 {
     int64_t n, c, h, w;
@@ -131,7 +136,7 @@ void runGrid(DataType dtype)
                     {
                         SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
                             s.w, cs);
-                        for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
+                        for (Algo algo : kALL_ALGOS)
                         {
                             if (!sppAlgoSupported(desc, algo))
                             {
@@ -193,7 +198,11 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
         {
             for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
             {
-                SppDesc const desc = makeDesc(pyramid({1, 2, 3, 6}, PoolMode::kMAX, rule), dtype, layout, 2, 4, 13, 11);
+              // 13x11: the planes / staged / columns kernels; 32x64 {1,2,4}: the grid kernel (NCHW)
+              for (auto const& [h, w, levels] : {std::make_tuple(int64_t{13}, int64_t{11}, std::vector<int32_t>{1, 2, 3, 6}),
+                       std::make_tuple(int64_t{32}, int64_t{64}, std::vector<int32_t>{1, 2, 4})})
+              {
+                SppDesc const desc = makeDesc(toPyramid(levels, PoolMode::kMAX, rule), dtype, layout, 2, 4, h, w);
                 std::vector<uint8_t> input = test::randomTensor(dtype, inputElements(desc), rng);
                 size_t const es = elementSize(dtype);
                 // sprinkle NaN and -inf; one whole plane of -inf
@@ -203,7 +212,7 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
                     size_t const at = static_cast<size_t>(pick(rng)) * es;
                     std::memset(&input[at], 0xff, es); // NaN in all three float formats
                 }
-                for (int64_t i = 0; i < 13 * 11; ++i)
+                for (int64_t i = 0; i < h * w; ++i)
                 {
                     int64_t const index = layout == Layout::kNCHW ? i : i * desc.c; // channel 0 of sample 0
                     float const inf = -std::numeric_limits<float>::infinity();
@@ -217,13 +226,19 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
                         std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
                     }
                 }
-                for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
+                if (layout == Layout::kNCHW && h == 32)
+                {
+                    EXPECT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
+                }
+                for (Algo algo : kKERNELS)
                 {
                     if (sppAlgoSupported(desc, algo))
                     {
-                        EXPECT_EQ(checkAgainstReference(desc, input, algo), "") << test::describe(desc);
+                        EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
+                            << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
                     }
                 }
+              }
             }
         }
     }
@@ -255,7 +270,7 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
             GTEST_SKIP() << "GPU test skipped: cannot allocate 2.2 GB on this GPU";
         }
         CUDA_OK(cudaMemcpy(in.get(), input.data(), input.size(), cudaMemcpyHostToDevice));
-        for (Algo algo : {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
+        for (Algo algo : kKERNELS)
         {
             if (!sppAlgoSupported(desc, algo))
             {
@@ -353,6 +368,60 @@ TEST(Kernels, ManyPlanes)
     }
 }
 
+// The grid kernel takes uniform pyramids: every level divides the largest, F, which divides H and W, with W / F whole
+// 16-byte chunks and W at most 32 chunks. 64x64 {1,2,4} qualifies in every dtype; 48x96 {1,2,3,6} (F = 6) leaves
+// lanes idle where a cell's rows are not a multiple of 32 / chunks (int8: 6 chunks, 4 rows per load, not 5); 16x128
+// {1,2,4,8,16} has cells of one row. Odd plane counts end the warps' walk mid-CTA; 12987 planes of 16x16 {1,2} make
+// a warp take several planes at once (P up to 8 on an H100/H200), with a ragged last group that crosses a sample. A misaligned input cannot take it:
+// forced, sppForward refuses; kAUTO falls back and still matches.
+TEST(Kernels, GridKernelUniformPyramids)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(0x6a1du);
+    struct GridCase
+    {
+        Shape shape;
+        std::vector<int32_t> levels;
+        bool int8; // whether W / F is whole 16-byte chunks of int8 too
+    };
+    std::vector<GridCase> const cases = {{{3, 7, 64, 64}, {1, 2, 4}, true}, {{2, 5, 48, 96}, {1, 2, 3, 6}, true},
+        {{1, 3, 16, 128}, {1, 2, 4, 8, 16}, false}, {{4, 333, 32, 32}, {2, 4, 1}, false},
+        {{13, 999, 16, 16}, {1, 2}, false}};
+    int32_t checked = 0;
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
+    {
+        for (GridCase const& k : cases)
+        {
+            Shape const& s = k.shape;
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+                {
+                    SppDesc const desc
+                        = makeDesc(toPyramid(k.levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                    bool const expected = dtype != DataType::kINT8 || k.int8;
+                    ASSERT_EQ(sppAlgoSupported(desc, Algo::kGRID), expected) << test::describe(desc);
+                    if (!expected)
+                    {
+                        continue;
+                    }
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID), "") << test::describe(desc);
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kAUTO), "") << test::describe(desc);
+                    size_t const offset = elementSize(dtype);
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID, offset),
+                        std::string("sppForward: ") + cudaGetErrorString(cudaErrorInvalidValue))
+                        << test::describe(desc);
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kAUTO, offset), "") << test::describe(desc);
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(checked, 3 * 5 * 4 + 2 * 4); // fp32/fp16/bf16: 5 cases; int8: 2; each in 2 modes x 2 rules
+}
+
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
 
 TEST(Launcher, RejectsInvalidInputWithoutLaunching)
@@ -382,10 +451,10 @@ TEST(Launcher, RejectsInvalidInputWithoutLaunching)
 
 TEST(Launcher, EmptyBatchLaunchesNothing)
 {
-    SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 13, 13);
+    SppDesc const desc = makeDesc(pyramid({1, 2, 4}), DataType::kHALF, Layout::kNCHW, 0, 8, 32, 32);
     EXPECT_EQ(sppWorkspaceSize(desc), 0u);
     EXPECT_EQ(sppForward(desc, nullptr, nullptr, nullptr, 0, nullptr), cudaSuccess);
-    for (Algo algo : {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS})
+    for (Algo algo : kALL_ALGOS)
     {
         EXPECT_TRUE(sppAlgoSupported(desc, algo)) << static_cast<int32_t>(algo); // planning N = 0 must not divide by 0
         LaunchOptions options;
@@ -415,6 +484,22 @@ TEST(Launcher, AlgoSupport)
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kPLANES));
     EXPECT_FALSE(sppAlgoSupported(huge, Algo::kCOLUMNS));
     EXPECT_TRUE(sppAlgoSupported(huge, Algo::kAUTO));
+    EXPECT_FALSE(sppAlgoSupported(huge, Algo::kGRID));
+    // the grid kernel: uniform pyramids only (each level divides the largest, F; F divides H and W; W / F whole
+    // 16-byte chunks; W at most 32 chunks), NCHW
+    auto const grid = [](std::vector<int32_t> const& levels, DataType dtype, Layout layout, int64_t h, int64_t w) {
+        return sppAlgoSupported(
+            makeDesc(toPyramid(levels, PoolMode::kMAX, BinRule::kADAPTIVE), dtype, layout, 2, 3, h, w), Algo::kGRID);
+    };
+    EXPECT_TRUE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 32, 32));
+    EXPECT_TRUE(grid({4, 2, 1}, DataType::kHALF, Layout::kNCHW, 96, 96));
+    EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 13, 13));  // 4 does not divide 13
+    EXPECT_FALSE(grid({1, 2, 3}, DataType::kFLOAT, Layout::kNCHW, 36, 36));  // 2 does not divide 3
+    EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 32, 20));  // a cell of 5 columns: not whole chunks
+    EXPECT_FALSE(grid({1, 2, 4}, DataType::kINT8, Layout::kNCHW, 32, 32));   // 8 int8 columns: half a chunk
+    EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 32, 256)); // 64 chunks per row
+    EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNHWC, 32, 32));
+    EXPECT_FALSE(grid({1, 2, 4, 8, 16, 32}, DataType::kFLOAT, Layout::kNCHW, 64, 128)); // F = 32 > 16
 }
 
 } // namespace

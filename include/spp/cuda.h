@@ -17,7 +17,10 @@ enum class Algo : int32_t
     kDIRECT = 2, //!< One thread per output bin reading its window from global memory. Any size, any layout.
     kPLANES = 3, //!< Small maps: up to 32 whole planes per CTA, one thread per (bin, plane). kNCHW only.
     kCOLUMNS = 4, //!< Column chunks read straight from global memory, then the staged kernel's segment grid. kNCHW
-                  //!< only; kAUTO's choice after kPLANES.
+                  //!< only; kAUTO's choice after kPLANES and kGRID.
+    kGRID = 5, //!< Uniform pyramids (every level divides the largest, F; F divides H and W; W / F whole 16-byte
+               //!< chunks; W at most 32 chunks): one warp per plane, cells of the F x F grid in registers, no CTA
+               //!< barrier. kNCHW only, 16-byte aligned input; kAUTO's choice after kPLANES.
 };
 
 struct LaunchOptions
@@ -33,7 +36,8 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept;
 
 //! Pools `input` into `output` ([N, C * sum(L^2)], same dtype) on `stream`.
 //! Returns cudaErrorInvalidValue for an invalid desc (call validate() for the message), a null pointer with a
-//! non-empty tensor or an unsupported algo; N == 0 launches nothing and returns cudaSuccess (for any algo).
+//! non-empty tensor or an unsupported algo (also kGRID forced on an input that is not 16-byte aligned:
+//! sppAlgoSupported assumes an aligned one); N == 0 launches nothing and returns cudaSuccess (for any algo).
 //! (The workspace is not used today: sppWorkspaceSize returns 0.)
 //! Otherwise returns the launch status (cudaGetLastError()).
 cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* workspace, size_t workspaceBytes,

@@ -1,6 +1,9 @@
-// SPP CUDA kernels and the launcher (spp/cuda.h). Four kernels; sppForward's kAUTO takes the first that fits:
+// SPP CUDA kernels and the launcher (spp/cuda.h). Five kernels; sppForward's kAUTO takes the first that fits:
 //  - planes (NCHW, small maps): up to 32 whole planes per CTA staged transposed in shared memory ([pixel][plane]);
 //    one thread per (bin, plane), lanes on consecutive planes of one bin.
+//  - grid (NCHW, uniform pyramids: every level divides the largest, F, and F divides H and W): one warp per group of
+//    planes, lanes on (row, 16-byte chunk) positions; each F x F cell is reduced in registers and shared memory of
+//    the warp alone, and every level's bins are blocks of cells. No CTA-wide barrier.
 //  - columns (NCHW): a persistent CTA takes a few planes at a time; each thread walks one column chunk of a plane
 //    (16 bytes, or one element when the input or its rows are not 16-byte aligned) down the row segments (the
 //    pieces the row windows of all levels cut [0, H) into) straight from global memory, and files one value per
@@ -912,6 +915,18 @@ struct ChunkAcc
         }
     }
 
+    //! The chunk's kV values reduced to one (the grid kernel's chunks lie inside one cell).
+    __device__ __forceinline__ Acc reduce() const
+    {
+        Acc r = v[0];
+#pragma unroll
+        for (int32_t j = 1; j < kV; ++j)
+        {
+            combine<Acc, kMode>(r, v[j]);
+        }
+        return r;
+    }
+
     __device__ __forceinline__ void file(Acc* slot) const
     {
         if constexpr (kV % 4 == 0) // 16-byte chunks: slot is 16-byte aligned (whole-chunk rows, aligned buffer)
@@ -961,6 +976,12 @@ struct PackedMaxAcc
         {
             v[j] = __hmax2_nan(v[j], pairs[j]);
         }
+    }
+
+    __device__ __forceinline__ float reduce() const
+    {
+        T2 const m = __hmax2_nan(__hmax2_nan(v[0], v[1]), __hmax2_nan(v[2], v[3]));
+        return maxNaN(static_cast<float>(m.x), static_cast<float>(m.y));
     }
 
     __device__ __forceinline__ void file(float* slot) const
@@ -1381,6 +1402,306 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Grid kernel (NCHW, uniform pyramids): when every level divides the finest level F and F divides H and W, every bin
+// of every level is a block of the F x F cells of (H / F) x (W / F) elements. A warp then pools a group of P
+// consecutive planes at a time - to the warp one tall plane of P * H rows, since NCHW planes are contiguous - with no
+// CTA-wide barrier: its lanes sit on (row, 16-byte chunk) positions (rowLanes rows of `chunks` chunks), walk down the
+// rows with kGRID_BATCH loads in flight, and reduce each cell row's chunks in registers (a chunk lies in one cell).
+// Per group the warp files one partial per (cell row, lane) in its own shared-memory area, combines them into cells,
+// and the cells into the bins of every level; the group's bins of one level are one contiguous output run when its
+// planes are in one sample. The next group's first loads are issued before that epilogue, whose divisions are
+// multiplications by host-made constants. P grows until a lane has enough loads in flight and the epilogue enough
+// cells and bins to keep the lanes busy.
+
+//! Largest finest level of the grid kernel (its per-warp shared memory grows with F^2).
+constexpr int32_t kGRID_MAX_FINE = 16;
+//! Loads a grid-kernel lane keeps in flight.
+constexpr int32_t kGRID_BATCH = 8;
+//! Most planes a grid-kernel warp takes at once.
+constexpr int32_t kGRID_MAX_PLANES = 8;
+//! Fewest warp groups per SM the grid kernel's choice of P keeps (of about 24 resident warps).
+constexpr int64_t kGRID_MIN_GROUPS_PER_SM = 12;
+//! Per-warp shared memory the grid kernel may use (8 warps: 48 KiB per CTA, no opt-in).
+constexpr int64_t kGRID_WARP_BYTES = 6 * 1024;
+//! Largest plane of the grid kernel: 32-bit in-plane offsets and avg divisors, int8 lane sums far inside int32.
+constexpr int64_t kGRID_MAX_PLANE = int64_t{1} << 24;
+
+//! x / d as (x * m) >> 32 with m = ceil(2^32 / d): exact for x * d < 2^32 (m * d exceeds 2^32 by e < d, and x * e
+//! must stay below 2^32). Used for quotients below 2^16 by divisors up to kGRID_MAX_PLANES * kGRID_MAX_FINE^2.
+struct Magic
+{
+    uint64_t m;
+
+    static Magic of(int64_t d)
+    {
+        return Magic{((uint64_t{1} << 32) + static_cast<uint64_t>(d) - 1) / static_cast<uint64_t>(d)};
+    }
+
+    __device__ __forceinline__ int32_t div(int32_t x) const
+    {
+        return static_cast<int32_t>((static_cast<uint64_t>(static_cast<uint32_t>(x)) * m) >> 32);
+    }
+};
+
+struct GridLevel
+{
+    int64_t outOffset; // C * (sum of L'^2 over earlier levels): where the level's block starts in a sample's output
+    int32_t bins;      // L (per axis)
+    int32_t span;      // F / L cells per bin side
+    int32_t divisor;   // avg divisor: (H / L) * (W / L)
+    Magic perAxis;     // / L
+    Magic perPlane;    // / L^2
+};
+
+struct GridPlan
+{
+    int64_t numPlanes;
+    int64_t numGroups;
+    int32_t planes;       // P, planes per warp group
+    int32_t fine;         // F, the finest level
+    Magic perFine;        // / F
+    int32_t chunks;       // 16-byte chunks per row
+    int32_t rowLanes;     // rows one warp-wide load covers (a divisor of H / F, at most 32 / chunks)
+    int32_t cellChunks;   // chunks per cell row segment (W / F / chunk elements)
+    int32_t loadsPerLane; // per plane: H / rowLanes
+    int32_t loadsPerCell; // (H / F) / rowLanes
+    int32_t warpBytes;    // one warp's shared memory: cells [P * F * F] Total, then partials [P * F][32] Acc
+    size_t smemBytes;
+    GridLevel levels[kMAX_LEVELS];
+};
+
+template <typename T>
+bool planGrid(Geometry const& g, DeviceLimits const& device, bool vector, GridPlan& plan)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    constexpr int32_t kV = kVECTOR_ELEMENTS<T>;
+    if (g.layout != Layout::kNCHW || !vector || g.h * g.w > kGRID_MAX_PLANE)
+    {
+        return false;
+    }
+    int32_t fine = 1;
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        fine = g.levels[l] > fine ? g.levels[l] : fine;
+    }
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        if (fine % g.levels[l] != 0)
+        {
+            return false;
+        }
+    }
+    if (fine > kGRID_MAX_FINE || g.h % fine != 0 || g.w % fine != 0 || (g.w / fine) % kV != 0 || g.w / kV > 32)
+    {
+        return false;
+    }
+    int32_t const chunks = static_cast<int32_t>(g.w / kV);
+    int32_t const cellRows = static_cast<int32_t>(g.h / fine);
+    int32_t rowLanes = 32 / chunks;
+    while (cellRows % rowLanes != 0)
+    {
+        --rowLanes;
+    }
+    int32_t const loadsPerLane = static_cast<int32_t>(g.h / rowLanes);
+    auto const warpBytes = [&](int32_t p) {
+        return align16(static_cast<int64_t>(p) * fine * fine * sizeof(Total)
+            + static_cast<int64_t>(p) * fine * 32 * sizeof(Acc));
+    };
+    // P grows until a lane has a batch of loads and the epilogue 32 cells, within the shared memory, while every SM
+    // keeps at least kGRID_MIN_GROUPS_PER_SM groups (fewer, larger groups leave warps idle: on the H200, 96x96 fp32
+    // {1,2,4} with 2048 planes took 24.0 us with P = 1 and 29.6 us with P = 2; 32x32 took 44.7 / 41.3 us)
+    int64_t const maxPlanes = g.n * g.c / (static_cast<int64_t>(device.sms) * kGRID_MIN_GROUPS_PER_SM);
+    int32_t p = 1;
+    while (p < kGRID_MAX_PLANES && (p * loadsPerLane < kGRID_BATCH || p * fine * fine < 32) && p < maxPlanes
+        && warpBytes(p + 1) <= kGRID_WARP_BYTES)
+    {
+        ++p;
+    }
+    if (warpBytes(p) > kGRID_WARP_BYTES)
+    {
+        return false; // (F = 16 with int8 cells: 2 KiB of cells and 2 KiB of partials per warp still fit)
+    }
+    plan.numPlanes = g.n * g.c;
+    plan.planes = p;
+    plan.numGroups = (plan.numPlanes + p - 1) / p;
+    plan.fine = fine;
+    plan.perFine = Magic::of(fine);
+    plan.chunks = chunks;
+    plan.rowLanes = rowLanes;
+    plan.cellChunks = static_cast<int32_t>(g.w / fine / kV);
+    plan.loadsPerLane = loadsPerLane;
+    plan.loadsPerCell = cellRows / rowLanes;
+    plan.warpBytes = static_cast<int32_t>(warpBytes(p));
+    plan.smemBytes = static_cast<size_t>(plan.warpBytes) * (kTHREADS / 32);
+    int64_t prefix = 0;
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        int32_t const bins = g.levels[l];
+        plan.levels[l] = GridLevel{g.c * prefix, bins, fine / bins,
+            static_cast<int32_t>((g.h / bins) * (g.w / bins)), Magic::of(bins), Magic::of(bins * bins)};
+        prefix += bins * bins;
+    }
+    return true;
+}
+
+// Loads [t0, min(t0 + kGRID_BATCH, count)) of a lane: chunk src[t * step].
+__device__ __forceinline__ void loadGridBatch(
+    int4 (&batch)[kGRID_BATCH], int4 const* src, uint32_t step, int32_t t0, int32_t count)
+{
+#pragma unroll
+    for (int32_t k = 0; k < kGRID_BATCH; ++k)
+    {
+        if (t0 + k < count)
+        {
+            batch[k] = __ldg(src + static_cast<uint32_t>(t0 + k) * step);
+        }
+    }
+}
+
+template <typename T, PoolMode kMode>
+__global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
+    sppGridKernel(Geometry g, GridPlan plan, T const* __restrict__ input, T* __restrict__ output)
+{
+    using Acc = typename Traits<T>::Acc;
+    using Total = typename Traits<T>::Total;
+    constexpr int32_t kV = kVECTOR_ELEMENTS<T>;
+    constexpr int32_t kWARPS = kTHREADS / 32;
+    extern __shared__ int4 smemRaw[];
+    int32_t const lane = static_cast<int32_t>(threadIdx.x % 32);
+    int32_t const fine = plan.fine;
+    int32_t const planeCells = fine * fine;
+    char* const area = reinterpret_cast<char*>(smemRaw) + (threadIdx.x / 32) * plan.warpBytes;
+    auto* const cells = reinterpret_cast<Total*>(area); // [P * F * F]
+    auto* const partials = reinterpret_cast<Acc*>(
+        area + static_cast<size_t>(plan.planes) * planeCells * sizeof(Total)); // [P * F][32]
+
+    int32_t const rowLane = lane / plan.chunks;
+    bool const loads = rowLane < plan.rowLanes; // lanes past rowLanes * chunks idle in stage 1
+    // in 16-byte chunks: a plane, a lane's first chunk in it, and the step between its loads (rowLanes rows)
+    int64_t const planeChunks = g.h * g.w / kV;
+    auto const firstChunk = static_cast<uint32_t>(rowLane * plan.chunks + lane % plan.chunks);
+    auto const step = static_cast<uint32_t>(plan.rowLanes * plan.chunks);
+    auto const* const base = reinterpret_cast<int4 const*>(input) + firstChunk;
+    Acc const identity = device::identity<T, kMode>();
+    Total const totalIdentity = kMode == PoolMode::kMAX ? Total(Traits<T>::lowest()) : Total(0);
+    int64_t const groupChunks = planeChunks * plan.planes;
+    auto const planesOf = [&](int64_t group) {
+        int64_t const left = plan.numPlanes - group * plan.planes;
+        return static_cast<int32_t>(left < plan.planes ? left : plan.planes);
+    };
+
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * kWARPS;
+    int64_t group = static_cast<int64_t>(blockIdx.x) * kWARPS + threadIdx.x / 32;
+    int4 batch[kGRID_BATCH];
+    if (group < plan.numGroups && loads)
+    {
+        loadGridBatch(batch, base + group * groupChunks, step, 0, planesOf(group) * plan.loadsPerLane);
+    }
+    for (; group < plan.numGroups; group += stride)
+    {
+        int32_t const planes = planesOf(group);
+        if (loads)
+        {
+            int4 const* const src = base + group * groupChunks;
+            int32_t const count = planes * plan.loadsPerLane;
+            ChunkAcc<T, kMode, kV> acc;
+            acc.reset(identity);
+            int32_t inCell = 0;
+            Acc* slot = partials + lane;
+            for (int32_t t0 = 0; t0 < count; t0 += kGRID_BATCH)
+            {
+                if (t0 > 0)
+                {
+                    loadGridBatch(batch, src, step, t0, count);
+                }
+#pragma unroll
+                for (int32_t k = 0; k < kGRID_BATCH; ++k)
+                {
+                    if (t0 + k < count)
+                    {
+                        acc.add(batch[k]);
+                        if (++inCell == plan.loadsPerCell) // a cell row is complete: file this lane's partial
+                        {
+                            *slot = acc.reduce();
+                            slot += 32;
+                            acc.reset(identity);
+                            inCell = 0;
+                        }
+                    }
+                }
+            }
+        }
+        __syncwarp(); // partials visible
+        int64_t const next = group + stride;
+        if (next < plan.numGroups && loads)
+        {
+            loadGridBatch(batch, base + next * groupChunks, step, 0, planesOf(next) * plan.loadsPerLane);
+        }
+        // cells: (cell row of the group, cell column) from the partials of its lanes (rowLanes x cellChunks)
+        for (int32_t q = lane; q < planes * planeCells; q += 32)
+        {
+            int32_t const cellRow = plan.perFine.div(q);
+            Acc const* from = partials + cellRow * 32 + (q - cellRow * fine) * plan.cellChunks;
+            Total t = totalIdentity;
+            for (int32_t r = 0; r < plan.rowLanes; ++r, from += plan.chunks)
+            {
+                for (int32_t k = 0; k < plan.cellChunks; ++k)
+                {
+                    combine<Total, kMode>(t, static_cast<Total>(from[k]));
+                }
+            }
+            cells[q] = t;
+        }
+        __syncwarp(); // cells visible; partials free for the next group
+        // bins of every level: a bin of level L is a block of F / L x F / L cells. (n, c) of the group's first plane;
+        // its other planes are the next channels, wrapping into the next samples.
+        int64_t const first = group * plan.planes;
+        int64_t n0 = 0;
+        int64_t c0 = 0;
+        if (plan.numPlanes <= 0xffffffffLL)
+        {
+            auto const n32 = static_cast<uint32_t>(first) / static_cast<uint32_t>(g.c);
+            n0 = n32;
+            c0 = first - static_cast<int64_t>(n32) * g.c;
+        }
+        else
+        {
+            n0 = first / g.c;
+            c0 = first - n0 * g.c;
+        }
+        for (int32_t l = 0; l < g.numLevels; ++l)
+        {
+            GridLevel const level = plan.levels[l];
+            int32_t const bins = level.bins * level.bins;
+            for (int32_t item = lane; item < planes * bins; item += 32)
+            {
+                int32_t const p = level.perPlane.div(item);
+                int32_t const b = item - p * bins;
+                int32_t const by = level.perAxis.div(b);
+                Total const* block = cells + p * planeCells + (by * fine + (b - by * level.bins)) * level.span;
+                Total t = totalIdentity;
+                for (int32_t i = 0; i < level.span; ++i, block += fine)
+                {
+                    for (int32_t j = 0; j < level.span; ++j)
+                    {
+                        combine<Total, kMode>(t, block[j]);
+                    }
+                }
+                int64_t n = n0;
+                int64_t c = c0 + p;
+                while (c >= g.c) // planes of the group past the sample's last channel
+                {
+                    c -= g.c;
+                    ++n;
+                }
+                output[n * g.features + level.outOffset + c * bins + b] = finishBin<T, kMode>(t, level.divisor);
+            }
+        }
+    }
+}
+
 Geometry makeGeometry(SppDesc const& desc)
 {
     Geometry g{};
@@ -1514,6 +1835,21 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
     }
     bool const vector
         = reinterpret_cast<uintptr_t>(input) % 16 == 0 && g.w * static_cast<int64_t>(sizeof(T)) % 16 == 0;
+    if (algo == Algo::kGRID || algo == Algo::kAUTO)
+    {
+        GridPlan gridPlan{};
+        bool const gridFits = planGrid<T>(g, device, vector, gridPlan);
+        if (!gridFits && algo == Algo::kGRID)
+        {
+            return cudaErrorInvalidValue;
+        }
+        if (gridFits)
+        {
+            int64_t const warps = kTHREADS / 32;
+            return launchPersistent(sppGridKernel<T, kMode>, (gridPlan.numGroups + warps - 1) / warps,
+                gridPlan.smemBytes, numSms, stream, g, gridPlan, static_cast<T const*>(input), static_cast<T*>(output));
+        }
+    }
     if (algo == Algo::kCOLUMNS || algo == Algo::kAUTO)
     {
         StagedPlan columnsPlan{};
@@ -1565,6 +1901,11 @@ bool algoFits(Geometry const& g, Algo algo, DeviceLimits const& device)
         PlanesPlan plan{};
         return planPlanes<T>(g, device, plan);
     }
+    if (algo == Algo::kGRID)
+    {
+        GridPlan plan{};
+        return planGrid<T>(g, device, true, plan); // with a 16-byte aligned input (sppForward refuses a misaligned one)
+    }
     StagedPlan plan{};
     if (algo == Algo::kCOLUMNS)
     {
@@ -1590,7 +1931,7 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     {
         return true;
     }
-    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS)
+    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS && algo != Algo::kGRID)
     {
         return false;
     }
@@ -1610,7 +1951,8 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
     size_t /*workspaceBytes*/, cudaStream_t stream, LaunchOptions const& options) noexcept
 {
     bool const knownAlgo = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED
-        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS;
+        || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS
+        || options.algo == Algo::kGRID;
     if (!knownAlgo || !validate(desc).ok())
     {
         return cudaErrorInvalidValue; // a forced kSTAGED / kPLANES that does not fit is refused by launch()

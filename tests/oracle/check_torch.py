@@ -143,10 +143,11 @@ def main():
         print("check_torch: torch sees no GPU - checking the CPU reference against torch only")
 
     shapes = [(2, 3, 1, 1), (1, 2, 1, 97), (2, 3, 5, 7), (2, 4, 13, 13), (1, 3, 38, 63), (1, 2, 96, 96),
-              (2, 2, 257, 3), (3, 5, 6, 5), (1, 2, 300, 200), (1, 1, 3, 20000), (0, 3, 13, 13)]
+              (2, 2, 257, 3), (3, 5, 6, 5), (1, 2, 300, 200), (1, 1, 3, 20000), (0, 3, 13, 13),
+              (2, 5, 48, 96), (3, 4, 32, 64)]  # the last two: uniform grids for most level sets (algo 5, kGRID)
     level_sets = [[1], [1, 2, 4], [1, 2, 3, 6], [1, 2, 3, 4, 5, 6, 7, 8, 13], [6, 3]]
     dtypes = [torch.float32, torch.float16, torch.bfloat16, torch.int8]
-    checked = {"reference": 0, "cuda": 0}
+    checked = {"reference": 0, "cuda": 0, "grid": 0}
     failures = []
     for shape in shapes:
         for dtype in dtypes:
@@ -178,16 +179,20 @@ def main():
                     padded[..., :shape[1]] = xc.permute(0, 2, 3, 1)
                     variants.append(("NHWC8", xc, 1, cpad, padded))
                     for name, xv, layout, cs, storage in variants:
-                        for algo in ((0, 1, 2, 3) if layout == 0 else (0, 2)):
+                        # spp::Algo: 0 auto, 1 staged, 2 direct, 3 planes, 4 columns, 5 grid (NCHW only but 0, 2)
+                        for algo in ((0, 1, 2, 3, 4, 5) if layout == 0 else (0, 2)):
                             if not spp.supported(xv, levels, mode, rule, layout, cs, algo):
                                 continue  # e.g. a row too wide to stage (the C++ AlgoSupport test covers it)
                             for poison in ((None, 55) if dtype == torch.int8 else (None,)):
                                 got = spp.forward(xv, levels, mode, rule, layout, cs, storage, algo, poison)
                                 checked["cuda"] += 1
+                                checked["grid"] += algo == 5
                                 if err := matches(got, expected, exact):
                                     failures.append(f"cuda {name} algo={algo} {tag}: {err}")
+    if cuda and checked["grid"] == 0:
+        failures.append("the grid kernel (algo 5) took none of the cases: the uniform shapes no longer reach it")
     print(f"check_torch: torch {torch.__version__}; {checked['reference']} reference and {checked['cuda']} CUDA "
-          f"results compared with torch; {len(failures)} failures")
+          f"results ({checked['grid']} by the grid kernel) compared with torch; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
     return 1 if failures else 0
