@@ -12,7 +12,6 @@
 #include <limits>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace spp
@@ -86,7 +85,8 @@ std::string checkAgainstReference(
 
 //! Every kernel, and kAUTO with them.
 std::vector<Algo> const kKERNELS = {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
-std::vector<Algo> const kALL_ALGOS = {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
+std::vector<Algo> const kALL_ALGOS
+    = {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
 
 struct Shape
 {
@@ -188,6 +188,43 @@ TEST(Kernels, GridInt8)
     runGrid(DataType::kINT8);
 }
 
+// Max of one map with NaN sprinkled in and channel 0 of sample 0 all -inf, by every kernel that takes it.
+void checkNanAndNegativeInfinity(DataType dtype, Layout layout, BinRule rule, int64_t h, int64_t w,
+    std::vector<int32_t> const& levels, std::mt19937_64& rng)
+{
+    SppDesc const desc = makeDesc(toPyramid(levels, PoolMode::kMAX, rule), dtype, layout, 2, 4, h, w);
+    std::vector<uint8_t> input = test::randomTensor(dtype, inputElements(desc), rng);
+    size_t const es = elementSize(dtype);
+    std::uniform_int_distribution<int64_t> pick(0, inputElements(desc) - 1);
+    for (int32_t k = 0; k < 6; ++k)
+    {
+        size_t const at = static_cast<size_t>(pick(rng)) * es;
+        std::memset(&input[at], 0xff, es); // NaN in all three float formats
+    }
+    for (int64_t i = 0; i < h * w; ++i)
+    {
+        int64_t const index = layout == Layout::kNCHW ? i : i * desc.c; // channel 0 of sample 0
+        float const inf = -std::numeric_limits<float>::infinity();
+        if (dtype == DataType::kFLOAT)
+        {
+            std::memcpy(&input[static_cast<size_t>(index) * 4], &inf, 4);
+        }
+        else
+        {
+            uint16_t const bits = dtype == DataType::kHALF ? floatToHalfBits(inf) : floatToBf16Bits(inf);
+            std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
+        }
+    }
+    for (Algo algo : kKERNELS)
+    {
+        if (sppAlgoSupported(desc, algo))
+        {
+            EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
+                << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
+        }
+    }
+}
+
 TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
 {
     SKIP_WITHOUT_GPU();
@@ -198,47 +235,12 @@ TEST(Kernels, NanAndNegativeInfinityPropagateInMax)
         {
             for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
             {
-              // 13x11: the planes / staged / columns kernels; 32x64 {1,2,4}: the grid kernel (NCHW)
-              for (auto const& [h, w, levels] : {std::make_tuple(int64_t{13}, int64_t{11}, std::vector<int32_t>{1, 2, 3, 6}),
-                       std::make_tuple(int64_t{32}, int64_t{64}, std::vector<int32_t>{1, 2, 4})})
-              {
-                SppDesc const desc = makeDesc(toPyramid(levels, PoolMode::kMAX, rule), dtype, layout, 2, 4, h, w);
-                std::vector<uint8_t> input = test::randomTensor(dtype, inputElements(desc), rng);
-                size_t const es = elementSize(dtype);
-                // sprinkle NaN and -inf; one whole plane of -inf
-                std::uniform_int_distribution<int64_t> pick(0, inputElements(desc) - 1);
-                for (int32_t k = 0; k < 6; ++k)
-                {
-                    size_t const at = static_cast<size_t>(pick(rng)) * es;
-                    std::memset(&input[at], 0xff, es); // NaN in all three float formats
-                }
-                for (int64_t i = 0; i < h * w; ++i)
-                {
-                    int64_t const index = layout == Layout::kNCHW ? i : i * desc.c; // channel 0 of sample 0
-                    float const inf = -std::numeric_limits<float>::infinity();
-                    if (dtype == DataType::kFLOAT)
-                    {
-                        std::memcpy(&input[static_cast<size_t>(index) * 4], &inf, 4);
-                    }
-                    else
-                    {
-                        uint16_t const bits = dtype == DataType::kHALF ? floatToHalfBits(inf) : floatToBf16Bits(inf);
-                        std::memcpy(&input[static_cast<size_t>(index) * 2], &bits, 2);
-                    }
-                }
-                if (layout == Layout::kNCHW && h == 32)
-                {
-                    EXPECT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
-                }
-                for (Algo algo : kKERNELS)
-                {
-                    if (sppAlgoSupported(desc, algo))
-                    {
-                        EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
-                            << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
-                    }
-                }
-              }
+                // 13x11: the planes / staged / columns / direct kernels
+                checkNanAndNegativeInfinity(dtype, layout, rule, 13, 11, {1, 2, 3, 6}, rng);
+                // 32x64 {1,2,4}: the grid kernel too (NCHW)
+                SppDesc const uniform = makeDesc(pyramid({1, 2, 4}), dtype, Layout::kNCHW, 2, 4, 32, 64);
+                EXPECT_TRUE(sppAlgoSupported(uniform, Algo::kGRID)) << test::describe(uniform);
+                checkNanAndNegativeInfinity(dtype, layout, rule, 32, 64, {1, 2, 4}, rng);
             }
         }
     }
@@ -250,9 +252,14 @@ TEST(Kernels, Int8TensorOver2Pow31Elements)
 {
     SKIP_WITHOUT_GPU();
     int64_t const h = 64, w = 64, c = (1LL << 31) / (h * w) + 3; // 2^31 + 3*4096 elements
-    for (Layout layout : {Layout::kNCHW, Layout::kNHWC})
+    // {1,2,3}: every kernel but grid; {1,2,4}: grid too (NCHW; uniform, 16 int8 columns per cell)
+    for (auto const& [layout, uniform] : {std::make_pair(Layout::kNCHW, false), std::make_pair(Layout::kNHWC, false),
+             std::make_pair(Layout::kNCHW, true)})
     {
-        SppDesc const desc = makeDesc(pyramid({1, 2, 3}, PoolMode::kAVG), DataType::kINT8, layout, 1, c, h, w);
+        SppDesc const desc = uniform
+            ? makeDesc(pyramid({1, 2, 4}, PoolMode::kAVG), DataType::kINT8, layout, 1, c, h, w)
+            : makeDesc(pyramid({1, 2, 3}, PoolMode::kAVG), DataType::kINT8, layout, 1, c, h, w);
+        EXPECT_EQ(sppAlgoSupported(desc, Algo::kGRID), uniform);
         int64_t const count = inputElements(desc);
         ASSERT_GT(count, 1LL << 31);
         std::vector<uint8_t> input(static_cast<size_t>(count));
@@ -372,7 +379,8 @@ TEST(Kernels, ManyPlanes)
 // 16-byte chunks and W at most 32 chunks. 64x64 {1,2,4} qualifies in every dtype; 48x96 {1,2,3,6} (F = 6) leaves
 // lanes idle where a cell's rows are not a multiple of 32 / chunks (int8: 6 chunks, 4 rows per load, not 5); 16x128
 // {1,2,4,8,16} has cells of one row. Odd plane counts end the warps' walk mid-CTA; 12987 planes of 16x16 {1,2} make
-// a warp take several planes at once (P up to 8 on an H100/H200), with a ragged last group that crosses a sample. A misaligned input cannot take it:
+// a warp take several planes at once (P up to 8 on an H100/H200): groups cross samples (C = 999 is no multiple of
+// P) and the last group is ragged. A misaligned input cannot take it:
 // forced, sppForward refuses; kAUTO falls back and still matches.
 TEST(Kernels, GridKernelUniformPyramids)
 {
@@ -402,8 +410,9 @@ TEST(Kernels, GridKernelUniformPyramids)
                     SppDesc const desc
                         = makeDesc(toPyramid(k.levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
                     bool const expected = dtype != DataType::kINT8 || k.int8;
-                    ASSERT_EQ(sppAlgoSupported(desc, Algo::kGRID), expected) << test::describe(desc);
-                    if (!expected)
+                    bool const supported = sppAlgoSupported(desc, Algo::kGRID);
+                    EXPECT_EQ(supported, expected) << test::describe(desc);
+                    if (!supported)
                     {
                         continue;
                     }
@@ -420,6 +429,39 @@ TEST(Kernels, GridKernelUniformPyramids)
         }
     }
     EXPECT_EQ(checked, 3 * 5 * 4 + 2 * 4); // fp32/fp16/bf16: 5 cases; int8: 2; each in 2 modes x 2 rules
+}
+
+// Enough planes that every warp of the grid kernel takes several groups in turn, whatever the occupancy (more groups
+// than twice 2048 / 32 warps per SM on the SMs of this GPU): the next group's loads issued before the current group's
+// epilogue, and the per-warp partials and cells reused from group to group. fp32 {1,2,4,8} (P = 1), fp16 / bf16
+// {1,2,4} (P = 2), int8 64x64 {1,2,4} (P = 2 with int64 cells before int32 partials).
+TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
+{
+    SKIP_WITHOUT_GPU();
+    int32_t device = 0;
+    int32_t sms = 0;
+    CUDA_OK(cudaGetDevice(&device));
+    CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    int64_t const residentWarps = static_cast<int64_t>(sms) * 2048 / 32;
+    std::mt19937_64 rng(0x9a0b5u);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
+    {
+        int64_t const side = dtype == DataType::kINT8 ? 64 : 32;
+        std::vector<int32_t> const levels
+            = dtype == DataType::kFLOAT ? std::vector<int32_t>{1, 2, 4, 8} : std::vector<int32_t>{1, 2, 4};
+        int64_t const planesPerGroup = dtype == DataType::kFLOAT ? 1 : 2; // planGrid's P for these shapes
+        int64_t const c = 1001;
+        int64_t const n = (2 * residentWarps * planesPerGroup) / c + 1; // over 2 groups per resident warp
+        SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, n, c, side, side);
+        std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+        for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+        {
+            SppDesc const desc
+                = makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, c, side, side);
+            ASSERT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
+            EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID), "") << test::describe(desc);
+        }
+    }
 }
 
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------

@@ -18,9 +18,10 @@ enum class Algo : int32_t
     kPLANES = 3, //!< Small maps: up to 32 whole planes per CTA, one thread per (bin, plane). kNCHW only.
     kCOLUMNS = 4, //!< Column chunks read straight from global memory, then the staged kernel's segment grid. kNCHW
                   //!< only; kAUTO's choice after kPLANES and kGRID.
-    kGRID = 5, //!< Uniform pyramids (every level divides the largest, F; F divides H and W; W / F whole 16-byte
-               //!< chunks; W at most 32 chunks): one warp per plane, cells of the F x F grid in registers, no CTA
-               //!< barrier. kNCHW only, 16-byte aligned input; kAUTO's choice after kPLANES.
+    kGRID = 5, //!< Uniform pyramids (every level divides the largest, F <= 16; F divides H and W; W / F whole
+               //!< 16-byte chunks; W at most 32 chunks; H * W <= 2^24): one warp per group of 1-8 planes, cell rows
+               //!< reduced in registers, cells and bins in the warp's shared memory, no CTA barrier. kNCHW only,
+               //!< 16-byte aligned input; kAUTO's choice after kPLANES (unless fewer than half its lanes would load).
 };
 
 struct LaunchOptions

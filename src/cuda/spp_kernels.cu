@@ -63,6 +63,10 @@ constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 #ifndef SPP_COLUMNS_MIN_BLOCKS
 #define SPP_COLUMNS_MIN_BLOCKS 3
 #endif
+// __launch_bounds__ minimum blocks of the grid kernel (a register cap, as above).
+#ifndef SPP_GRID_MIN_BLOCKS
+#define SPP_GRID_MIN_BLOCKS 3
+#endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6
 #endif
@@ -1420,15 +1424,20 @@ constexpr int32_t kGRID_MAX_FINE = 16;
 constexpr int32_t kGRID_BATCH = 8;
 //! Most planes a grid-kernel warp takes at once.
 constexpr int32_t kGRID_MAX_PLANES = 8;
+//! Fewest loading lanes (rowLanes * chunks) for kAUTO to take the grid kernel. Every measured shape loads with 24 or
+//! 32; a row of few chunks whose cell rows have few divisors (fp32 74x16 {1,2}: 4 lanes) was never measured, and
+//! the columns kernel keeps it.
+constexpr int32_t kGRID_AUTO_LANES = 16;
 //! Fewest warp groups per SM the grid kernel's choice of P keeps (of about 24 resident warps).
 constexpr int64_t kGRID_MIN_GROUPS_PER_SM = 12;
 //! Per-warp shared memory the grid kernel may use (8 warps: 48 KiB per CTA, no opt-in).
 constexpr int64_t kGRID_WARP_BYTES = 6 * 1024;
-//! Largest plane of the grid kernel: 32-bit in-plane offsets and avg divisors, int8 lane sums far inside int32.
+//! Largest plane of the grid kernel: 32-bit in-plane offsets and avg divisors; a lane's int8 sum over one cell row (at
+//! most H <= 2^24 / 16 loads of 16 values) lies in [-2^31, 127 * 2^24], inside int32.
 constexpr int64_t kGRID_MAX_PLANE = int64_t{1} << 24;
 
 //! x / d as (x * m) >> 32 with m = ceil(2^32 / d): exact for x * d < 2^32 (m * d exceeds 2^32 by e < d, and x * e
-//! must stay below 2^32). Used for quotients below 2^16 by divisors up to kGRID_MAX_PLANES * kGRID_MAX_FINE^2.
+//! must stay below 2^32). The grid kernel divides x < P * F^2 <= 2048 by F, L or L^2 <= 256: x * d < 2^19.
 struct Magic
 {
     uint64_t m;
@@ -1467,6 +1476,7 @@ struct GridPlan
     int32_t loadsPerLane; // per plane: H / rowLanes
     int32_t loadsPerCell; // (H / F) / rowLanes
     int32_t warpBytes;    // one warp's shared memory: cells [P * F * F] Total, then partials [P * F][32] Acc
+    bool autoPick;        // kAUTO takes it: at least kGRID_AUTO_LANES lanes load
     size_t smemBytes;
     GridLevel levels[kMAX_LEVELS];
 };
@@ -1534,6 +1544,7 @@ bool planGrid(Geometry const& g, DeviceLimits const& device, bool vector, GridPl
     plan.loadsPerLane = loadsPerLane;
     plan.loadsPerCell = cellRows / rowLanes;
     plan.warpBytes = static_cast<int32_t>(warpBytes(p));
+    plan.autoPick = rowLanes * chunks >= kGRID_AUTO_LANES;
     plan.smemBytes = static_cast<size_t>(plan.warpBytes) * (kTHREADS / 32);
     int64_t prefix = 0;
     for (int32_t l = 0; l < g.numLevels; ++l)
@@ -1561,7 +1572,7 @@ __device__ __forceinline__ void loadGridBatch(
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, SPP_COLUMNS_MIN_BLOCKS)
+__global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
     sppGridKernel(Geometry g, GridPlan plan, T const* __restrict__ input, T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
@@ -1843,7 +1854,7 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
         {
             return cudaErrorInvalidValue;
         }
-        if (gridFits)
+        if (gridFits && (algo == Algo::kGRID || gridPlan.autoPick))
         {
             int64_t const warps = kTHREADS / 32;
             return launchPersistent(sppGridKernel<T, kMode>, (gridPlan.numGroups + warps - 1) / warps,
