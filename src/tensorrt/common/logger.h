@@ -30,6 +30,10 @@ void logMessage(Severity severity, char const* format, ...) noexcept
 template <typename R, typename Body>
 R guarded(char const* where, R onError, Body&& body) noexcept;
 
+//! The same, logged as coming from "type::method" (a plugin's name and the TensorRT method).
+template <typename R, typename Body>
+R guarded(char const* type, char const* method, R onError, Body&& body) noexcept;
+
 } // namespace plugin
 } // namespace spp
 
@@ -41,21 +45,29 @@ namespace plugin
 {
 
 template <typename R, typename Body>
-R guarded(char const* where, R onError, Body&& body) noexcept
+R guarded(char const* type, char const* method, R onError, Body&& body) noexcept
 {
+    char const* const separator = method == nullptr ? "" : "::";
+    method = method == nullptr ? "" : method;
     try
     {
         return body();
     }
     catch (std::exception const& e)
     {
-        SPP_LOG_ERROR("%s: unexpected exception: %s", where, e.what());
+        SPP_LOG_ERROR("%s%s%s: unexpected exception: %s", type, separator, method, e.what());
     }
     catch (...)
     {
-        SPP_LOG_ERROR("%s: unexpected exception", where);
+        SPP_LOG_ERROR("%s%s%s: unexpected exception", type, separator, method);
     }
     return onError;
+}
+
+template <typename R, typename Body>
+R guarded(char const* where, R onError, Body&& body) noexcept
+{
+    return guarded<R>(where, nullptr, onError, static_cast<Body&&>(body));
 }
 
 } // namespace plugin

@@ -405,5 +405,24 @@ int32_t roiLaunch(RoiOp op, char const* layerName, RoiDesc const& desc, void con
     return 0;
 }
 
+int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid, nvinfer1::PluginTensorDesc const* inputDesc,
+    nvinfer1::PluginTensorDesc const* outputDesc, void const* const* inputs, void* const* outputs, void* workspace,
+    cudaStream_t stream) noexcept
+{
+    if (inputs == nullptr || outputs == nullptr)
+    {
+        SPP_LOG_ERROR("%s '%s': enqueue got null pointer arrays", roiPluginName(op), layerName);
+        return 1;
+    }
+    RoiDesc desc{};
+    Status const status = makeRoiDesc(op, layerName, pyramid, inputDesc, 2, outputDesc, 1, desc);
+    if (!status.ok())
+    {
+        SPP_LOG_ERROR("%s", status.message());
+        return 1;
+    }
+    return roiLaunch(op, layerName, desc, inputs[0], inputs[1], outputs[0], workspace, stream);
+}
+
 } // namespace plugin
 } // namespace spp

@@ -67,5 +67,11 @@ size_t roiWorkspaceBytes(RoiPyramid const& pyramid, nvinfer1::DynamicPluginTenso
 int32_t roiLaunch(RoiOp op, char const* layerName, RoiDesc const& desc, void const* features, void const* rois,
     void* output, void* workspace, cudaStream_t stream) noexcept;
 
+//! enqueue of both interfaces: describes the shapes afresh (a few integer checks: no shape cache to go stale between
+//! contexts or shapes) and launches. Returns 0, or 1 after logging.
+int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid, nvinfer1::PluginTensorDesc const* inputDesc,
+    nvinfer1::PluginTensorDesc const* outputDesc, void const* const* inputs, void* const* outputs, void* workspace,
+    cudaStream_t stream) noexcept;
+
 } // namespace plugin
 } // namespace spp

@@ -19,9 +19,8 @@ using nvinfer1::DynamicPluginTensorDesc;
 using nvinfer1::PluginTensorDesc;
 
 RoiPluginV2::RoiPluginV2(RoiOp op, std::string layerName, RoiPyramid const& pyramid)
-    : mOp(op)
-    , mLayerName(std::move(layerName))
-    , mNamespace(kROI_PLUGIN_NAMESPACE)
+    : PluginV2Base(std::move(layerName), kROI_PLUGIN_VERSION, kROI_PLUGIN_NAMESPACE)
+    , mOp(op)
     , mPyramid(pyramid)
 {
 }
@@ -31,63 +30,9 @@ char const* RoiPluginV2::getPluginType() const noexcept
     return roiPluginName(mOp);
 }
 
-char const* RoiPluginV2::getPluginVersion() const noexcept
+void RoiPluginV2::writeFields(FieldWriter& writer) const
 {
-    return kROI_PLUGIN_VERSION;
-}
-
-int32_t RoiPluginV2::getNbOutputs() const noexcept
-{
-    return 1;
-}
-
-int32_t RoiPluginV2::initialize() noexcept
-{
-    return 0;
-}
-
-void RoiPluginV2::terminate() noexcept {}
-
-FieldWriter RoiPluginV2::fields() const
-{
-    FieldWriter writer;
     writeRoiFields(mOp, mPyramid, writer);
-    return writer;
-}
-
-size_t RoiPluginV2::getSerializationSize() const noexcept
-{
-    return guarded<size_t>("RoiPluginV2::getSerializationSize", 0, [&] {
-        FieldWriter writer = fields();
-        return serializedFieldsSize(*writer.collection());
-    });
-}
-
-void RoiPluginV2::serialize(void* buffer) const noexcept
-{
-    guarded<int32_t>("RoiPluginV2::serialize", 0, [&] {
-        FieldWriter writer = fields();
-        serializeFields(*writer.collection(), buffer);
-        return 0;
-    });
-}
-
-void RoiPluginV2::destroy() noexcept
-{
-    delete this;
-}
-
-void RoiPluginV2::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    guarded<int32_t>("RoiPluginV2::setPluginNamespace", 0, [&] {
-        mNamespace = pluginNamespace == nullptr ? "" : pluginNamespace;
-        return 0;
-    });
-}
-
-char const* RoiPluginV2::getPluginNamespace() const noexcept
-{
-    return mNamespace.c_str();
 }
 
 nvinfer1::DataType RoiPluginV2::getOutputDataType(
@@ -105,7 +50,7 @@ nvinfer1::DataType RoiPluginV2::getOutputDataType(
 nvinfer1::IPluginV2DynamicExt* RoiPluginV2::clone() const noexcept
 {
     return guarded<nvinfer1::IPluginV2DynamicExt*>(
-        "RoiPluginV2::clone", nullptr, [&] { return new RoiPluginV2(*this); });
+        getPluginType(), "clone", nullptr, [&] { return new RoiPluginV2(*this); });
 }
 
 nvinfer1::DimsExprs RoiPluginV2::getOutputDimensions(
@@ -167,19 +112,13 @@ size_t RoiPluginV2::getWorkspaceSize(PluginTensorDesc const* inputs, int32_t nbI
 int32_t RoiPluginV2::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc,
     void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
-    if (inputs == nullptr || outputs == nullptr)
-    {
-        SPP_LOG_ERROR("%s '%s': enqueue got null pointer arrays", getPluginType(), mLayerName.c_str());
-        return 1;
-    }
-    RoiDesc desc{};
-    Status const status = makeRoiDesc(mOp, mLayerName.c_str(), mPyramid, inputDesc, 2, outputDesc, 1, desc);
-    if (!status.ok())
-    {
-        SPP_LOG_ERROR("%s", status.message());
-        return 1;
-    }
-    return roiLaunch(mOp, mLayerName.c_str(), desc, inputs[0], inputs[1], outputs[0], workspace, stream);
+    return roiEnqueue(mOp, mLayerName.c_str(), mPyramid, inputDesc, outputDesc, inputs, outputs, workspace, stream);
+}
+
+RoiPluginCreatorV2::RoiPluginCreatorV2(RoiOp op)
+    : PluginCreatorV2Base(kROI_PLUGIN_VERSION, kROI_PLUGIN_NAMESPACE)
+    , mOp(op)
+{
 }
 
 char const* RoiPluginCreatorV2::getPluginName() const noexcept
@@ -187,67 +126,17 @@ char const* RoiPluginCreatorV2::getPluginName() const noexcept
     return roiPluginName(mOp);
 }
 
-char const* RoiPluginCreatorV2::getPluginVersion() const noexcept
-{
-    return kROI_PLUGIN_VERSION;
-}
-
 nvinfer1::PluginFieldCollection const* RoiPluginCreatorV2::getFieldNames() noexcept
 {
     return roiFieldNames(mOp);
 }
 
-nvinfer1::IPluginV2* RoiPluginCreatorV2::createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept
+nvinfer1::IPluginV2* RoiPluginCreatorV2::parse(
+    char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const
 {
-    return guarded<nvinfer1::IPluginV2*>("RoiPluginCreatorV2::createPlugin", nullptr, [&]() -> nvinfer1::IPluginV2* {
-        char const* const layerName = name == nullptr ? "" : name;
-        RoiPyramid pyramid{};
-        Status const status = parseRoiFields(mOp, layerName, fc, pyramid);
-        if (!status.ok())
-        {
-            SPP_LOG_ERROR("%s", status.message());
-            return nullptr;
-        }
-        auto* const plugin = new RoiPluginV2(mOp, layerName, pyramid);
-        plugin->setPluginNamespace(mNamespace.c_str());
-        return plugin;
-    });
-}
-
-nvinfer1::IPluginV2* RoiPluginCreatorV2::deserializePlugin(
-    char const* name, void const* serialData, size_t serialLength) noexcept
-{
-    return guarded<nvinfer1::IPluginV2*>("RoiPluginCreatorV2::deserializePlugin", nullptr, [&]() -> nvinfer1::IPluginV2* {
-        char const* const layerName = name == nullptr ? "" : name;
-        OwnedFields fields;
-        Status status = fields.deserialize(serialData, serialLength);
-        RoiPyramid pyramid{};
-        if (status.ok())
-        {
-            status = parseRoiFields(mOp, layerName, fields.collection(), pyramid);
-        }
-        if (!status.ok())
-        {
-            SPP_LOG_ERROR("%s '%s': cannot deserialize: %s", roiPluginName(mOp), layerName, status.message());
-            return nullptr;
-        }
-        auto* const plugin = new RoiPluginV2(mOp, layerName, pyramid);
-        plugin->setPluginNamespace(mNamespace.c_str());
-        return plugin;
-    });
-}
-
-void RoiPluginCreatorV2::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    guarded<int32_t>("RoiPluginCreatorV2::setPluginNamespace", 0, [&] {
-        mNamespace = pluginNamespace == nullptr ? "" : pluginNamespace;
-        return 0;
-    });
-}
-
-char const* RoiPluginCreatorV2::getPluginNamespace() const noexcept
-{
-    return mNamespace.c_str();
+    RoiPyramid pyramid{};
+    status = parseRoiFields(mOp, layerName, fc, pyramid);
+    return status.ok() ? new RoiPluginV2(mOp, layerName, pyramid) : nullptr;
 }
 
 } // namespace plugin

@@ -6,7 +6,7 @@
 
 #if !SPP_TRT_PLUGIN_V3
 
-#include "common/fieldIO.h"
+#include "common/pluginBase.h"
 #include "roi/roiPluginCommon.h"
 #include "spp/roi.h"
 
@@ -23,25 +23,15 @@ namespace spp
 namespace plugin
 {
 
-class RoiPluginV2 final : public nvinfer1::IPluginV2DynamicExt
+class RoiPluginV2 final : public PluginV2Base
 {
 public:
     RoiPluginV2(RoiOp op, std::string layerName, RoiPyramid const& pyramid);
     RoiPluginV2(RoiPluginV2 const&) = default;
-    RoiPluginV2& operator=(RoiPluginV2 const&) = delete;
     ~RoiPluginV2() override = default;
 
-    // IPluginV2
+    // IPluginV2 (the rest: PluginV2Base)
     char const* getPluginType() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    int32_t getNbOutputs() const noexcept override;
-    int32_t initialize() noexcept override;
-    void terminate() noexcept override;
-    size_t getSerializationSize() const noexcept override;
-    void serialize(void* buffer) const noexcept override;
-    void destroy() noexcept override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
 
     // IPluginV2Ext
     nvinfer1::DataType getOutputDataType(
@@ -61,36 +51,26 @@ public:
         void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
 
 private:
-    //! The serialized fields, rebuilt from mPyramid (const methods serialize).
-    FieldWriter fields() const;
+    void writeFields(FieldWriter& writer) const override;
 
     RoiOp mOp;
-    std::string mLayerName;
-    std::string mNamespace;
     RoiPyramid mPyramid;
 };
 
-class RoiPluginCreatorV2 final : public nvinfer1::IPluginCreator
+class RoiPluginCreatorV2 final : public PluginCreatorV2Base
 {
 public:
-    explicit RoiPluginCreatorV2(RoiOp op)
-        : mOp(op)
-    {
-    }
+    explicit RoiPluginCreatorV2(RoiOp op);
     ~RoiPluginCreatorV2() override = default;
 
     char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
     nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
-    nvinfer1::IPluginV2* createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept override;
-    nvinfer1::IPluginV2* deserializePlugin(char const* name, void const* serialData, size_t serialLength) noexcept
-        override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
 
 private:
+    nvinfer1::IPluginV2* parse(
+        char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const override;
+
     RoiOp mOp;
-    std::string mNamespace{kROI_PLUGIN_NAMESPACE};
 };
 
 } // namespace plugin

@@ -12,30 +12,18 @@ namespace plugin
 {
 
 using nvinfer1::DynamicPluginTensorDesc;
-using nvinfer1::PluginCapabilityType;
 using nvinfer1::PluginTensorDesc;
 
 RoiPluginV3::RoiPluginV3(RoiOp op, std::string layerName, RoiPyramid const& pyramid)
-    : mOp(op)
-    , mLayerName(std::move(layerName))
+    : PluginV3Base(std::move(layerName), kROI_PLUGIN_VERSION, kROI_PLUGIN_NAMESPACE)
+    , mOp(op)
     , mPyramid(pyramid)
 {
 }
 
-nvinfer1::IPluginCapability* RoiPluginV3::getCapabilityInterface(PluginCapabilityType type) noexcept
-{
-    switch (type)
-    {
-    case PluginCapabilityType::kCORE: return static_cast<nvinfer1::IPluginV3OneCore*>(this);
-    case PluginCapabilityType::kBUILD: return static_cast<nvinfer1::IPluginV3OneBuild*>(this);
-    case PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
-    }
-    return nullptr;
-}
-
 nvinfer1::IPluginV3* RoiPluginV3::clone() noexcept
 {
-    return guarded<nvinfer1::IPluginV3*>("RoiPluginV3::clone", nullptr, [&] { return new RoiPluginV3(*this); });
+    return guarded<nvinfer1::IPluginV3*>(getPluginName(), "clone", nullptr, [&] { return new RoiPluginV3(*this); });
 }
 
 char const* RoiPluginV3::getPluginName() const noexcept
@@ -43,19 +31,9 @@ char const* RoiPluginV3::getPluginName() const noexcept
     return roiPluginName(mOp);
 }
 
-char const* RoiPluginV3::getPluginVersion() const noexcept
+void RoiPluginV3::writeFields(FieldWriter& writer) const
 {
-    return kROI_PLUGIN_VERSION;
-}
-
-char const* RoiPluginV3::getPluginNamespace() const noexcept
-{
-    return kROI_PLUGIN_NAMESPACE;
-}
-
-int32_t RoiPluginV3::getNbOutputs() const noexcept
-{
-    return 1;
+    writeRoiFields(mOp, mPyramid, writer);
 }
 
 int32_t RoiPluginV3::getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
@@ -128,33 +106,13 @@ int32_t RoiPluginV3::onShapeChange(
 int32_t RoiPluginV3::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc,
     void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
-    if (inputs == nullptr || outputs == nullptr)
-    {
-        SPP_LOG_ERROR("%s '%s': enqueue got null pointer arrays", getPluginName(), mLayerName.c_str());
-        return 1;
-    }
-    // Described afresh each time (a few integer checks): no shape cache to go stale between contexts or shapes.
-    RoiDesc desc{};
-    Status const status = makeRoiDesc(mOp, mLayerName.c_str(), mPyramid, inputDesc, 2, outputDesc, 1, desc);
-    if (!status.ok())
-    {
-        SPP_LOG_ERROR("%s", status.message());
-        return 1;
-    }
-    return roiLaunch(mOp, mLayerName.c_str(), desc, inputs[0], inputs[1], outputs[0], workspace, stream);
+    return roiEnqueue(mOp, mLayerName.c_str(), mPyramid, inputDesc, outputDesc, inputs, outputs, workspace, stream);
 }
 
-nvinfer1::IPluginV3* RoiPluginV3::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept
+RoiPluginCreatorV3::RoiPluginCreatorV3(RoiOp op)
+    : PluginCreatorV3Base(kROI_PLUGIN_VERSION, kROI_PLUGIN_NAMESPACE)
+    , mOp(op)
 {
-    return clone(); // no per-context resources
-}
-
-nvinfer1::PluginFieldCollection const* RoiPluginV3::getFieldsToSerialize() noexcept
-{
-    return guarded<nvinfer1::PluginFieldCollection const*>("RoiPluginV3::getFieldsToSerialize", nullptr, [&] {
-        writeRoiFields(mOp, mPyramid, mSerialFields);
-        return mSerialFields.collection();
-    });
 }
 
 char const* RoiPluginCreatorV3::getPluginName() const noexcept
@@ -162,36 +120,17 @@ char const* RoiPluginCreatorV3::getPluginName() const noexcept
     return roiPluginName(mOp);
 }
 
-char const* RoiPluginCreatorV3::getPluginVersion() const noexcept
-{
-    return kROI_PLUGIN_VERSION;
-}
-
-char const* RoiPluginCreatorV3::getPluginNamespace() const noexcept
-{
-    return kROI_PLUGIN_NAMESPACE;
-}
-
 nvinfer1::PluginFieldCollection const* RoiPluginCreatorV3::getFieldNames() noexcept
 {
     return roiFieldNames(mOp);
 }
 
-nvinfer1::IPluginV3* RoiPluginCreatorV3::createPlugin(
-    char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept
+nvinfer1::IPluginV3* RoiPluginCreatorV3::parse(
+    char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const
 {
-    return guarded<nvinfer1::IPluginV3*>("RoiPluginCreatorV3::createPlugin", nullptr, [&]() -> nvinfer1::IPluginV3* {
-        char const* const layerName = name == nullptr ? "" : name;
-        RoiPyramid pyramid{};
-        Status const status = parseRoiFields(mOp, layerName, fc, pyramid);
-        if (!status.ok())
-        {
-            SPP_LOG_ERROR("%s (%s phase)", status.message(),
-                phase == nvinfer1::TensorRTPhase::kBUILD ? "build" : "runtime");
-            return nullptr;
-        }
-        return new RoiPluginV3(mOp, layerName, pyramid);
-    });
+    RoiPyramid pyramid{};
+    status = parseRoiFields(mOp, layerName, fc, pyramid);
+    return status.ok() ? new RoiPluginV3(mOp, layerName, pyramid) : nullptr;
 }
 
 } // namespace plugin

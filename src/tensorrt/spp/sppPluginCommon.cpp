@@ -364,5 +364,27 @@ int32_t sppLaunch(char const* layerName, SppDesc const& desc, void const* input,
     return 0;
 }
 
+int32_t sppEnqueue(char const* layerName, PyramidConfig const& config, SppDesc& desc, bool& descValid,
+    nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
+{
+    if (inputDesc == nullptr || outputDesc == nullptr || inputs == nullptr || outputs == nullptr)
+    {
+        SPP_LOG_ERROR("%s '%s': enqueue got null descriptors or pointers", kSPP_PLUGIN_NAME, layerName);
+        return 1;
+    }
+    if (!descValid || !sameShape(desc, inputDesc[0], outputDesc[0]))
+    {
+        Status const status = makeSppDesc(layerName, config, inputDesc[0], outputDesc[0], desc);
+        descValid = status.ok();
+        if (!descValid)
+        {
+            SPP_LOG_ERROR("%s", status.message());
+            return 1;
+        }
+    }
+    return sppLaunch(layerName, desc, inputs[0], outputs[0], workspace, stream);
+}
+
 } // namespace plugin
 } // namespace spp

@@ -59,5 +59,11 @@ size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTen
 int32_t sppLaunch(char const* layerName, SppDesc const& desc, void const* input, void* output, void* workspace,
     cudaStream_t stream) noexcept;
 
+//! enqueue of both interfaces: launches with `desc` when `descValid` and it still describes these shapes (configure /
+//! onShapeChange cached it), else describes them afresh into `desc` first. Returns 0, or 1 after logging.
+int32_t sppEnqueue(char const* layerName, PyramidConfig const& config, SppDesc& desc, bool& descValid,
+    nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept;
+
 } // namespace plugin
 } // namespace spp

@@ -20,8 +20,7 @@ using nvinfer1::DynamicPluginTensorDesc;
 using nvinfer1::PluginTensorDesc;
 
 SppPluginV2::SppPluginV2(std::string layerName, PyramidConfig const& config)
-    : mLayerName(std::move(layerName))
-    , mNamespace(kSPP_PLUGIN_NAMESPACE)
+    : PluginV2Base(std::move(layerName), kSPP_PLUGIN_VERSION, kSPP_PLUGIN_NAMESPACE)
     , mConfig(config)
 {
 }
@@ -31,63 +30,9 @@ char const* SppPluginV2::getPluginType() const noexcept
     return kSPP_PLUGIN_NAME;
 }
 
-char const* SppPluginV2::getPluginVersion() const noexcept
+void SppPluginV2::writeFields(FieldWriter& writer) const
 {
-    return kSPP_PLUGIN_VERSION;
-}
-
-int32_t SppPluginV2::getNbOutputs() const noexcept
-{
-    return 1;
-}
-
-int32_t SppPluginV2::initialize() noexcept
-{
-    return 0;
-}
-
-void SppPluginV2::terminate() noexcept {}
-
-FieldWriter SppPluginV2::fields() const
-{
-    FieldWriter writer;
     writeSppFields(mConfig, writer);
-    return writer;
-}
-
-size_t SppPluginV2::getSerializationSize() const noexcept
-{
-    return guarded<size_t>("SpatialPyramidPooling::getSerializationSize", 0, [&] {
-        FieldWriter writer = fields();
-        return serializedFieldsSize(*writer.collection());
-    });
-}
-
-void SppPluginV2::serialize(void* buffer) const noexcept
-{
-    guarded<int32_t>("SpatialPyramidPooling::serialize", 0, [&] {
-        FieldWriter writer = fields();
-        serializeFields(*writer.collection(), buffer);
-        return 0;
-    });
-}
-
-void SppPluginV2::destroy() noexcept
-{
-    delete this;
-}
-
-void SppPluginV2::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    guarded<int32_t>("SpatialPyramidPooling::setPluginNamespace", 0, [&] {
-        mNamespace = pluginNamespace == nullptr ? "" : pluginNamespace;
-        return 0;
-    });
-}
-
-char const* SppPluginV2::getPluginNamespace() const noexcept
-{
-    return mNamespace.c_str();
 }
 
 nvinfer1::DataType SppPluginV2::getOutputDataType(
@@ -105,7 +50,7 @@ nvinfer1::DataType SppPluginV2::getOutputDataType(
 nvinfer1::IPluginV2DynamicExt* SppPluginV2::clone() const noexcept
 {
     return guarded<nvinfer1::IPluginV2DynamicExt*>(
-        "SpatialPyramidPooling::clone", nullptr, [&] { return new SppPluginV2(*this); });
+        kSPP_PLUGIN_NAME, "clone", nullptr, [&] { return new SppPluginV2(*this); });
 }
 
 nvinfer1::DimsExprs SppPluginV2::getOutputDimensions(
@@ -171,22 +116,13 @@ size_t SppPluginV2::getWorkspaceSize(PluginTensorDesc const* inputs, int32_t nbI
 int32_t SppPluginV2::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc,
     void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
-    if (inputDesc == nullptr || outputDesc == nullptr || inputs == nullptr || outputs == nullptr)
-    {
-        SPP_LOG_ERROR("%s '%s': enqueue got null descriptors or pointers", kSPP_PLUGIN_NAME, mLayerName.c_str());
-        return 1;
-    }
-    if (!mDescValid || !sameShape(mDesc, inputDesc[0], outputDesc[0]))
-    {
-        Status const status = makeSppDesc(mLayerName.c_str(), mConfig, inputDesc[0], outputDesc[0], mDesc);
-        mDescValid = status.ok();
-        if (!mDescValid)
-        {
-            SPP_LOG_ERROR("%s", status.message());
-            return 1;
-        }
-    }
-    return sppLaunch(mLayerName.c_str(), mDesc, inputs[0], outputs[0], workspace, stream);
+    return sppEnqueue(
+        mLayerName.c_str(), mConfig, mDesc, mDescValid, inputDesc, outputDesc, inputs, outputs, workspace, stream);
+}
+
+SppPluginCreatorV2::SppPluginCreatorV2()
+    : PluginCreatorV2Base(kSPP_PLUGIN_VERSION, kSPP_PLUGIN_NAMESPACE)
+{
 }
 
 char const* SppPluginCreatorV2::getPluginName() const noexcept
@@ -194,68 +130,17 @@ char const* SppPluginCreatorV2::getPluginName() const noexcept
     return kSPP_PLUGIN_NAME;
 }
 
-char const* SppPluginCreatorV2::getPluginVersion() const noexcept
-{
-    return kSPP_PLUGIN_VERSION;
-}
-
 nvinfer1::PluginFieldCollection const* SppPluginCreatorV2::getFieldNames() noexcept
 {
     return sppFieldNames();
 }
 
-nvinfer1::IPluginV2* SppPluginCreatorV2::createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept
+nvinfer1::IPluginV2* SppPluginCreatorV2::parse(
+    char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const
 {
-    return guarded<nvinfer1::IPluginV2*>("SpatialPyramidPooling::createPlugin", nullptr, [&]() -> nvinfer1::IPluginV2* {
-        char const* const layerName = name == nullptr ? "" : name;
-        PyramidConfig config{};
-        Status const status = parseSppFields(layerName, fc, config);
-        if (!status.ok())
-        {
-            SPP_LOG_ERROR("%s", status.message());
-            return nullptr;
-        }
-        auto* const plugin = new SppPluginV2(layerName, config);
-        plugin->setPluginNamespace(mNamespace.c_str());
-        return plugin;
-    });
-}
-
-nvinfer1::IPluginV2* SppPluginCreatorV2::deserializePlugin(
-    char const* name, void const* serialData, size_t serialLength) noexcept
-{
-    return guarded<nvinfer1::IPluginV2*>(
-        "SpatialPyramidPooling::deserializePlugin", nullptr, [&]() -> nvinfer1::IPluginV2* {
-            char const* const layerName = name == nullptr ? "" : name;
-            OwnedFields fields;
-            Status status = fields.deserialize(serialData, serialLength);
-            PyramidConfig config{};
-            if (status.ok())
-            {
-                status = parseSppFields(layerName, fields.collection(), config);
-            }
-            if (!status.ok())
-            {
-                SPP_LOG_ERROR("%s '%s': cannot deserialize: %s", kSPP_PLUGIN_NAME, layerName, status.message());
-                return nullptr;
-            }
-            auto* const plugin = new SppPluginV2(layerName, config);
-            plugin->setPluginNamespace(mNamespace.c_str());
-            return plugin;
-        });
-}
-
-void SppPluginCreatorV2::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    guarded<int32_t>("SpatialPyramidPooling::setPluginNamespace", 0, [&] {
-        mNamespace = pluginNamespace == nullptr ? "" : pluginNamespace;
-        return 0;
-    });
-}
-
-char const* SppPluginCreatorV2::getPluginNamespace() const noexcept
-{
-    return mNamespace.c_str();
+    PyramidConfig config{};
+    status = parseSppFields(layerName, fc, config);
+    return status.ok() ? new SppPluginV2(layerName, config) : nullptr;
 }
 
 } // namespace plugin

@@ -6,7 +6,7 @@
 
 #if !SPP_TRT_PLUGIN_V3
 
-#include "common/fieldIO.h"
+#include "common/pluginBase.h"
 #include "spp/spp.h"
 
 #include <string>
@@ -22,12 +22,11 @@ namespace spp
 namespace plugin
 {
 
-class SppPluginV2 final : public nvinfer1::IPluginV2DynamicExt
+class SppPluginV2 final : public PluginV2Base
 {
 public:
     SppPluginV2(std::string layerName, PyramidConfig const& config);
     SppPluginV2(SppPluginV2 const&) = default;
-    SppPluginV2& operator=(SppPluginV2 const&) = delete;
     ~SppPluginV2() override = default;
 
     PyramidConfig const& config() const noexcept
@@ -35,17 +34,8 @@ public:
         return mConfig;
     }
 
-    // IPluginV2
+    // IPluginV2 (the rest: PluginV2Base)
     char const* getPluginType() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    int32_t getNbOutputs() const noexcept override;
-    int32_t initialize() noexcept override;
-    void terminate() noexcept override;
-    size_t getSerializationSize() const noexcept override;
-    void serialize(void* buffer) const noexcept override;
-    void destroy() noexcept override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
 
     // IPluginV2Ext
     nvinfer1::DataType getOutputDataType(
@@ -65,33 +55,25 @@ public:
         void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
 
 private:
-    //! The serialized fields, rebuilt from mConfig (const methods serialize).
-    FieldWriter fields() const;
+    void writeFields(FieldWriter& writer) const override;
 
-    std::string mLayerName;
-    std::string mNamespace;
     PyramidConfig mConfig;
     SppDesc mDesc{};
     bool mDescValid{false};
 };
 
-class SppPluginCreatorV2 final : public nvinfer1::IPluginCreator
+class SppPluginCreatorV2 final : public PluginCreatorV2Base
 {
 public:
-    SppPluginCreatorV2() = default;
+    SppPluginCreatorV2();
     ~SppPluginCreatorV2() override = default;
 
     char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
     nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
-    nvinfer1::IPluginV2* createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept override;
-    nvinfer1::IPluginV2* deserializePlugin(char const* name, void const* serialData, size_t serialLength) noexcept
-        override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
 
 private:
-    std::string mNamespace{kSPP_PLUGIN_NAMESPACE};
+    nvinfer1::IPluginV2* parse(
+        char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const override;
 };
 
 } // namespace plugin

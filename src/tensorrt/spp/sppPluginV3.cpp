@@ -13,29 +13,17 @@ namespace plugin
 {
 
 using nvinfer1::DynamicPluginTensorDesc;
-using nvinfer1::PluginCapabilityType;
 using nvinfer1::PluginTensorDesc;
 
 SppPluginV3::SppPluginV3(std::string layerName, PyramidConfig const& config)
-    : mLayerName(std::move(layerName))
+    : PluginV3Base(std::move(layerName), kSPP_PLUGIN_VERSION, kSPP_PLUGIN_NAMESPACE)
     , mConfig(config)
 {
 }
 
-nvinfer1::IPluginCapability* SppPluginV3::getCapabilityInterface(PluginCapabilityType type) noexcept
-{
-    switch (type)
-    {
-    case PluginCapabilityType::kCORE: return static_cast<nvinfer1::IPluginV3OneCore*>(this);
-    case PluginCapabilityType::kBUILD: return static_cast<nvinfer1::IPluginV3OneBuild*>(this);
-    case PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
-    }
-    return nullptr;
-}
-
 nvinfer1::IPluginV3* SppPluginV3::clone() noexcept
 {
-    return guarded<nvinfer1::IPluginV3*>("SpatialPyramidPooling::clone", nullptr, [&] { return new SppPluginV3(*this); });
+    return guarded<nvinfer1::IPluginV3*>(kSPP_PLUGIN_NAME, "clone", nullptr, [&] { return new SppPluginV3(*this); });
 }
 
 char const* SppPluginV3::getPluginName() const noexcept
@@ -43,19 +31,9 @@ char const* SppPluginV3::getPluginName() const noexcept
     return kSPP_PLUGIN_NAME;
 }
 
-char const* SppPluginV3::getPluginVersion() const noexcept
+void SppPluginV3::writeFields(FieldWriter& writer) const
 {
-    return kSPP_PLUGIN_VERSION;
-}
-
-char const* SppPluginV3::getPluginNamespace() const noexcept
-{
-    return kSPP_PLUGIN_NAMESPACE;
-}
-
-int32_t SppPluginV3::getNbOutputs() const noexcept
-{
-    return 1;
+    writeSppFields(mConfig, writer);
 }
 
 int32_t SppPluginV3::getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
@@ -135,38 +113,13 @@ int32_t SppPluginV3::onShapeChange(
 int32_t SppPluginV3::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc,
     void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
-    if (inputDesc == nullptr || outputDesc == nullptr || inputs == nullptr || outputs == nullptr)
-    {
-        SPP_LOG_ERROR("%s '%s': enqueue got null descriptors or pointers", kSPP_PLUGIN_NAME, mLayerName.c_str());
-        return 1;
-    }
-    // onShapeChange normally cached this shape; describe it afresh if TensorRT enqueues another one.
-    if (!mDescValid || !sameShape(mDesc, inputDesc[0], outputDesc[0]))
-    {
-        Status const status = makeSppDesc(mLayerName.c_str(), mConfig, inputDesc[0], outputDesc[0], mDesc);
-        mDescValid = status.ok();
-        if (!mDescValid)
-        {
-            SPP_LOG_ERROR("%s", status.message());
-            return 1;
-        }
-    }
-    return sppLaunch(mLayerName.c_str(), mDesc, inputs[0], outputs[0], workspace, stream);
+    return sppEnqueue(
+        mLayerName.c_str(), mConfig, mDesc, mDescValid, inputDesc, outputDesc, inputs, outputs, workspace, stream);
 }
 
-nvinfer1::IPluginV3* SppPluginV3::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept
+SppPluginCreatorV3::SppPluginCreatorV3()
+    : PluginCreatorV3Base(kSPP_PLUGIN_VERSION, kSPP_PLUGIN_NAMESPACE)
 {
-    // No per-context resources: each execution context gets its own copy (its own shape cache).
-    return clone();
-}
-
-nvinfer1::PluginFieldCollection const* SppPluginV3::getFieldsToSerialize() noexcept
-{
-    return guarded<nvinfer1::PluginFieldCollection const*>(
-        "SpatialPyramidPooling::getFieldsToSerialize", nullptr, [&] {
-            writeSppFields(mConfig, mSerialFields);
-            return mSerialFields.collection();
-        });
 }
 
 char const* SppPluginCreatorV3::getPluginName() const noexcept
@@ -174,36 +127,17 @@ char const* SppPluginCreatorV3::getPluginName() const noexcept
     return kSPP_PLUGIN_NAME;
 }
 
-char const* SppPluginCreatorV3::getPluginVersion() const noexcept
-{
-    return kSPP_PLUGIN_VERSION;
-}
-
-char const* SppPluginCreatorV3::getPluginNamespace() const noexcept
-{
-    return kSPP_PLUGIN_NAMESPACE;
-}
-
 nvinfer1::PluginFieldCollection const* SppPluginCreatorV3::getFieldNames() noexcept
 {
     return sppFieldNames();
 }
 
-nvinfer1::IPluginV3* SppPluginCreatorV3::createPlugin(
-    char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept
+nvinfer1::IPluginV3* SppPluginCreatorV3::parse(
+    char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const
 {
-    return guarded<nvinfer1::IPluginV3*>("SpatialPyramidPooling::createPlugin", nullptr, [&]() -> nvinfer1::IPluginV3* {
-        char const* const layerName = name == nullptr ? "" : name;
-        PyramidConfig config{};
-        Status const status = parseSppFields(layerName, fc, config);
-        if (!status.ok())
-        {
-            SPP_LOG_ERROR("%s (%s phase)", status.message(),
-                phase == nvinfer1::TensorRTPhase::kBUILD ? "build" : "runtime");
-            return nullptr;
-        }
-        return new SppPluginV3(layerName, config);
-    });
+    PyramidConfig config{};
+    status = parseSppFields(layerName, fc, config);
+    return status.ok() ? new SppPluginV3(layerName, config) : nullptr;
 }
 
 } // namespace plugin

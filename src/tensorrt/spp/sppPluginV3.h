@@ -5,7 +5,7 @@
 
 #if SPP_TRT_PLUGIN_V3
 
-#include "common/fieldIO.h"
+#include "common/pluginBase.h"
 #include "spp/spp.h"
 
 #include <string>
@@ -15,15 +15,11 @@ namespace spp
 namespace plugin
 {
 
-class SppPluginV3 final : public nvinfer1::IPluginV3,
-                          public nvinfer1::IPluginV3OneCore,
-                          public nvinfer1::IPluginV3OneBuild,
-                          public nvinfer1::IPluginV3OneRuntime
+class SppPluginV3 final : public PluginV3Base
 {
 public:
     SppPluginV3(std::string layerName, PyramidConfig const& config);
     SppPluginV3(SppPluginV3 const&) = default;
-    SppPluginV3& operator=(SppPluginV3 const&) = delete;
     ~SppPluginV3() override = default;
 
     PyramidConfig const& config() const noexcept
@@ -31,17 +27,13 @@ public:
         return mConfig;
     }
 
-    // IPluginV3
-    nvinfer1::IPluginCapability* getCapabilityInterface(nvinfer1::PluginCapabilityType type) noexcept override;
+    // IPluginV3 (the rest of IPluginV3 and IPluginV3OneCore: PluginV3Base)
     nvinfer1::IPluginV3* clone() noexcept override;
 
     // IPluginV3OneCore
     char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    char const* getPluginNamespace() const noexcept override;
 
     // IPluginV3OneBuild
-    int32_t getNbOutputs() const noexcept override;
     int32_t getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
         nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept override;
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const* shapeInputs,
@@ -59,30 +51,27 @@ public:
         int32_t nbOutputs) noexcept override;
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
         void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
-    nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* context) noexcept override;
-    nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override;
 
 private:
-    std::string mLayerName;
+    void writeFields(FieldWriter& writer) const override;
+
     PyramidConfig mConfig;
     SppDesc mDesc{};        //!< Cached by onShapeChange for enqueue.
     bool mDescValid{false}; //!< mDesc describes the last shape onShapeChange accepted.
-    FieldWriter mSerialFields;
 };
 
-class SppPluginCreatorV3 final : public nvinfer1::IPluginCreatorV3One
+class SppPluginCreatorV3 final : public PluginCreatorV3Base
 {
 public:
-    SppPluginCreatorV3() = default;
+    SppPluginCreatorV3();
     ~SppPluginCreatorV3() override = default;
 
     char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    char const* getPluginNamespace() const noexcept override;
     nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
-    //! Same fields in both phases (kRUNTIME gets what getFieldsToSerialize returned). nullptr after logging on error.
-    nvinfer1::IPluginV3* createPlugin(
-        char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept override;
+
+private:
+    nvinfer1::IPluginV3* parse(
+        char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const override;
 };
 
 } // namespace plugin
