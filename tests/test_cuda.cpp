@@ -378,9 +378,9 @@ TEST(Kernels, ManyPlanes)
 // The grid kernel takes uniform pyramids: every level divides the largest, F, which divides H and W, with W / F whole
 // 16-byte chunks and W at most 32 chunks. 64x64 {1,2,4} qualifies in every dtype; 48x96 {1,2,3,6} (F = 6) leaves
 // lanes idle where a cell's rows are not a multiple of 32 / chunks (int8: 6 chunks, 4 rows per load, not 5); 16x128
-// {1,2,4,8,16} has cells of one row. Odd plane counts end the warps' walk mid-CTA; 12987 planes of 16x16 {1,2} make
-// a warp take several planes at once (P up to 8 on an H100/H200): groups cross samples (C = 999 is no multiple of
-// P) and the last group is ragged. A misaligned input cannot take it:
+// {1,2,4,8,16} has cells of one row. Odd plane counts end the warps' walk mid-CTA; 12987 planes of 16x32 {1,2} make
+// a warp take several planes at once (P = 8 on an H100/H200, every dtype): groups cross samples (C = 999 is no
+// multiple of P) and the last group is ragged. A misaligned input cannot take it:
 // forced, sppForward refuses; kAUTO falls back and still matches.
 TEST(Kernels, GridKernelUniformPyramids)
 {
@@ -394,7 +394,7 @@ TEST(Kernels, GridKernelUniformPyramids)
     };
     std::vector<GridCase> const cases = {{{3, 7, 64, 64}, {1, 2, 4}, true}, {{2, 5, 48, 96}, {1, 2, 3, 6}, true},
         {{1, 3, 16, 128}, {1, 2, 4, 8, 16}, false}, {{4, 333, 32, 32}, {2, 4, 1}, false},
-        {{13, 999, 16, 16}, {1, 2}, false}};
+        {{13, 999, 16, 32}, {1, 2}, true}};
     int32_t checked = 0;
     for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
     {
@@ -428,13 +428,13 @@ TEST(Kernels, GridKernelUniformPyramids)
             }
         }
     }
-    EXPECT_EQ(checked, 3 * 5 * 4 + 2 * 4); // fp32/fp16/bf16: 5 cases; int8: 2; each in 2 modes x 2 rules
+    EXPECT_EQ(checked, 3 * 5 * 4 + 3 * 4); // fp32/fp16/bf16: 5 cases; int8: 3; each in 2 modes x 2 rules
 }
 
-// Enough planes that every warp of the grid kernel takes several groups in turn, whatever the occupancy (more groups
-// than twice 2048 / 32 warps per SM on the SMs of this GPU): the next group's loads issued before the current group's
-// epilogue, and the per-warp partials and cells reused from group to group. fp32 {1,2,4,8} (P = 1), fp16 / bf16
-// {1,2,4} (P = 2), int8 64x64 {1,2,4} (P = 2 with int64 cells before int32 partials).
+// More groups than warps can be resident (2048 / 32 per SM on the SMs of this GPU), so warps of the grid kernel take
+// several groups in turn: the next group's loads issued before the current group's epilogue, and the per-warp
+// partials and cells reused from group to group. fp32 32x32 {1,2,4,8} and int8 16x128 {1,2,4,8} (P = 1), fp16 /
+// bf16 32x32 {1,2,4} (P = 2); both modes.
 TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
 {
     SKIP_WITHOUT_GPU();
@@ -446,18 +446,18 @@ TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
     std::mt19937_64 rng(0x9a0b5u);
     for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
     {
-        int64_t const side = dtype == DataType::kINT8 ? 64 : 32;
-        std::vector<int32_t> const levels
-            = dtype == DataType::kFLOAT ? std::vector<int32_t>{1, 2, 4, 8} : std::vector<int32_t>{1, 2, 4};
-        int64_t const planesPerGroup = dtype == DataType::kFLOAT ? 1 : 2; // planGrid's P for these shapes
+        bool const half = dtype == DataType::kHALF || dtype == DataType::kBF16;
+        int64_t const h = dtype == DataType::kINT8 ? 16 : 32;
+        int64_t const w = dtype == DataType::kINT8 ? 128 : 32;
+        std::vector<int32_t> const levels = half ? std::vector<int32_t>{1, 2, 4} : std::vector<int32_t>{1, 2, 4, 8};
+        int64_t const planesPerGroup = half ? 2 : 1; // planGrid's P for these shapes
         int64_t const c = 1001;
-        int64_t const n = (2 * residentWarps * planesPerGroup) / c + 1; // over 2 groups per resident warp
-        SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, n, c, side, side);
+        int64_t const n = residentWarps * planesPerGroup / c + 1;
+        SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, n, c, h, w);
         std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
         for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
         {
-            SppDesc const desc
-                = makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, c, side, side);
+            SppDesc const desc = makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, c, h, w);
             ASSERT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
             EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID), "") << test::describe(desc);
         }
