@@ -25,12 +25,9 @@ void logMessage(Severity severity, char const* format, ...) noexcept
 #define SPP_LOG_WARNING(...) ::spp::plugin::logMessage(::spp::plugin::Severity::kWARNING, __VA_ARGS__)
 #define SPP_LOG_VERBOSE(...) ::spp::plugin::logMessage(::spp::plugin::Severity::kVERBOSE, __VA_ARGS__)
 
-//! Runs `body` (a lambda returning R); an escaping exception is logged as coming from `where` and `onError` returned.
-//! Every noexcept TensorRT method whose body may allocate goes through this.
-template <typename R, typename Body>
-R guarded(char const* where, R onError, Body&& body) noexcept;
-
-//! The same, logged as coming from "type::method" (a plugin's name and the TensorRT method).
+//! Runs `body` (a lambda returning R); an escaping exception is logged as coming from "type::method" (a plugin's
+//! name and the TensorRT method) and `onError` returned. Every noexcept TensorRT method whose body may allocate goes
+//! through this.
 template <typename R, typename Body>
 R guarded(char const* type, char const* method, R onError, Body&& body) noexcept;
 
@@ -47,27 +44,19 @@ namespace plugin
 template <typename R, typename Body>
 R guarded(char const* type, char const* method, R onError, Body&& body) noexcept
 {
-    char const* const separator = method == nullptr ? "" : "::";
-    method = method == nullptr ? "" : method;
     try
     {
         return body();
     }
     catch (std::exception const& e)
     {
-        SPP_LOG_ERROR("%s%s%s: unexpected exception: %s", type, separator, method, e.what());
+        SPP_LOG_ERROR("%s::%s: unexpected exception: %s", type, method, e.what());
     }
     catch (...)
     {
-        SPP_LOG_ERROR("%s%s%s: unexpected exception", type, separator, method);
+        SPP_LOG_ERROR("%s::%s: unexpected exception", type, method);
     }
     return onError;
-}
-
-template <typename R, typename Body>
-R guarded(char const* where, R onError, Body&& body) noexcept
-{
-    return guarded<R>(where, nullptr, onError, static_cast<Body&&>(body));
 }
 
 } // namespace plugin

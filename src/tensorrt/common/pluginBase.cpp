@@ -2,6 +2,7 @@
 
 #include "common/logger.h"
 
+#include <memory>
 #include <utility>
 
 #if !SPP_TRT_PLUGIN_V3 && defined(__GNUC__)
@@ -19,6 +20,18 @@ char const* layerOrEmpty(char const* name) noexcept
 {
     return name == nullptr ? "" : name;
 }
+
+#if !SPP_TRT_PLUGIN_V3
+//! Owns a plugin until it is handed to TensorRT (IPluginV2 is released with destroy()).
+struct DestroyPluginV2
+{
+    void operator()(nvinfer1::IPluginV2* plugin) const noexcept
+    {
+        plugin->destroy();
+    }
+};
+using PluginV2Ptr = std::unique_ptr<nvinfer1::IPluginV2, DestroyPluginV2>;
+#endif
 } // namespace
 
 #if SPP_TRT_PLUGIN_V3
@@ -64,7 +77,6 @@ nvinfer1::IPluginV3* PluginV3Base::attachToContext(nvinfer1::IPluginResourceCont
 nvinfer1::PluginFieldCollection const* PluginV3Base::getFieldsToSerialize() noexcept
 {
     return guarded<nvinfer1::PluginFieldCollection const*>(getPluginName(), "getFieldsToSerialize", nullptr, [&] {
-        mSerialFields.clear();
         writeFields(mSerialFields);
         return mSerialFields.collection();
     });
@@ -91,14 +103,14 @@ nvinfer1::IPluginV3* PluginCreatorV3Base::createPlugin(
 {
     return guarded<nvinfer1::IPluginV3*>(getPluginName(), "createPlugin", nullptr, [&]() -> nvinfer1::IPluginV3* {
         Status status;
-        nvinfer1::IPluginV3* const plugin = parse(layerOrEmpty(name), fc, status);
-        if (!status.ok())
+        std::unique_ptr<nvinfer1::IPluginV3> plugin(parse(layerOrEmpty(name), fc, status));
+        if (!status.ok() || plugin == nullptr)
         {
-            SPP_LOG_ERROR("%s (%s phase)", status.message(),
+            SPP_LOG_ERROR("%s (%s phase)", status.ok() ? "no plugin made" : status.message(),
                 phase == nvinfer1::TensorRTPhase::kBUILD ? "build" : "runtime");
             return nullptr;
         }
-        return plugin;
+        return plugin.release();
     });
 }
 
@@ -176,18 +188,19 @@ char const* PluginCreatorV2Base::getPluginVersion() const noexcept
     return mVersion;
 }
 
-nvinfer1::IPluginV2* PluginCreatorV2Base::createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept
+nvinfer1::IPluginV2* PluginCreatorV2Base::createPlugin(
+    char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept
 {
     return guarded<nvinfer1::IPluginV2*>(getPluginName(), "createPlugin", nullptr, [&]() -> nvinfer1::IPluginV2* {
         Status status;
-        nvinfer1::IPluginV2* const plugin = parse(layerOrEmpty(name), fc, status);
-        if (!status.ok())
+        PluginV2Ptr plugin(parse(layerOrEmpty(name), fc, status));
+        if (!status.ok() || plugin == nullptr)
         {
-            SPP_LOG_ERROR("%s", status.message());
+            SPP_LOG_ERROR("%s", status.ok() ? "no plugin made" : status.message());
             return nullptr;
         }
         plugin->setPluginNamespace(mNamespace.c_str());
-        return plugin;
+        return plugin.release();
     });
 }
 
@@ -198,14 +211,15 @@ nvinfer1::IPluginV2* PluginCreatorV2Base::deserializePlugin(
         char const* const layerName = layerOrEmpty(name);
         OwnedFields fields;
         Status status = fields.deserialize(serialData, serialLength);
-        nvinfer1::IPluginV2* const plugin = status.ok() ? parse(layerName, fields.collection(), status) : nullptr;
-        if (!status.ok())
+        PluginV2Ptr plugin(status.ok() ? parse(layerName, fields.collection(), status) : nullptr);
+        if (!status.ok() || plugin == nullptr)
         {
-            SPP_LOG_ERROR("%s '%s': cannot deserialize: %s", getPluginName(), layerName, status.message());
+            SPP_LOG_ERROR("%s '%s': cannot deserialize: %s", getPluginName(), layerName,
+                status.ok() ? "no plugin made" : status.message());
             return nullptr;
         }
         plugin->setPluginNamespace(mNamespace.c_str());
-        return plugin;
+        return plugin.release();
     });
 }
 

@@ -52,13 +52,14 @@ protected:
     PluginV3Base(std::string layerName, char const* version, char const* pluginNamespace);
     PluginV3Base(PluginV3Base const&) = default;
 
-    //! Writes the plugin's fields: the ones its creator parses. May throw (callers catch).
+    //! Replaces the content of `writer` with the plugin's fields: the ones its creator parses. May throw (callers
+    //! catch).
     virtual void writeFields(FieldWriter& writer) const = 0;
 
     std::string mLayerName;
 
 private:
-    char const* mVersion;
+    char const* mVersion;   //!< static strings (the library's constants)
     char const* mNamespace;
     FieldWriter mSerialFields; //!< Owns what getFieldsToSerialize returns.
 };
@@ -77,7 +78,8 @@ public:
 protected:
     PluginCreatorV3Base(char const* version, char const* pluginNamespace);
 
-    //! A new plugin for layer `layerName` from `fc`, or nullptr with the reason in `status`. May throw.
+    //! A new plugin for layer `layerName` from `fc`, or nullptr with the reason in `status` (a plugin returned with
+    //! an error status is released, a null one with an ok status is an error). May throw.
     virtual nvinfer1::IPluginV3* parse(
         char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const = 0;
 
@@ -110,13 +112,14 @@ protected:
     PluginV2Base(std::string layerName, char const* version, char const* pluginNamespace);
     PluginV2Base(PluginV2Base const&) = default;
 
-    //! Writes the plugin's fields: the ones its creator parses. May throw (callers catch).
+    //! Replaces the content of `writer` with the plugin's fields: the ones its creator parses. May throw (callers
+    //! catch).
     virtual void writeFields(FieldWriter& writer) const = 0;
 
     std::string mLayerName;
 
 private:
-    char const* mVersion;
+    char const* mVersion; //!< a static string (the library's constant)
     std::string mNamespace;
 };
 
@@ -137,7 +140,8 @@ public:
 protected:
     PluginCreatorV2Base(char const* version, char const* pluginNamespace);
 
-    //! A new plugin for layer `layerName` from `fc`, or nullptr with the reason in `status`. May throw.
+    //! A new plugin for layer `layerName` from `fc`, or nullptr with the reason in `status` (a plugin returned with
+    //! an error status is released, a null one with an ok status is an error). May throw.
     virtual nvinfer1::IPluginV2* parse(
         char const* layerName, nvinfer1::PluginFieldCollection const* fc, Status& status) const = 0;
 

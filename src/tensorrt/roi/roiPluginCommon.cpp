@@ -388,6 +388,9 @@ size_t roiWorkspaceBytes(RoiPyramid const& pyramid, nvinfer1::DynamicPluginTenso
     return roiWorkspaceSize(desc);
 }
 
+namespace
+{
+//! spp::roiForward; returns 0, or 1 after logging the CUDA error.
 int32_t roiLaunch(RoiOp op, char const* layerName, RoiDesc const& desc, void const* features, void const* rois,
     void* output, void* workspace, cudaStream_t stream) noexcept
 {
@@ -404,10 +407,11 @@ int32_t roiLaunch(RoiOp op, char const* layerName, RoiDesc const& desc, void con
     }
     return 0;
 }
+} // namespace
 
-int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid, nvinfer1::PluginTensorDesc const* inputDesc,
-    nvinfer1::PluginTensorDesc const* outputDesc, void const* const* inputs, void* const* outputs, void* workspace,
-    cudaStream_t stream) noexcept
+int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid,
+    nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
     if (inputs == nullptr || outputs == nullptr)
     {

@@ -63,15 +63,11 @@ Status makeRoiDesc(RoiOp op, char const* layerName, RoiPyramid const& pyramid, n
 //! Workspace for the largest shapes of a profile (in[0].max, in[1].max); 0 when they cannot be described.
 size_t roiWorkspaceBytes(RoiPyramid const& pyramid, nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs) noexcept;
 
-//! spp::roiForward; returns 0, or 1 after logging the CUDA error.
-int32_t roiLaunch(RoiOp op, char const* layerName, RoiDesc const& desc, void const* features, void const* rois,
-    void* output, void* workspace, cudaStream_t stream) noexcept;
-
 //! enqueue of both interfaces: describes the shapes afresh (a few integer checks: no shape cache to go stale between
 //! contexts or shapes) and launches. Returns 0, or 1 after logging.
-int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid, nvinfer1::PluginTensorDesc const* inputDesc,
-    nvinfer1::PluginTensorDesc const* outputDesc, void const* const* inputs, void* const* outputs, void* workspace,
-    cudaStream_t stream) noexcept;
+int32_t roiEnqueue(RoiOp op, char const* layerName, RoiPyramid const& pyramid,
+    nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept;
 
 } // namespace plugin
 } // namespace spp

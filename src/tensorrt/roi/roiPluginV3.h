@@ -24,7 +24,8 @@ public:
     RoiPluginV3(RoiPluginV3 const&) = default;
     ~RoiPluginV3() override = default;
 
-    // IPluginV3 (the rest of IPluginV3 and IPluginV3OneCore: PluginV3Base)
+    // IPluginV3 (PluginV3Base has getCapabilityInterface, the version and namespace, getNbOutputs, attachToContext
+    // and getFieldsToSerialize)
     nvinfer1::IPluginV3* clone() noexcept override;
 
     // IPluginV3OneCore

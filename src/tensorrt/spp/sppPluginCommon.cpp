@@ -304,6 +304,9 @@ Status makeSppDesc(char const* layerName, PyramidConfig const& config, nvinfer1:
     return Status::success();
 }
 
+namespace
+{
+//! Whether a cached descriptor still describes `in` and `out` (same dims, types, formats).
 bool sameShape(
     SppDesc const& desc, nvinfer1::PluginTensorDesc const& in, nvinfer1::PluginTensorDesc const& out) noexcept
 {
@@ -326,6 +329,7 @@ bool sameShape(
         && out.format == TensorFormat::kLINEAR && out.dims.nbDims == 2 && out.dims.d[0] == desc.n
         && out.dims.d[1] == outputFeatures(desc.pyramid, desc.c);
 }
+} // namespace
 
 size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTensorDesc const& in) noexcept
 {
@@ -348,6 +352,9 @@ size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTen
     return sppWorkspaceSize(desc);
 }
 
+namespace
+{
+//! spp::sppForward; returns 0, or 1 after logging the CUDA error.
 int32_t sppLaunch(char const* layerName, SppDesc const& desc, void const* input, void* output, void* workspace,
     cudaStream_t stream) noexcept
 {
@@ -363,6 +370,7 @@ int32_t sppLaunch(char const* layerName, SppDesc const& desc, void const* input,
     }
     return 0;
 }
+} // namespace
 
 int32_t sppEnqueue(char const* layerName, PyramidConfig const& config, SppDesc& desc, bool& descValid,
     nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,

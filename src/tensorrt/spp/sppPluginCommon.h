@@ -49,15 +49,8 @@ Status checkSppConfigure(char const* layerName, PyramidConfig const& config,
 Status makeSppDesc(char const* layerName, PyramidConfig const& config, nvinfer1::PluginTensorDesc const& in,
     nvinfer1::PluginTensorDesc const& out, SppDesc& desc) noexcept;
 
-//! Whether a cached descriptor still describes `in` and `out` (same dims, types, formats).
-bool sameShape(SppDesc const& desc, nvinfer1::PluginTensorDesc const& in, nvinfer1::PluginTensorDesc const& out) noexcept;
-
 //! Workspace for the largest shape of a profile (`in.max`); 0 when the shape cannot be described.
 size_t sppWorkspaceBytes(PyramidConfig const& config, nvinfer1::DynamicPluginTensorDesc const& in) noexcept;
-
-//! spp::sppForward; returns 0, or 1 after logging the CUDA error.
-int32_t sppLaunch(char const* layerName, SppDesc const& desc, void const* input, void* output, void* workspace,
-    cudaStream_t stream) noexcept;
 
 //! enqueue of both interfaces: launches with `desc` when `descValid` and it still describes these shapes (configure /
 //! onShapeChange cached it), else describes them afresh into `desc` first. Returns 0, or 1 after logging.
