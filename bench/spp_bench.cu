@@ -61,6 +61,35 @@ __global__ void readKernel(int4 const* __restrict__ data, int64_t count, int32_t
     }
 }
 
+// A read shaped for one short launch: one wave of CTAs (as many as fit at once) and four independent 16-byte loads
+// in flight per thread per step. A second estimate of what a launch that only reads these bytes can take.
+constexpr int32_t kWAVE_THREADS = 256;
+
+__global__ void __launch_bounds__(kWAVE_THREADS) readWaveKernel(int4 const* __restrict__ data, int64_t count,
+    int32_t* sink)
+{
+    int32_t acc = 0;
+    int64_t const threads = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    for (; i + 3 * threads < count; i += 4 * threads)
+    {
+        int4 const a = __ldg(data + i);
+        int4 const b = __ldg(data + i + threads);
+        int4 const c = __ldg(data + i + 2 * threads);
+        int4 const d = __ldg(data + i + 3 * threads);
+        acc ^= (a.x ^ a.y ^ a.z ^ a.w) ^ (b.x ^ b.y ^ b.z ^ b.w) ^ (c.x ^ c.y ^ c.z ^ c.w) ^ (d.x ^ d.y ^ d.z ^ d.w);
+    }
+    for (; i < count; i += threads)
+    {
+        int4 const v = __ldg(data + i);
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x13572468)
+    {
+        *sink = acc;
+    }
+}
+
 float median(std::vector<float> v)
 {
     std::sort(v.begin(), v.end());
@@ -139,6 +168,7 @@ struct Result
     double gbps;        // from pipelinedUs
     double pctRead;
     double readUs;      // readKernel over the same rotating inputs, pipelined: a plain read of these bytes
+    double waveReadUs;  // readWaveKernel, the same way
 };
 
 } // namespace
@@ -201,8 +231,10 @@ int main(int argc, char** argv)
     cudaEvent_t start, stop;
     CHECK_CUDA(cudaEventCreate(&start));
     CHECK_CUDA(cudaEventCreate(&stop));
-    int32_t* sink = nullptr; // readKernel's
+    int32_t* sink = nullptr; // the read kernels'
     CHECK_CUDA(cudaMalloc(&sink, sizeof(int32_t)));
+    int32_t waveBlocksPerSm = 0; // readWaveKernel: one wave
+    CHECK_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&waveBlocksPerSm, readWaveKernel, kWAVE_THREADS, 0));
     for (Case const& k : kCASES)
     {
         if (only != nullptr && k.name != std::string(only))
@@ -241,23 +273,36 @@ int main(int argc, char** argv)
             {
                 CHECK_CUDA(cudaMalloc(&workspace, wsBytes));
             }
-            // the same bytes read by readKernel, pipelined like the calls below: what a pure read of this size takes
-            std::vector<float> readBatches;
-            for (int32_t i = 0; i < runs + 3; ++i)
-            {
-                bench::BatchTime t{};
-                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
-                    void const* in = inputs[static_cast<size_t>(i * 20 + b) % rotate];
-                    readKernel<<<prop.multiProcessorCount * 8, 512>>>(
-                        static_cast<int4 const*>(in), static_cast<int64_t>(inBytes / 16), sink);
-                    return cudaGetLastError();
-                }, t));
-                if (i >= 3)
+            // the same bytes read by readKernel and by readWaveKernel, pipelined like the calls below: what a launch
+            // that only reads them takes
+            auto const timeRead = [&](bool wave) {
+                std::vector<float> batches;
+                for (int32_t i = 0; i < runs + 3; ++i)
                 {
-                    readBatches.push_back(t.gpuMsPerCall);
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                        auto const* in = static_cast<int4 const*>(inputs[static_cast<size_t>(i * 20 + b) % rotate]);
+                        auto const count = static_cast<int64_t>(inBytes / 16);
+                        if (wave)
+                        {
+                            readWaveKernel<<<prop.multiProcessorCount * waveBlocksPerSm, kWAVE_THREADS>>>(
+                                in, count, sink);
+                        }
+                        else
+                        {
+                            readKernel<<<prop.multiProcessorCount * 8, 512>>>(in, count, sink);
+                        }
+                        return cudaGetLastError();
+                    }, t));
+                    if (i >= 3)
+                    {
+                        batches.push_back(t.gpuMsPerCall);
+                    }
                 }
-            }
-            double const readUs = median(readBatches) * 1e3;
+                return median(batches) * 1e3;
+            };
+            double const readUs = timeRead(false);
+            double const waveReadUs = timeRead(true);
             for (auto const& [algoName, algo] : algos)
             {
                 if (!spp::sppAlgoSupported(desc, algo))
@@ -299,7 +344,7 @@ int main(int argc, char** argv)
                 double const pipelinedUs = median(batches) * 1e3;
                 double const gbps = static_cast<double>(inBytes + outBytes) / (pipelinedUs * 1e-6) / 1e9;
                 results.push_back({k.name, spp::toString(dtype), algoName, static_cast<double>(inBytes) / (1 << 20), us,
-                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs});
+                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs, waveReadUs});
             }
             for (void* p : inputs)
             {
@@ -309,16 +354,18 @@ int main(int argc, char** argv)
             CHECK_CUDA(cudaFree(workspace));
         }
     }
-    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s\n", "case", "dtype", "algo", "input MiB",
-        "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read");
+    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s %8s\n", "case", "dtype", "algo", "input MiB",
+        "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read", "wave us");
     for (Result const& r : results)
     {
-        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%%\n", r.name.c_str(),
+        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%% %8.2f\n", r.name.c_str(),
             r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps, r.pctRead,
-            r.readUs, 100.0 * r.readUs / r.pipelinedUs);
+            r.readUs, 100.0 * r.readUs / r.pipelinedUs, r.waveReadUs);
     }
     std::printf("(1 call: events around a single call, median of %d; pipelined: events around 20 back-to-back calls "
-                "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time)\n",
+                "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time; read us / wave "
+                "us: readKernel (8 CTAs x 512 per SM, one load per step) / readWaveKernel (one wave, 4 loads per step) "
+                "over the same input bytes, pipelined; /read = read us / pipelined us)\n",
         runs, runs);
     if (jsonPath != nullptr)
     {
@@ -336,9 +383,9 @@ int main(int argc, char** argv)
             std::fprintf(f,
                 "    {\"case\": \"%s\", \"dtype\": \"%s\", \"algo\": \"%s\", \"input_mib\": %.2f, \"median_us\": %.3f, "
                 "\"pipelined_us\": %.3f, \"host_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f, "
-                "\"same_size_read_us\": %.3f}%s\n",
+                "\"same_size_read_us\": %.3f, \"same_size_wave_read_us\": %.3f}%s\n",
                 r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
-                r.pctRead, r.readUs,
+                r.pctRead, r.readUs, r.waveReadUs,
                 i + 1 < results.size() ? "," : "");
         }
         std::fprintf(f, "  ]\n}\n");
