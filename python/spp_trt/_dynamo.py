@@ -166,6 +166,42 @@ def call_roi_custom_op(features: torch.Tensor, rois: torch.Tensor, levels, pool_
 # ONNX side
 
 
+_FLOAT_TYPES = ["tensor(float)", "tensor(float16)", "tensor(bfloat16)"]
+
+
+def _register_schema(name: str, domain: str, doc: str, inputs, outputs, type_constraints, attributes) -> None:
+    """Registers ``<domain>::<name>`` version ``C.ONNX_DOMAIN_VERSION`` once per process. ``inputs`` / ``outputs``:
+    (name, type string, description); ``attributes``: (name, ``OpSchema.AttrType`` member name, description,
+    required), before the ``plugin_version`` / ``plugin_namespace`` pair every plugin node carries."""
+    import onnx.defs
+    from onnx.defs import OpSchema
+
+    if not hasattr(onnx.defs, "register_schema"):
+        raise RuntimeError("onnx.defs.register_schema is missing (needs onnx >= 1.16) for the dynamo exporter path")
+    if onnx.defs.has(name, C.ONNX_DOMAIN_VERSION, domain):
+        return
+    attributes = list(attributes) + [
+        ("plugin_version", "STRING", "TensorRT plugin version: '1'", False),
+        ("plugin_namespace", "STRING", "TensorRT plugin namespace: ''", False),
+    ]
+    schema = OpSchema(
+        name,
+        domain,
+        C.ONNX_DOMAIN_VERSION,
+        doc,
+        inputs=[OpSchema.FormalParameter(n, t, text) for n, t, text in inputs],
+        outputs=[OpSchema.FormalParameter(n, t, text) for n, t, text in outputs],
+        type_constraints=type_constraints,
+        attributes=[OpSchema.Attribute(n, getattr(OpSchema.AttrType, kind), text, required=required)
+                    for n, kind, text, required in attributes],
+    )
+    onnx.defs.register_schema(schema)
+
+
+_LEVELS_ATTRIBUTE = ("levels", "INTS", "pyramid levels (1 to 16, each in [1, 256])", True)
+_POOL_MODE_ATTRIBUTE = ("pool_mode", "STRING", "'max' (default) or 'avg'", False)
+
+
 def register_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
     """Registers an ONNX OpSchema for ``<domain>::SpatialPyramidPooling`` version 1 (once per process).
 
@@ -173,37 +209,17 @@ def register_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
     node (attribute types) in this process. It has no shape-inference function: the exporter writes the output
     annotation itself.
     """
-    import onnx.defs
-    from onnx.defs import OpSchema
-
-    if not hasattr(onnx.defs, "register_schema"):
-        raise RuntimeError("onnx.defs.register_schema is missing (needs onnx >= 1.16) for the dynamo exporter path")
-    if onnx.defs.has(C.PLUGIN_NAME, C.ONNX_DOMAIN_VERSION, domain):
-        return
-    schema = OpSchema(
+    _register_schema(
         C.PLUGIN_NAME,
         domain,
-        C.ONNX_DOMAIN_VERSION,
         "Spatial Pyramid Pooling run by the spp-trt TensorRT plugin (see docs/spp.md). "
         "X [N, C, H, W] -> Y [N, C * sum(L*L)], same element type.",
-        inputs=[OpSchema.FormalParameter("X", "T", "input [N, C, H, W]")],
-        outputs=[OpSchema.FormalParameter("Y", "T", "output [N, C * sum(L*L)]")],
-        type_constraints=[
-            ("T", ["tensor(float)", "tensor(float16)", "tensor(bfloat16)"], "element types the plugin supports")
-        ],
-        attributes=[
-            OpSchema.Attribute("levels", OpSchema.AttrType.INTS, "pyramid levels (1 to 16, each in [1, 256])",
-                               required=True),
-            OpSchema.Attribute("pool_mode", OpSchema.AttrType.STRING, "'max' (default) or 'avg'", required=False),
-            OpSchema.Attribute("bin_rule", OpSchema.AttrType.STRING, "'adaptive' (default) or 'caffe'",
-                               required=False),
-            OpSchema.Attribute("plugin_version", OpSchema.AttrType.STRING, "TensorRT plugin version: '1'",
-                               required=False),
-            OpSchema.Attribute("plugin_namespace", OpSchema.AttrType.STRING, "TensorRT plugin namespace: ''",
-                               required=False),
-        ],
+        inputs=[("X", "T", "input [N, C, H, W]")],
+        outputs=[("Y", "T", "output [N, C * sum(L*L)]")],
+        type_constraints=[("T", _FLOAT_TYPES, "element types the plugin supports")],
+        attributes=[_LEVELS_ATTRIBUTE, _POOL_MODE_ATTRIBUTE,
+                    ("bin_rule", "STRING", "'adaptive' (default) or 'caffe'", False)],
     )
-    onnx.defs.register_schema(schema)
 
 
 def make_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
@@ -233,42 +249,19 @@ def make_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
 def register_roi_onnx_schema(domain: str = C.ONNX_DOMAIN) -> None:
     """Registers an ONNX OpSchema for ``<domain>::RoiSpatialPyramidPooling`` version 1 (once per process); see
     :func:`register_onnx_schema`."""
-    import onnx.defs
-    from onnx.defs import OpSchema
-
-    if not hasattr(onnx.defs, "register_schema"):
-        raise RuntimeError("onnx.defs.register_schema is missing (needs onnx >= 1.16) for the dynamo exporter path")
-    if onnx.defs.has(C.ROI_PLUGIN_NAME, C.ONNX_DOMAIN_VERSION, domain):
-        return
-    float_types = ["tensor(float)", "tensor(float16)", "tensor(bfloat16)"]
-    schema = OpSchema(
+    _register_schema(
         C.ROI_PLUGIN_NAME,
         domain,
-        C.ONNX_DOMAIN_VERSION,
         "ROI spatial pyramid pooling run by the spp-trt TensorRT plugin (see docs/roi.md). "
         "X [N, C, H, W], ROIS [K, 5] rows (batch_index, x1, y1, x2, y2) -> Y [K, C * sum(L*L)], X's element type.",
-        inputs=[
-            OpSchema.FormalParameter("X", "T", "features [N, C, H, W]"),
-            OpSchema.FormalParameter("ROIS", "T1", "rois [K, 5]: (batch_index, x1, y1, x2, y2), image coordinates"),
-        ],
-        outputs=[OpSchema.FormalParameter("Y", "T", "output [K, C * sum(L*L)]")],
-        type_constraints=[
-            ("T", float_types, "feature types the plugin supports"),
-            ("T1", float_types, "roi types: float, or the features' type"),
-        ],
-        attributes=[
-            OpSchema.Attribute("levels", OpSchema.AttrType.INTS, "pyramid levels (1 to 16, each in [1, 256])",
-                               required=True),
-            OpSchema.Attribute("pool_mode", OpSchema.AttrType.STRING, "'max' (default) or 'avg'", required=False),
-            OpSchema.Attribute("spatial_scale", OpSchema.AttrType.FLOAT, "image -> feature scale (default 1.0)",
-                               required=False),
-            OpSchema.Attribute("plugin_version", OpSchema.AttrType.STRING, "TensorRT plugin version: '1'",
-                               required=False),
-            OpSchema.Attribute("plugin_namespace", OpSchema.AttrType.STRING, "TensorRT plugin namespace: ''",
-                               required=False),
-        ],
+        inputs=[("X", "T", "features [N, C, H, W]"),
+                ("ROIS", "T1", "rois [K, 5]: (batch_index, x1, y1, x2, y2), image coordinates")],
+        outputs=[("Y", "T", "output [K, C * sum(L*L)]")],
+        type_constraints=[("T", _FLOAT_TYPES, "feature types the plugin supports"),
+                          ("T1", _FLOAT_TYPES, "roi types: float, or the features' type")],
+        attributes=[_LEVELS_ATTRIBUTE, _POOL_MODE_ATTRIBUTE,
+                    ("spatial_scale", "FLOAT", "image -> feature scale (default 1.0)", False)],
     )
-    onnx.defs.register_schema(schema)
 
 
 def make_roi_translation(domain: str = C.ONNX_DOMAIN) -> Callable:
