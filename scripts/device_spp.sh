@@ -3,8 +3,8 @@
 # run the GPU tests (kernels vs the CPU reference), then the benchmark. For the full set of checks use
 # scripts/device_all.sh.
 #   scripts/device_spp.sh [spp-bench arguments...]     (default: --algo all)
-# SPP_SANITIZER=1 also runs compute-sanitizer memcheck and racecheck over the fp32 grid and the misaligned-input test
-# (about 2 minutes).
+# SPP_SANITIZER=1 also runs compute-sanitizer memcheck and racecheck over the fp32 grid, the misaligned-input test and
+# the grid kernel's tests (a few minutes).
 # Logs and the benchmark JSON go to $OUT (or ./device-out). Exits non-zero if a test fails.
 set -uo pipefail
 out=${OUT:-$PWD/device-out}
@@ -22,7 +22,8 @@ if [ "${SPP_SANITIZER:-0}" = 1 ]; then
     for tool in memcheck racecheck; do
         echo "=== compute-sanitizer $tool"
         compute-sanitizer --tool $tool --print-limit 20 $build/tests/spp_cuda_tests --gtest_brief=1 \
-            --gtest_filter='Kernels.GridFloat:Kernels.ColumnsKernelMisalignedInput' > "$out/spp_$tool.log" 2>&1 \
+            --gtest_filter='Kernels.GridFloat:Kernels.ColumnsKernelMisalignedInput:Kernels.GridKernel*' \
+            > "$out/spp_$tool.log" 2>&1 \
             || status=1
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" "$out/spp_$tool.log"
     done
