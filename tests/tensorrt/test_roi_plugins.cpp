@@ -6,6 +6,7 @@
 #include "harness/exprBuilder.h"
 #include "harness/fieldBuilder.h"
 #include "harness/pluginLibrary.h"
+#include "harness/pluginTest.h"
 #include "harness/tensors.h"
 
 #include "spp/reference.h"
@@ -286,22 +287,9 @@ std::vector<MalformedRoiCase> malformedRoiCases()
     };
 }
 
-class RoiPluginTest : public ::testing::Test
+class RoiPluginTest : public PluginLibraryTest
 {
 protected:
-    static void SetUpTestSuite()
-    {
-        sLogger = new CapturingLogger();
-        sFinder = new LoggerFinder(sLogger);
-        sLibrary = new PluginLibrary(pluginLibraryPath(), sFinder);
-    }
-    static void TearDownTestSuite()
-    {
-        delete sLibrary;
-        delete sFinder;
-        delete sLogger;
-        sLibrary = nullptr;
-    }
     void SetUp() override
     {
         ASSERT_TRUE(sLibrary->ok()) << sLibrary->error();
@@ -338,14 +326,8 @@ protected:
         return a;
     }
 
-    static CapturingLogger* sLogger;
-    static LoggerFinder* sFinder;
-    static PluginLibrary* sLibrary;
 };
 
-CapturingLogger* RoiPluginTest::sLogger = nullptr;
-LoggerFinder* RoiPluginTest::sFinder = nullptr;
-PluginLibrary* RoiPluginTest::sLibrary = nullptr;
 
 TEST_F(RoiPluginTest, CreatorsNamesVersionsAndFieldNames)
 {

@@ -7,6 +7,7 @@
 #include "harness/exprBuilder.h"
 #include "harness/fieldBuilder.h"
 #include "harness/pluginLibrary.h"
+#include "harness/pluginTest.h"
 #include "harness/sppCases.h"
 #include "harness/tensors.h"
 
@@ -80,22 +81,9 @@ DynamicPluginTensorDesc dynamicDesc(nvinfer1::Dims dims, nvinfer1::Dims min, nvi
     return desc;
 }
 
-class SppPluginV2Test : public ::testing::Test
+class SppPluginV2Test : public PluginLibraryTest
 {
 protected:
-    static void SetUpTestSuite()
-    {
-        sLogger = new CapturingLogger();
-        sFinder = new LoggerFinder(sLogger);
-        sLibrary = new PluginLibrary(pluginLibraryPath(), sFinder);
-    }
-    static void TearDownTestSuite()
-    {
-        delete sLibrary;
-        delete sFinder;
-        delete sLogger;
-        sLibrary = nullptr;
-    }
     void SetUp() override
     {
         ASSERT_TRUE(sLibrary->ok()) << sLibrary->error();
@@ -123,15 +111,9 @@ protected:
         return asDynamic(mCreator->deserializePlugin("spp_node", buffer.data(), buffer.size()));
     }
 
-    static CapturingLogger* sLogger;
-    static LoggerFinder* sFinder;
-    static PluginLibrary* sLibrary;
     nvinfer1::IPluginCreator* mCreator{nullptr};
 };
 
-CapturingLogger* SppPluginV2Test::sLogger = nullptr;
-LoggerFinder* SppPluginV2Test::sFinder = nullptr;
-PluginLibrary* SppPluginV2Test::sLibrary = nullptr;
 
 TEST_F(SppPluginV2Test, LibraryExportsOnlyThe86EntryPoints)
 {

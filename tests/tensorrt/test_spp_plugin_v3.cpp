@@ -6,6 +6,7 @@
 #include "harness/exprBuilder.h"
 #include "harness/fieldBuilder.h"
 #include "harness/pluginLibrary.h"
+#include "harness/pluginTest.h"
 #include "harness/sppCases.h"
 #include "harness/tensors.h"
 
@@ -100,22 +101,9 @@ DynamicPluginTensorDesc dynamicDesc(nvinfer1::Dims dims, nvinfer1::Dims min, nvi
     return desc;
 }
 
-class SppPluginV3Test : public ::testing::Test
+class SppPluginV3Test : public PluginLibraryTest
 {
 protected:
-    static void SetUpTestSuite()
-    {
-        sLogger = new CapturingLogger();
-        sFinder = new LoggerFinder(sLogger);
-        sLibrary = new PluginLibrary(pluginLibraryPath(), sFinder);
-    }
-    static void TearDownTestSuite()
-    {
-        delete sLibrary;
-        delete sFinder;
-        delete sLogger;
-        sLibrary = nullptr;
-    }
     void SetUp() override
     {
         ASSERT_TRUE(sLibrary->ok()) << sLibrary->error();
@@ -140,15 +128,9 @@ protected:
         return V3Plugin(mCreator->createPlugin("spp_node", fc, TensorRTPhase::kRUNTIME));
     }
 
-    static CapturingLogger* sLogger;
-    static LoggerFinder* sFinder;
-    static PluginLibrary* sLibrary;
     nvinfer1::IPluginCreatorV3One* mCreator{nullptr};
 };
 
-CapturingLogger* SppPluginV3Test::sLogger = nullptr;
-LoggerFinder* SppPluginV3Test::sFinder = nullptr;
-PluginLibrary* SppPluginV3Test::sLibrary = nullptr;
 
 TEST_F(SppPluginV3Test, LibraryExportsOnlyTheV3EntryPoints)
 {
