@@ -391,5 +391,6 @@ int main(int argc, char** argv)
         std::fprintf(f, "  ]\n}\n");
         std::fclose(f);
     }
+    CHECK_CUDA(cudaFree(sink));
     return 0;
 }

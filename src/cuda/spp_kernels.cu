@@ -448,6 +448,17 @@ __device__ __forceinline__ void step(Walk& walk)
     }
 }
 
+//! The sample of a plane (n of plane = n * C + c); a 32-bit division where the numbers allow (a 64-bit one is far
+//! longer).
+__device__ __forceinline__ int64_t sampleOf(Geometry const& g, int64_t plane)
+{
+    if (plane <= 0xffffffffLL && g.c <= 0xffffffffLL)
+    {
+        return static_cast<uint32_t>(plane) / static_cast<uint32_t>(g.c);
+    }
+    return plane / g.c;
+}
+
 // Stores a group's bins from `staging` (per level: [plane][bin]). In each level the group's planes are consecutive
 // channels, so its bins are one contiguous run of the output; a group that crosses into the next sample takes the
 // general path.
@@ -455,16 +466,7 @@ template <typename T>
 __device__ __forceinline__ void storeStaging(
     Geometry const& g, T const* staging, int64_t firstPlane, int32_t numPlanes, T* __restrict__ output)
 {
-    // (sample, channel) of the first plane; a 32-bit division where the numbers allow (a 64-bit one is far longer)
-    int64_t n0 = 0;
-    if (firstPlane <= 0xffffffffLL && g.c <= 0xffffffffLL)
-    {
-        n0 = static_cast<uint32_t>(firstPlane) / static_cast<uint32_t>(g.c);
-    }
-    else
-    {
-        n0 = firstPlane / g.c;
-    }
+    int64_t const n0 = sampleOf(g, firstPlane); // (sample, channel) of the first plane
     int64_t const c0 = firstPlane - n0 * g.c;
     if (c0 + numPlanes <= g.c)
     {
@@ -1432,6 +1434,9 @@ constexpr int32_t kGRID_AUTO_LANES = 16;
 constexpr int64_t kGRID_MIN_GROUPS_PER_SM = 12;
 //! Per-warp shared memory the grid kernel may use (8 warps: 48 KiB per CTA, no opt-in).
 constexpr int64_t kGRID_WARP_BYTES = 6 * 1024;
+// P = 1 always fits: F^2 int64 cells and F rows of 32 int32 partials (int8, the largest case) within a warp's share.
+static_assert(kGRID_MAX_FINE * kGRID_MAX_FINE * 8 + kGRID_MAX_FINE * 32 * 4 <= kGRID_WARP_BYTES,
+    "the grid kernel's per-warp shared memory must hold one plane at F = kGRID_MAX_FINE");
 //! Largest plane of the grid kernel: 32-bit in-plane offsets and avg divisors; a lane's int8 sum over one cell row (at
 //! most H <= 2^24 / 16 loads of 16 values) lies in [-2^31, 127 * 2^24], inside int32.
 constexpr int64_t kGRID_MAX_PLANE = int64_t{1} << 24;
@@ -1528,10 +1533,6 @@ bool planGrid(Geometry const& g, DeviceLimits const& device, bool vector, GridPl
         && warpBytes(p + 1) <= kGRID_WARP_BYTES)
     {
         ++p;
-    }
-    if (warpBytes(p) > kGRID_WARP_BYTES)
-    {
-        return false; // (F = 16 with int8 cells: 2 KiB of cells and 2 KiB of partials per warp still fit)
     }
     plan.numPlanes = g.n * g.c;
     plan.planes = p;
@@ -1669,19 +1670,8 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
         // bins of every level: a bin of level L is a block of F / L x F / L cells. (n, c) of the group's first plane;
         // its other planes are the next channels, wrapping into the next samples.
         int64_t const first = group * plan.planes;
-        int64_t n0 = 0;
-        int64_t c0 = 0;
-        if (plan.numPlanes <= 0xffffffffLL)
-        {
-            auto const n32 = static_cast<uint32_t>(first) / static_cast<uint32_t>(g.c);
-            n0 = n32;
-            c0 = first - static_cast<int64_t>(n32) * g.c;
-        }
-        else
-        {
-            n0 = first / g.c;
-            c0 = first - n0 * g.c;
-        }
+        int64_t const n0 = sampleOf(g, first);
+        int64_t const c0 = first - n0 * g.c;
         for (int32_t l = 0; l < g.numLevels; ++l)
         {
             GridLevel const level = plan.levels[l];
