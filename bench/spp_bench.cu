@@ -1,7 +1,7 @@
 // spp-bench: times sppForward with CUDA events (warm-up, median of many runs, inputs rotated so that L2 does not
 // flatter) and reports effective bandwidth against the device read bandwidth measured in the same run.
 //
-//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|grid|all] [--case NAME]
+//   spp-bench [--json FILE] [--runs N] [--algo auto|staged|direct|planes|columns|grid|tasks|all] [--case NAME]
 #include "bench_timing.h"
 #include "spp/cuda.h"
 #include "spp/reference.h"
@@ -191,7 +191,7 @@ int main(int argc, char** argv)
             only = argv[++i];
         else
         {
-            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|grid|all] [--case NAME]\n",
+            std::fprintf(stderr, "usage: %s [--json FILE] [--runs N>=50] [--algo auto|staged|direct|planes|columns|grid|tasks|all] [--case NAME]\n",
                 argv[0]);
             return 2;
         }
@@ -209,9 +209,11 @@ int main(int argc, char** argv)
         algos.emplace_back("columns", spp::Algo::kCOLUMNS);
     if (algoArg == "grid" || algoArg == "all")
         algos.emplace_back("grid", spp::Algo::kGRID);
+    if (algoArg == "tasks" || algoArg == "all")
+        algos.emplace_back("tasks", spp::Algo::kTASKS);
     if (algos.empty())
     {
-        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns, grid or all (got '%s')\n", algoArg.c_str());
+        std::fprintf(stderr, "--algo must be auto, staged, direct, planes, columns, grid, tasks or all (got '%s')\n", algoArg.c_str());
         return 2;
     }
 

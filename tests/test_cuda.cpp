@@ -84,9 +84,10 @@ std::string checkAgainstReference(
 }
 
 //! Every kernel, and kAUTO with them.
-std::vector<Algo> const kKERNELS = {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
+std::vector<Algo> const kKERNELS
+    = {Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID, Algo::kTASKS};
 std::vector<Algo> const kALL_ALGOS
-    = {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID};
+    = {Algo::kAUTO, Algo::kSTAGED, Algo::kDIRECT, Algo::kPLANES, Algo::kCOLUMNS, Algo::kGRID, Algo::kTASKS};
 
 struct Shape
 {
@@ -464,6 +465,51 @@ TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
     }
 }
 
+// The tasks kernel's group paths that the small grid above does not reach: many planes, so G (planes per CTA) is 2 to
+// 32; plane counts that are no multiple of G (a ragged last group); C no multiple of G (groups that cross into the
+// next sample take the general store path); plane runs that start off 16-byte alignment (scalar head and tail
+// around the vector loads, vectors that span two planes); one large plane per CTA (rows split into partials, then
+// combined). Pyramids whose levels nest ({1,2,3,6} on 13x13: derived levels; {1,2,4} on 24x24: avg derives too) and
+// one that does not ({1,2,3,4,5,6,7,8,13}); max and avg; both rules; every dtype; kAUTO too.
+TEST(Kernels, TasksKernelGroups)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(0x7a5c5u);
+    int32_t checked = 0;
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
+    {
+        for (Shape const& s : {Shape{40, 37, 13, 13}, Shape{13, 1000, 5, 7}, Shape{3, 11, 38, 63},
+                 Shape{2, 999, 24, 24}, Shape{1, 5, 150, 200}})
+        {
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+                {
+                    for (auto const& levels : {std::vector<int32_t>{1, 2, 3, 6}, std::vector<int32_t>{4, 2, 1},
+                             std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8, 13}})
+                    {
+                        SppDesc const desc
+                            = makeDesc(toPyramid(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                        if (!sppAlgoSupported(desc, Algo::kTASKS))
+                        {
+                            continue; // e.g. 150x200 with 9 levels: more tasks than a plan holds
+                        }
+                        for (Algo algo : {Algo::kTASKS, Algo::kAUTO})
+                        {
+                            EXPECT_EQ(checkAgainstReference(desc, input, algo), "")
+                                << test::describe(desc) << " algo " << static_cast<int32_t>(algo);
+                        }
+                        ++checked;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_GT(checked, 4 * 4 * 4 * 2); // at least the first four shapes with two pyramids, every dtype/mode/rule
+}
+
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
 
 TEST(Launcher, RejectsInvalidInputWithoutLaunching)
@@ -542,6 +588,20 @@ TEST(Launcher, AlgoSupport)
     EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 32, 256)); // 64 chunks per row
     EXPECT_FALSE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNHWC, 32, 32));
     EXPECT_FALSE(grid({1, 2, 4, 8, 16, 32}, DataType::kFLOAT, Layout::kNCHW, 64, 128)); // F = 32 > 16
+    // the tasks kernel: NCHW, H and W <= 255, sum(L^2) <= 640 (a task per bin), and a plan that fits its tables
+    auto const tasks = [](std::vector<int32_t> const& levels, PoolMode mode, Layout layout, int64_t h, int64_t w) {
+        return sppAlgoSupported(
+            makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), DataType::kHALF, layout, 32, 256, h, w),
+            Algo::kTASKS);
+    };
+    EXPECT_TRUE(tasks({1, 2, 3, 6}, PoolMode::kMAX, Layout::kNCHW, 13, 13));
+    EXPECT_TRUE(tasks({1, 2, 3, 6}, PoolMode::kAVG, Layout::kNCHW, 38, 63));
+    EXPECT_TRUE(tasks({25}, PoolMode::kMAX, Layout::kNCHW, 25, 25));      // 625 bins
+    EXPECT_FALSE(tasks({26}, PoolMode::kMAX, Layout::kNCHW, 26, 26));     // 676 bins
+    EXPECT_FALSE(tasks({1, 2, 3, 6}, PoolMode::kMAX, Layout::kNHWC, 13, 13));
+    EXPECT_FALSE(tasks({1, 2, 3, 6}, PoolMode::kMAX, Layout::kNCHW, 13, 256));
+    EXPECT_FALSE(tasks({1, 2, 3, 6}, PoolMode::kMAX, Layout::kNCHW, 256, 13));
+    EXPECT_FALSE(tasks({1, 2, 4}, PoolMode::kMAX, Layout::kNCHW, 200, 200)); // 160 KB per plane
 }
 
 } // namespace

@@ -9,7 +9,8 @@
 namespace spp
 {
 
-//! Kernel choice; kAUTO picks the fastest one that fits. The others exist for tests and benchmarks.
+//! Kernel choice; kAUTO picks the fastest one that fits (in this order: kTASKS for small inputs, kPLANES, kGRID,
+//! kCOLUMNS, kSTAGED, kDIRECT). The others exist for tests and benchmarks.
 enum class Algo : int32_t
 {
     kAUTO = 0,
@@ -22,6 +23,9 @@ enum class Algo : int32_t
                //!< 16-byte chunks; W at most 32 chunks; H * W <= 2^24): one warp per group of 1-8 planes, cell rows
                //!< reduced in registers, cells and bins in the warp's shared memory, no CTA barrier. kNCHW only,
                //!< 16-byte aligned input; kAUTO's choice after kPLANES (unless fewer than half its lanes would load).
+    kTASKS = 6, //!< Small maps (H, W <= 255, sum(L^2) <= 640): G whole planes per CTA in shared memory, pooled by a
+                //!< host-planned program of rectangle reductions; coarse levels made from finer bins where their
+                //!< windows nest. kNCHW only; kAUTO's first choice for inputs of at most 2^21 elements.
 };
 
 struct LaunchOptions

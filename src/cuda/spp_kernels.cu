@@ -1,4 +1,7 @@
-// SPP CUDA kernels and the launcher (spp/cuda.h). Five kernels; sppForward's kAUTO takes the first that fits:
+// SPP CUDA kernels and the launcher (spp/cuda.h). Six kernels; sppForward's kAUTO takes the first that fits:
+//  - tasks (NCHW, small maps, inputs up to 2^21 elements for kAUTO; spp_tasks.cuh): G whole planes per CTA in shared
+//    memory, pooled by a host-planned program of rectangle reductions (coarse levels from finer bins where the
+//    windows nest); made for small, latency-bound calls.
 //  - planes (NCHW, small maps): up to 32 whole planes per CTA staged transposed in shared memory ([pixel][plane]);
 //    one thread per (bin, plane), lanes on consecutive planes of one bin.
 //  - grid (NCHW, uniform pyramids: every level divides the largest, F, and F divides H and W): one warp per group of
@@ -1441,20 +1444,21 @@ static_assert(kGRID_MAX_FINE * kGRID_MAX_FINE * 8 + kGRID_MAX_FINE * 32 * 4 <= k
 //! most H <= 2^24 / 16 loads of 16 values) lies in [-2^31, 127 * 2^24], inside int32.
 constexpr int64_t kGRID_MAX_PLANE = int64_t{1} << 24;
 
-//! x / d as (x * m) >> 32 with m = ceil(2^32 / d): exact for x * d < 2^32 (m * d exceeds 2^32 by e < d, and x * e
-//! must stay below 2^32). The grid kernel divides x < P * F^2 <= 2048 by F, L or L^2 <= 256: x * d < 2^19.
+//! x / d as (x * m) >> 40 with m = ceil(2^40 / d): exact for x * d < 2^40 (m * d exceeds 2^40 by e < d, and x * e
+//! must stay below 2^40), and x * m fits 64 bits for x < 2^24. The grid kernel divides x < P * F^2 <= 2048 by F, L or
+//! L^2 <= 256; the tasks kernel x < 32 * 2^16 by H * W or L^2 < 2^16.
 struct Magic
 {
     uint64_t m;
 
     static Magic of(int64_t d)
     {
-        return Magic{((uint64_t{1} << 32) + static_cast<uint64_t>(d) - 1) / static_cast<uint64_t>(d)};
+        return Magic{((uint64_t{1} << 40) + static_cast<uint64_t>(d) - 1) / static_cast<uint64_t>(d)};
     }
 
     __device__ __forceinline__ int32_t div(int32_t x) const
     {
-        return static_cast<int32_t>((static_cast<uint64_t>(static_cast<uint32_t>(x)) * m) >> 32);
+        return static_cast<int32_t>((static_cast<uint64_t>(static_cast<uint32_t>(x)) * m) >> 40);
     }
 };
 
@@ -1703,6 +1707,8 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
     }
 }
 
+#include "spp_tasks.cuh"
+
 Geometry makeGeometry(SppDesc const& desc)
 {
     Geometry g{};
@@ -1823,6 +1829,20 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
 {
     DeviceLimits const device = deviceLimits();
     int32_t const numSms = device.sms;
+    if (algo == Algo::kTASKS || (algo == Algo::kAUTO && g.n * g.c * g.h * g.w <= kTASKS_AUTO_MAX_ELEMENTS))
+    {
+        TasksPlan tasksPlan;
+        bool const tasksFit = planTasksCached<T>(g, kMode, device, tasksPlan);
+        if (!tasksFit && algo == Algo::kTASKS)
+        {
+            return cudaErrorInvalidValue;
+        }
+        if (tasksFit)
+        {
+            return launchPersistent(sppTasksKernel<T, kMode>, tasksPlan.numGroups, tasksPlan.smemBytes, numSms,
+                stream, g, tasksPlan, static_cast<T const*>(input), static_cast<T*>(output));
+        }
+    }
     PlanesPlan planesPlan{};
     bool const planesFit = (algo == Algo::kAUTO || algo == Algo::kPLANES) && planPlanes<T>(g, device, planesPlan);
     if (algo == Algo::kPLANES || (algo == Algo::kAUTO && planesFit))
@@ -1895,8 +1915,13 @@ cudaError_t launchMode(Geometry const& g, PoolMode mode, Algo algo, void const* 
 }
 
 template <typename T>
-bool algoFits(Geometry const& g, Algo algo, DeviceLimits const& device)
+bool algoFits(Geometry const& g, PoolMode mode, Algo algo, DeviceLimits const& device)
 {
+    if (algo == Algo::kTASKS)
+    {
+        TasksPlan plan;
+        return planTasks<T>(g, mode, device, plan);
+    }
     if (algo == Algo::kPLANES)
     {
         PlanesPlan plan{};
@@ -1932,7 +1957,8 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     {
         return true;
     }
-    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS && algo != Algo::kGRID)
+    if (algo != Algo::kSTAGED && algo != Algo::kPLANES && algo != Algo::kCOLUMNS && algo != Algo::kGRID
+        && algo != Algo::kTASKS)
     {
         return false;
     }
@@ -1940,10 +1966,10 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     DeviceLimits const device = deviceLimits();
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return algoFits<float>(g, algo, device);
-    case DataType::kHALF: return algoFits<__half>(g, algo, device);
-    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, algo, device);
-    case DataType::kINT8: return algoFits<int8_t>(g, algo, device);
+    case DataType::kFLOAT: return algoFits<float>(g, desc.pyramid.mode, algo, device);
+    case DataType::kHALF: return algoFits<__half>(g, desc.pyramid.mode, algo, device);
+    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, desc.pyramid.mode, algo, device);
+    case DataType::kINT8: return algoFits<int8_t>(g, desc.pyramid.mode, algo, device);
     }
     return false;
 }
@@ -1953,7 +1979,7 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
 {
     bool const knownAlgo = options.algo == Algo::kAUTO || options.algo == Algo::kSTAGED
         || options.algo == Algo::kDIRECT || options.algo == Algo::kPLANES || options.algo == Algo::kCOLUMNS
-        || options.algo == Algo::kGRID;
+        || options.algo == Algo::kGRID || options.algo == Algo::kTASKS;
     if (!knownAlgo || !validate(desc).ok())
     {
         return cudaErrorInvalidValue; // a forced kSTAGED / kPLANES that does not fit is refused by launch()

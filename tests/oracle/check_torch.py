@@ -147,7 +147,7 @@ def main():
               (2, 5, 48, 96), (3, 4, 32, 64)]  # the last two: uniform grids for most level sets (algo 5, kGRID)
     level_sets = [[1], [1, 2, 4], [1, 2, 3, 6], [1, 2, 3, 4, 5, 6, 7, 8, 13], [6, 3]]
     dtypes = [torch.float32, torch.float16, torch.bfloat16, torch.int8]
-    checked = {"reference": 0, "cuda": 0, "grid": 0}
+    checked = {"reference": 0, "cuda": 0, "grid": 0, "tasks": 0}
     failures = []
     for shape in shapes:
         for dtype in dtypes:
@@ -179,20 +179,24 @@ def main():
                     padded[..., :shape[1]] = xc.permute(0, 2, 3, 1)
                     variants.append(("NHWC8", xc, 1, cpad, padded))
                     for name, xv, layout, cs, storage in variants:
-                        # spp::Algo: 0 auto, 1 staged, 2 direct, 3 planes, 4 columns, 5 grid (NCHW only but 0, 2)
-                        for algo in ((0, 1, 2, 3, 4, 5) if layout == 0 else (0, 2)):
+                        # spp::Algo: 0 auto, 1 staged, 2 direct, 3 planes, 4 columns, 5 grid, 6 tasks (NCHW only but
+                        # 0, 2)
+                        for algo in ((0, 1, 2, 3, 4, 5, 6) if layout == 0 else (0, 2)):
                             if not spp.supported(xv, levels, mode, rule, layout, cs, algo):
                                 continue  # e.g. a row too wide to stage (the C++ AlgoSupport test covers it)
                             for poison in ((None, 55) if dtype == torch.int8 else (None,)):
                                 got = spp.forward(xv, levels, mode, rule, layout, cs, storage, algo, poison)
                                 checked["cuda"] += 1
                                 checked["grid"] += algo == 5
+                                checked["tasks"] += algo == 6
                                 if err := matches(got, expected, exact):
                                     failures.append(f"cuda {name} algo={algo} {tag}: {err}")
     if cuda and checked["grid"] == 0:
         failures.append("the grid kernel (algo 5) took none of the cases: the uniform shapes no longer reach it")
+    if cuda and checked["tasks"] == 0:
+        failures.append("the tasks kernel (algo 6) took none of the cases: the small shapes no longer reach it")
     print(f"check_torch: torch {torch.__version__}; {checked['reference']} reference and {checked['cuda']} CUDA "
-          f"results ({checked['grid']} by the grid kernel) compared with torch; {len(failures)} failures")
+          f"results ({checked['grid']} by the grid kernel, {checked['tasks']} by the tasks kernel) compared with torch; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
     return 1 if failures else 0
