@@ -441,21 +441,24 @@ bool planTasks(Geometry const& g, PoolMode mode, DeviceLimits const& device, Tas
 }
 
 // The plans of the last few shapes (a TensorRT engine or a serving loop calls the same shapes again and again, and
-// planning costs microseconds of host time per call where the GPU takes a few). Keyed by everything a plan depends
-// on; lock-protected; on a failing mutex the plan is simply rebuilt.
+// planning costs about a microsecond of host time per call where the GPU takes a few). Keyed by everything a plan
+// depends on, the layout included; lock-protected; on a failing mutex the plan is simply rebuilt.
 struct TasksPlanKey
 {
     int64_t n, c, h, w;
     int32_t levels[kMAX_LEVELS];
     int32_t numLevels;
     int32_t rule;
+    int32_t layout;
     int32_t mode;
     int32_t elementBytes;
     int32_t sms;
+    int32_t pad[2]; //!< no implicit padding: keys compare with memcmp
 
     static TasksPlanKey of(Geometry const& g, PoolMode mode, int32_t elementBytes, int32_t sms)
     {
-        TasksPlanKey key{};
+        TasksPlanKey key;
+        std::memset(&key, 0, sizeof(key));
         key.n = g.n;
         key.c = g.c;
         key.h = g.h;
@@ -463,6 +466,7 @@ struct TasksPlanKey
         std::copy(g.levels, g.levels + g.numLevels, key.levels);
         key.numLevels = g.numLevels;
         key.rule = static_cast<int32_t>(g.rule);
+        key.layout = static_cast<int32_t>(g.layout);
         key.mode = static_cast<int32_t>(mode);
         key.elementBytes = elementBytes;
         key.sms = sms;
@@ -470,9 +474,11 @@ struct TasksPlanKey
     }
     bool operator==(TasksPlanKey const& o) const
     {
-        return std::memcmp(this, &o, sizeof(TasksPlanKey)) == 0; // zero-initialised: no padding garbage
+        return std::memcmp(this, &o, sizeof(TasksPlanKey)) == 0;
     }
 };
+
+static_assert(sizeof(TasksPlanKey) == 4 * 8 + (kMAX_LEVELS + 8) * 4, "TasksPlanKey must have no padding");
 
 class TasksPlanCache
 {
@@ -526,6 +532,10 @@ TasksPlanCache gTasksPlanCache;
 template <typename T>
 bool planTasksCached(Geometry const& g, PoolMode mode, DeviceLimits const& device, TasksPlan& plan)
 {
+    if (g.layout != Layout::kNCHW)
+    {
+        return false; // before the cache: a channels-last call must never meet the plan of an NCHW call of its dims
+    }
     TasksPlanKey const key = TasksPlanKey::of(g, mode, static_cast<int32_t>(sizeof(T)), device.sms);
     if (gTasksPlanCache.find(key, plan))
     {
