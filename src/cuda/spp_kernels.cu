@@ -24,6 +24,8 @@
 #include "core/bins.h"
 #include "device_limits.h"
 #include "device_traits.h"
+#include "magic.h"
+#include "spp_tasks_plan.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -1444,23 +1446,7 @@ static_assert(kGRID_MAX_FINE * kGRID_MAX_FINE * 8 + kGRID_MAX_FINE * 32 * 4 <= k
 //! most H <= 2^24 / 16 loads of 16 values) lies in [-2^31, 127 * 2^24], inside int32.
 constexpr int64_t kGRID_MAX_PLANE = int64_t{1} << 24;
 
-//! x / d as (x * m) >> 40 with m = ceil(2^40 / d): exact for x * d < 2^40 (m * d exceeds 2^40 by e < d, and x * e
-//! must stay below 2^40), and x * m fits 64 bits for x < 2^24. The grid kernel divides x < P * F^2 <= 2048 by F, L or
-//! L^2 <= 256; the tasks kernel x < 32 * 2^16 by H * W or L^2 < 2^16.
-struct Magic
-{
-    uint64_t m;
-
-    static Magic of(int64_t d)
-    {
-        return Magic{((uint64_t{1} << 40) + static_cast<uint64_t>(d) - 1) / static_cast<uint64_t>(d)};
-    }
-
-    __device__ __forceinline__ int32_t div(int32_t x) const
-    {
-        return static_cast<int32_t>((static_cast<uint64_t>(static_cast<uint32_t>(x)) * m) >> 40);
-    }
-};
+using detail::Magic;
 
 struct GridLevel
 {
@@ -1825,14 +1811,15 @@ cudaError_t launchPersistent(
 }
 
 template <typename T, PoolMode kMode>
-cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output, cudaStream_t stream)
+cudaError_t launch(
+    SppDesc const& desc, Geometry const& g, Algo algo, void const* input, void* output, cudaStream_t stream)
 {
     DeviceLimits const device = deviceLimits();
     int32_t const numSms = device.sms;
-    if (algo == Algo::kTASKS || (algo == Algo::kAUTO && g.n * g.c * g.h * g.w <= kTASKS_AUTO_MAX_ELEMENTS))
+    if (algo == Algo::kTASKS || (algo == Algo::kAUTO && g.n * g.c * g.h * g.w <= tasks::kAUTO_MAX_ELEMENTS))
     {
-        TasksPlan tasksPlan;
-        bool const tasksFit = planTasksCached<T>(g, kMode, device, tasksPlan);
+        tasks::TasksPlan tasksPlan;
+        bool const tasksFit = tasks::planTasksCached(desc, kTHREADS, numSms, tasksPlan);
         if (!tasksFit && algo == Algo::kTASKS)
         {
             return cudaErrorInvalidValue;
@@ -1907,20 +1894,20 @@ cudaError_t launch(Geometry const& g, Algo algo, void const* input, void* output
 }
 
 template <typename T>
-cudaError_t launchMode(Geometry const& g, PoolMode mode, Algo algo, void const* input, void* output,
+cudaError_t launchMode(SppDesc const& desc, Geometry const& g, Algo algo, void const* input, void* output,
     cudaStream_t stream)
 {
-    return mode == PoolMode::kMAX ? launch<T, PoolMode::kMAX>(g, algo, input, output, stream)
-                                  : launch<T, PoolMode::kAVG>(g, algo, input, output, stream);
+    return desc.pyramid.mode == PoolMode::kMAX ? launch<T, PoolMode::kMAX>(desc, g, algo, input, output, stream)
+                                               : launch<T, PoolMode::kAVG>(desc, g, algo, input, output, stream);
 }
 
 template <typename T>
-bool algoFits(Geometry const& g, PoolMode mode, Algo algo, DeviceLimits const& device)
+bool algoFits(SppDesc const& desc, Geometry const& g, Algo algo, DeviceLimits const& device)
 {
     if (algo == Algo::kTASKS)
     {
-        TasksPlan plan;
-        return planTasks<T>(g, mode, device, plan);
+        tasks::TasksPlan plan;
+        return tasks::planTasks(desc, kTHREADS, device.sms, plan);
     }
     if (algo == Algo::kPLANES)
     {
@@ -1966,10 +1953,10 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept
     DeviceLimits const device = deviceLimits();
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return algoFits<float>(g, desc.pyramid.mode, algo, device);
-    case DataType::kHALF: return algoFits<__half>(g, desc.pyramid.mode, algo, device);
-    case DataType::kBF16: return algoFits<__nv_bfloat16>(g, desc.pyramid.mode, algo, device);
-    case DataType::kINT8: return algoFits<int8_t>(g, desc.pyramid.mode, algo, device);
+    case DataType::kFLOAT: return algoFits<float>(desc, g, algo, device);
+    case DataType::kHALF: return algoFits<__half>(desc, g, algo, device);
+    case DataType::kBF16: return algoFits<__nv_bfloat16>(desc, g, algo, device);
+    case DataType::kINT8: return algoFits<int8_t>(desc, g, algo, device);
     }
     return false;
 }
@@ -1993,13 +1980,12 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
         return cudaErrorInvalidValue;
     }
     Geometry const g = makeGeometry(desc);
-    PoolMode const mode = desc.pyramid.mode;
     switch (desc.dtype)
     {
-    case DataType::kFLOAT: return launchMode<float>(g, mode, options.algo, input, output, stream);
-    case DataType::kHALF: return launchMode<__half>(g, mode, options.algo, input, output, stream);
-    case DataType::kBF16: return launchMode<__nv_bfloat16>(g, mode, options.algo, input, output, stream);
-    case DataType::kINT8: return launchMode<int8_t>(g, mode, options.algo, input, output, stream);
+    case DataType::kFLOAT: return launchMode<float>(desc, g, options.algo, input, output, stream);
+    case DataType::kHALF: return launchMode<__half>(desc, g, options.algo, input, output, stream);
+    case DataType::kBF16: return launchMode<__nv_bfloat16>(desc, g, options.algo, input, output, stream);
+    case DataType::kINT8: return launchMode<int8_t>(desc, g, options.algo, input, output, stream);
     }
     return cudaErrorInvalidValue;
 }

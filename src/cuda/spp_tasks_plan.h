@@ -1,0 +1,92 @@
+// Host-side plans of the tasks kernel (Algo::kTASKS, spp_tasks.cuh): everything that depends only on the shape,
+// built once per shape and passed to the kernel as one parameter. Plain C++ (no CUDA types), so the plans can be
+// checked on machines without a GPU (tests/test_cuda.cpp, TasksPlan.*).
+//
+// A plan is a program over per-plane *slots* (the pixels, then row partials, then the bins of every level in output
+// order): segments of tasks, each task reducing a rows x cols rectangle of slots (row stride fixed per segment) into
+// slot dst + k of its segment, k its index there; a barrier follows a segment whose results the next phase reads.
+//  - Phase 0, direct levels: one task per bin over its window of the pixels; when there are fewer such bins than task
+//    groups in a CTA (large planes, few per CTA), one task per row of each bin into partial slots, then a combine
+//    segment (1 x height over consecutive partials).
+//  - Phases 1, 2, ...: derived levels. A level whose every window (rows and columns alike) is exactly the union of
+//    consecutive non-empty windows of a finer level is made from that level's bins (the source needing the fewest
+//    reads), e.g. {1,2,3,6} on 13x13 or 38x63: 3 and 2 from 6, then 1 from 2. Max only, or avg when those windows
+//    are also disjoint (the sums then add exactly, up to fp32 rounding order).
+//  - An empty (caffe) window's task has rows or cols 0 and writes 0: the bin's value in both modes.
+#pragma once
+
+#include "magic.h"
+#include "spp/spp.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spp
+{
+namespace tasks
+{
+
+//! Most tasks / segments one program holds (the plan is a kernel parameter, kept under the 4 KiB that every CUDA
+//! toolchain of the supported TensorRT versions accepts).
+constexpr int32_t kMAX_TASKS = 640;
+constexpr int32_t kMAX_SEGMENTS = 48;
+//! Slots per plane are 16-bit task operands.
+constexpr int32_t kMAX_SLOTS = 65535;
+//! Rows and columns of a task are 8-bit; H and W are bounded by them (a direct bin may span the map).
+constexpr int32_t kMAX_SIDE = 255;
+//! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
+constexpr int64_t kSLOT_BYTES = 4;
+//! Shared memory per CTA the tasks kernel may use (no opt-in; several CTAs per SM).
+constexpr int64_t kSMEM_BYTES = 46 * 1024;
+//! Most input elements for kAUTO to take the tasks kernel. It is latency-lean but pays more instructions per element
+//! than the streaming kernels. On the H200 it took 10.0 / 7.1 us where the planes / columns kernels took 13.0 / 10.0
+//! (1.4 M and 0.6 M elements), but 68-85 us where the grid kernel took 14-41 (17 M to 34 M elements): about 1.8 (fp32)
+//! to 4.3 (fp16) us more per million elements than at the small end, against the grid kernel's 0.8 to 1.1. The ~3 us
+//! it saves on small calls then lasts to about 1 M (fp16) to 4 M (fp32) elements; 2 M is a heuristic between the two
+//! (sizes in between were not measured).
+constexpr int64_t kAUTO_MAX_ELEMENTS = int64_t{1} << 21;
+
+struct TaskSegment
+{
+    uint16_t first;  //!< index of its first task
+    uint16_t count;  //!< tasks
+    uint16_t dst;    //!< slot of its first task's result
+    uint16_t stride; //!< slots between the rows of its tasks' rectangles
+    int32_t sync;    //!< 1: a barrier follows (the next phase reads its results)
+};
+
+//! One task: bits 0-15 the first slot of the rectangle, 16-23 rows, 24-31 columns.
+constexpr uint32_t makeTask(int32_t src, int32_t rows, int32_t cols)
+{
+    return static_cast<uint32_t>(src) | static_cast<uint32_t>(rows) << 16 | static_cast<uint32_t>(cols) << 24;
+}
+
+struct TasksPlan
+{
+    int64_t numGroups;
+    int32_t planes;     //!< G: planes per CTA (a power of two, at most 32)
+    int32_t planeShift; //!< log2(G)
+    int32_t laneStride; //!< words between a slot's planes: G + 1 (1 when G == 1)
+    int32_t binBase;    //!< slot of level 0's bin 0; each level's bins follow in output order
+    int32_t numTasks;
+    int32_t numSegments;
+    detail::Magic perPlane;                //!< / (H * W)
+    detail::Magic perLevel[kMAX_LEVELS];   //!< / L^2
+    int32_t offTasks;    //!< shared memory: the tile, then the task table, then the avg divisors
+    int32_t offDivisors;
+    size_t smemBytes;
+    TaskSegment segments[kMAX_SEGMENTS];
+    uint32_t tasks[kMAX_TASKS];
+};
+static_assert(sizeof(TasksPlan) <= 3840, "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
+
+//! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
+//! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, or a program that
+//! does not fit the plan's tables or the shared memory).
+bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
+
+//! planTasks through a small cache of the last plans (keyed by everything a plan depends on).
+bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
+
+} // namespace tasks
+} // namespace spp

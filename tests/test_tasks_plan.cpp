@@ -1,0 +1,308 @@
+// The tasks kernel's host-side plans (src/cuda/spp_tasks_plan.h), checked without a GPU: every plan is run by a
+// small interpreter here (double precision, one plane at a time) and compared with the CPU reference, and the
+// interpreter also checks the plan's structure: tasks read only slots that an earlier, barrier-separated phase (or
+// the load) wrote, stay inside the slots, and the last segment ends with a barrier before the store. The GPU tests
+// (test_cuda.cpp) run the kernel itself.
+#include "cuda/spp_tasks_plan.h"
+
+#include "core/bins.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace spp
+{
+namespace
+{
+
+using tasks::TasksPlan;
+using test::makeDesc;
+
+constexpr int32_t kTHREADS = 256; // the launcher's CTA size
+
+PyramidConfig levelsOf(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
+{
+    PyramidConfig config;
+    config.numLevels = static_cast<int32_t>(levels.size());
+    for (size_t i = 0; i < levels.size(); ++i)
+    {
+        config.levels[i] = levels[i];
+    }
+    config.mode = mode;
+    config.rule = rule;
+    return config;
+}
+
+// Runs `plan` on every plane of `input` (fp32 NCHW) into `output` ([N, C * sum(L^2)]). Returns "" or what is wrong
+// with the plan's structure.
+std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input,
+    std::vector<float>& output)
+{
+    bool const max = desc.pyramid.mode == PoolMode::kMAX;
+    int64_t const pixels = desc.h * desc.w;
+    int64_t const slots = plan.binBase + binsPerChannel(desc.pyramid);
+    if (plan.numSegments < 1 || plan.segments[plan.numSegments - 1].sync != 1)
+    {
+        return "the last segment has no barrier before the store";
+    }
+    int64_t const features = outputFeatures(desc.pyramid, desc.c);
+    for (int64_t plane = 0; plane < desc.n * desc.c; ++plane)
+    {
+        std::vector<double> value(static_cast<size_t>(slots), std::nan(""));
+        // the barrier interval in which a slot was written: the load is interval 0, the program starts at 1
+        std::vector<int32_t> written(static_cast<size_t>(slots), -1);
+        for (int64_t i = 0; i < pixels; ++i)
+        {
+            value[static_cast<size_t>(i)] = input[static_cast<size_t>(plane * pixels + i)];
+            written[static_cast<size_t>(i)] = 0;
+        }
+        int32_t interval = 1;
+        for (int32_t s = 0; s < plan.numSegments; ++s)
+        {
+            tasks::TaskSegment const& seg = plan.segments[s];
+            for (int32_t k = 0; k < seg.count; ++k)
+            {
+                uint32_t const task = plan.tasks[seg.first + k];
+                int32_t const src = static_cast<int32_t>(task & 0xffff);
+                int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
+                int32_t const cols = static_cast<int32_t>(task >> 24);
+                double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+                for (int32_t r = 0; r < rows; ++r)
+                {
+                    for (int32_t c = 0; c < cols; ++c)
+                    {
+                        int64_t const at = src + static_cast<int64_t>(r) * seg.stride + c;
+                        if (at >= slots || written[static_cast<size_t>(at)] < 0
+                            || written[static_cast<size_t>(at)] >= interval)
+                        {
+                            return "segment " + std::to_string(s) + " task " + std::to_string(k) + " reads slot "
+                                + std::to_string(at) + (at >= slots ? " past the slots" : " not written before");
+                        }
+                        double const v = value[static_cast<size_t>(at)];
+                        acc = max ? ((v > acc || std::isnan(v) || std::isnan(acc)) ? (std::isnan(acc) ? acc : v) : acc)
+                                  : acc + v;
+                    }
+                }
+                int64_t const dst = seg.dst + k;
+                if (dst >= slots || dst < pixels)
+                {
+                    return "segment " + std::to_string(s) + " writes slot " + std::to_string(dst);
+                }
+                value[static_cast<size_t>(dst)] = rows == 0 || cols == 0 ? 0.0 : acc;
+                written[static_cast<size_t>(dst)] = interval;
+            }
+            interval += seg.sync;
+        }
+        int64_t const n = plane / desc.c;
+        int64_t const c = plane % desc.c;
+        int64_t prefix = 0;
+        for (int32_t l = 0; l < desc.pyramid.numLevels; ++l)
+        {
+            int64_t const level = desc.pyramid.levels[l];
+            for (int64_t bin = 0; bin < level * level; ++bin)
+            {
+                int64_t const slot = plan.binBase + prefix + bin;
+                if (written[static_cast<size_t>(slot)] < 1)
+                {
+                    return "bin slot " + std::to_string(slot) + " is never written";
+                }
+                double v = value[static_cast<size_t>(slot)];
+                if (!max)
+                {
+                    detail::Window const wh = detail::binWindow(desc.pyramid.rule, bin / level, desc.h, level);
+                    detail::Window const ww = detail::binWindow(desc.pyramid.rule, bin % level, desc.w, level);
+                    int64_t const divisor = detail::avgDivisor(desc.pyramid.rule, wh, desc.h, level)
+                        * detail::avgDivisor(desc.pyramid.rule, ww, desc.w, level);
+                    v /= static_cast<double>(divisor > 0 ? divisor : 1);
+                }
+                output[static_cast<size_t>(n * features + desc.c * prefix + c * level * level + bin)]
+                    = static_cast<float>(v);
+            }
+            prefix += level * level;
+        }
+    }
+    return "";
+}
+
+struct PlanCase
+{
+    int64_t n, c, h, w;
+};
+
+// Every combination of these that the tasks kernel takes, planned for an H200-sized (132 SMs) and a one-SM device
+// (other choices of G and of row splitting), must compute the reference.
+TEST(TasksPlan, ProgramsComputeTheReference)
+{
+    std::mt19937_64 rng(0x7a5c0u);
+    std::uniform_real_distribution<float> dist(-8.0F, 8.0F);
+    std::vector<PlanCase> const shapes = {{2, 3, 1, 1}, {1, 2, 1, 97}, {2, 3, 5, 7}, {2, 3, 13, 13}, {1, 2, 38, 63},
+        {1, 1, 96, 96}, {1, 2, 255, 3}, {1, 2, 3, 255}, {3, 1, 6, 5}, {1, 3, 24, 24}, {2, 2, 12, 18}, {1, 2, 100, 1},
+        {40, 37, 13, 13}};
+    std::vector<std::vector<int32_t>> const levelSets = {{1}, {1, 2, 4}, {1, 2, 3, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 13},
+        {6, 3, 2, 1}, {2, 2}, {4, 2}, {3, 6}, {1, 3, 9}, {25}};
+    int32_t plans = 0;
+    int32_t derived = 0;
+    int32_t split = 0;
+    for (PlanCase const& s : shapes)
+    {
+        std::vector<float> input(static_cast<size_t>(s.n * s.c * s.h * s.w));
+        for (float& v : input)
+        {
+            v = dist(rng);
+        }
+        input[rng() % input.size()] = -std::numeric_limits<float>::infinity();
+        std::vector<float> withNan = input;
+        withNan[rng() % withNan.size()] = std::nanf("");
+        for (auto const& levels : levelSets)
+        {
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+                {
+                    for (int32_t sms : {132, 1})
+                    {
+                        SppDesc const desc = makeDesc(
+                            levelsOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                        ASSERT_TRUE(validate(desc).ok()) << test::describe(desc);
+                        TasksPlan plan;
+                        if (!tasks::planTasks(desc, kTHREADS, sms, plan))
+                        {
+                            continue; // too many tasks or too much shared memory for this kernel
+                        }
+                        ++plans;
+                        EXPECT_LE(plan.numTasks, tasks::kMAX_TASKS);
+                        EXPECT_LE(static_cast<int64_t>(plan.smemBytes), tasks::kSMEM_BYTES);
+                        EXPECT_EQ(plan.planes & (plan.planes - 1), 0) << "G must be a power of two";
+                        EXPECT_EQ(1 << plan.planeShift, plan.planes);
+                        bool derives = false;
+                        for (int32_t k = 0; k < plan.numSegments; ++k)
+                        {
+                            derives = derives || (plan.segments[k].stride != s.w && plan.segments[k].stride != 1);
+                        }
+                        derived += derives ? 1 : 0;
+                        split += plan.binBase > s.h * s.w ? 1 : 0;
+                        std::vector<float> const& x = mode == PoolMode::kMAX ? withNan : input;
+                        std::vector<float> expected(static_cast<size_t>(outputElements(desc)));
+                        std::vector<float> got(expected.size(), 12345.0F);
+                        ASSERT_TRUE(sppReferenceCpu(desc, x.data(), expected.data()).ok());
+                        std::string const error = interpret(desc, plan, x, got);
+                        ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
+                        for (size_t i = 0; i < expected.size(); ++i)
+                        {
+                            bool const same = std::isnan(expected[i])
+                                ? std::isnan(got[i])
+                                : (got[i] == expected[i]
+                                    || (mode == PoolMode::kAVG
+                                        && std::fabs(got[i] - expected[i]) <= 1e-5F * (1.0F + std::fabs(expected[i]))));
+                            ASSERT_TRUE(same) << test::describe(desc) << " sms " << sms << " output " << i
+                                              << ": expected " << expected[i] << ", plan gives " << got[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    std::printf("[ plans    ] %d plans interpreted (%d derive levels, %d split bins into rows)\n", plans, derived, split);
+    EXPECT_GT(plans, 900);
+    EXPECT_GT(derived, 450); // max (and avg where windows are disjoint) derives coarse levels
+    EXPECT_GT(split, 500);   // few large planes per CTA split bins into rows
+}
+
+TEST(TasksPlan, ShapesOfTheBenchmark)
+{
+    // 13x13 {1,2,3,6}, 8192 planes: 16 planes per CTA; 6 direct, 3 and 2 from 6, 1 from 2 (max); all direct (avg,
+    // the windows of 13 / 6 overlap)
+    TasksPlan plan;
+    SppDesc small = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+        Layout::kNCHW, 32, 256, 13, 13);
+    ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
+    EXPECT_EQ(plan.planes, 16);
+    EXPECT_EQ(plan.numTasks, 50);
+    ASSERT_EQ(plan.numSegments, 4);
+    EXPECT_EQ(plan.segments[0].stride, 13); // level 6 from the pixels
+    EXPECT_EQ(plan.segments[0].count, 36);
+    EXPECT_EQ(plan.segments[1].stride, 6);  // level 2 from level 6
+    EXPECT_EQ(plan.segments[2].stride, 6);  // level 3 from level 6
+    EXPECT_EQ(plan.segments[3].stride, 2);  // level 1 from level 2
+    small.pyramid.mode = PoolMode::kAVG;
+    ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
+    for (int32_t s = 0; s < plan.numSegments; ++s)
+    {
+        EXPECT_EQ(plan.segments[s].stride, 13) << "segment " << s;
+    }
+    // 38x63 {1,2,3,6}, 256 planes: one plane per CTA, level 6's bins split into their rows (6 x 42)
+    SppDesc const large = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF,
+        Layout::kNCHW, 1, 256, 38, 63);
+    ASSERT_TRUE(tasks::planTasks(large, kTHREADS, 132, plan));
+    EXPECT_EQ(plan.planes, 1);
+    EXPECT_EQ(plan.segments[0].count, 252);
+    EXPECT_EQ(plan.binBase, 38 * 63 + 252);
+}
+
+TEST(TasksPlan, Limits)
+{
+    auto const plans = [](std::vector<int32_t> const& levels, Layout layout, int64_t h, int64_t w) {
+        TasksPlan plan;
+        return tasks::planTasks(
+            makeDesc(levelsOf(levels, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, layout, 2, 8, h, w),
+            kTHREADS, 132, plan);
+    };
+    EXPECT_TRUE(plans({1, 2, 3, 6}, Layout::kNCHW, 13, 13));
+    EXPECT_FALSE(plans({1, 2, 3, 6}, Layout::kNHWC, 13, 13));
+    EXPECT_TRUE(plans({1}, Layout::kNCHW, 255, 1));
+    EXPECT_FALSE(plans({1}, Layout::kNCHW, 256, 1));
+    EXPECT_FALSE(plans({1}, Layout::kNCHW, 1, 256));
+    EXPECT_TRUE(plans({25}, Layout::kNCHW, 25, 25));   // 625 bins
+    EXPECT_FALSE(plans({26}, Layout::kNCHW, 26, 26));  // 676 bins: more tasks than a plan holds
+    EXPECT_FALSE(plans({1, 2, 4}, Layout::kNCHW, 200, 200)); // 160 KB per plane
+    TasksPlan plan;
+    SppDesc bad = makeDesc(levelsOf({1, 2}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, Layout::kNCHW, 1, 1,
+        0, 4);
+    EXPECT_FALSE(tasks::planTasks(bad, kTHREADS, 132, plan)); // an invalid descriptor
+    bad.h = 4;
+    EXPECT_FALSE(tasks::planTasks(bad, 100, 132, plan));      // threads not a multiple of 32
+    EXPECT_FALSE(tasks::planTasks(bad, kTHREADS, 0, plan));
+}
+
+// The cache of plans must never hand the plan of an NCHW call to a channels-last call of the same dims (a bug the
+// H200 GPU tests caught: the tasks kernel then read NHWC data as planes).
+TEST(TasksPlan, CacheKeysOnEverythingAPlanDependsOn)
+{
+    SppDesc desc = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+        Layout::kNCHW, 3, 41, 13, 13);
+    TasksPlan direct;
+    TasksPlan cached;
+    ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, 132, direct));
+    for (int32_t round = 0; round < 2; ++round) // a miss, then a hit
+    {
+        ASSERT_TRUE(tasks::planTasksCached(desc, kTHREADS, 132, cached));
+        EXPECT_EQ(cached.numTasks, direct.numTasks);
+        EXPECT_EQ(cached.planes, direct.planes);
+        EXPECT_EQ(std::vector<uint32_t>(cached.tasks, cached.tasks + cached.numTasks),
+            std::vector<uint32_t>(direct.tasks, direct.tasks + direct.numTasks));
+    }
+    SppDesc nhwc = desc;
+    nhwc.layout = Layout::kNHWC;
+    EXPECT_FALSE(tasks::planTasksCached(nhwc, kTHREADS, 132, cached));
+    // a different mode, SM count or thread count is a different plan
+    SppDesc avg = desc;
+    avg.pyramid.mode = PoolMode::kAVG;
+    ASSERT_TRUE(tasks::planTasksCached(avg, kTHREADS, 132, cached));
+    EXPECT_EQ(cached.segments[1].stride, 13); // nothing derived for avg here
+    ASSERT_TRUE(tasks::planTasksCached(desc, kTHREADS, 1, cached));
+    TasksPlan oneSm;
+    ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, 1, oneSm));
+    EXPECT_EQ(cached.planes, oneSm.planes);
+    EXPECT_NE(oneSm.planes, direct.planes);
+}
+
+} // namespace
+} // namespace spp
