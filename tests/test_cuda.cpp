@@ -103,18 +103,7 @@ std::vector<Shape> const kSHAPES = {{2, 3, 1, 1}, {1, 2, 1, 97}, {2, 3, 5, 7}, {
 
 std::vector<std::vector<int32_t>> const kLEVELS = {{1}, {1, 2, 4}, {1, 2, 3, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 13}};
 
-PyramidConfig toPyramid(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
-{
-    PyramidConfig config;
-    config.numLevels = static_cast<int32_t>(levels.size());
-    for (size_t i = 0; i < levels.size(); ++i)
-    {
-        config.levels[i] = levels[i];
-    }
-    config.mode = mode;
-    config.rule = rule;
-    return config;
-}
+using test::pyramidOf;
 
 void runGrid(DataType dtype)
 {
@@ -135,7 +124,7 @@ void runGrid(DataType dtype)
                 {
                     for (auto const& levels : kLEVELS)
                     {
-                        SppDesc const desc = makeDesc(toPyramid(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
+                        SppDesc const desc = makeDesc(pyramidOf(levels, mode, rule), dtype, layout, s.n, s.c, s.h,
                             s.w, cs);
                         for (Algo algo : kALL_ALGOS)
                         {
@@ -193,7 +182,7 @@ TEST(Kernels, GridInt8)
 void checkNanAndNegativeInfinity(DataType dtype, Layout layout, BinRule rule, int64_t h, int64_t w,
     std::vector<int32_t> const& levels, std::mt19937_64& rng)
 {
-    SppDesc const desc = makeDesc(toPyramid(levels, PoolMode::kMAX, rule), dtype, layout, 2, 4, h, w);
+    SppDesc const desc = makeDesc(pyramidOf(levels, PoolMode::kMAX, rule), dtype, layout, 2, 4, h, w);
     std::vector<uint8_t> input = test::randomTensor(dtype, inputElements(desc), rng);
     size_t const es = elementSize(dtype);
     std::uniform_int_distribution<int64_t> pick(0, inputElements(desc) - 1);
@@ -363,7 +352,7 @@ TEST(Kernels, ManyPlanes)
                          std::make_pair(std::vector<int32_t>{1, 2, 3, 6}, BinRule::kCAFFE)})
                 {
                     SppDesc const desc
-                        = makeDesc(toPyramid(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                        = makeDesc(pyramidOf(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
                     ASSERT_TRUE(sppAlgoSupported(desc, Algo::kCOLUMNS)) << test::describe(desc);
                     for (Algo algo : {Algo::kCOLUMNS, Algo::kAUTO})
                     {
@@ -409,7 +398,7 @@ TEST(Kernels, GridKernelUniformPyramids)
                 for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
                 {
                     SppDesc const desc
-                        = makeDesc(toPyramid(k.levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                        = makeDesc(pyramidOf(k.levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
                     bool const expected = dtype != DataType::kINT8 || k.int8;
                     bool const supported = sppAlgoSupported(desc, Algo::kGRID);
                     EXPECT_EQ(supported, expected) << test::describe(desc);
@@ -458,7 +447,7 @@ TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
         std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
         for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
         {
-            SppDesc const desc = makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, c, h, w);
+            SppDesc const desc = makeDesc(pyramidOf(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, c, h, w);
             ASSERT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
             EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID), "") << test::describe(desc);
         }
@@ -491,7 +480,7 @@ TEST(Kernels, TasksKernelGroups)
                              std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8, 13}})
                     {
                         SppDesc const desc
-                            = makeDesc(toPyramid(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                            = makeDesc(pyramidOf(levels, mode, rule), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
                         if (!sppAlgoSupported(desc, Algo::kTASKS))
                         {
                             continue; // e.g. 150x200 with 9 levels: more tasks than a plan holds
@@ -577,7 +566,7 @@ TEST(Launcher, AlgoSupport)
     // 16-byte chunks; W at most 32 chunks), NCHW
     auto const grid = [](std::vector<int32_t> const& levels, DataType dtype, Layout layout, int64_t h, int64_t w) {
         return sppAlgoSupported(
-            makeDesc(toPyramid(levels, PoolMode::kMAX, BinRule::kADAPTIVE), dtype, layout, 2, 3, h, w), Algo::kGRID);
+            makeDesc(pyramidOf(levels, PoolMode::kMAX, BinRule::kADAPTIVE), dtype, layout, 2, 3, h, w), Algo::kGRID);
     };
     EXPECT_TRUE(grid({1, 2, 4}, DataType::kFLOAT, Layout::kNCHW, 32, 32));
     EXPECT_TRUE(grid({4, 2, 1}, DataType::kHALF, Layout::kNCHW, 96, 96));
@@ -591,7 +580,7 @@ TEST(Launcher, AlgoSupport)
     // the tasks kernel: NCHW, H and W <= 255, sum(L^2) <= 640 (a task per bin), and a plan that fits its tables
     auto const tasks = [](std::vector<int32_t> const& levels, PoolMode mode, Layout layout, int64_t h, int64_t w) {
         return sppAlgoSupported(
-            makeDesc(toPyramid(levels, mode, BinRule::kADAPTIVE), DataType::kHALF, layout, 32, 256, h, w),
+            makeDesc(pyramidOf(levels, mode, BinRule::kADAPTIVE), DataType::kHALF, layout, 32, 256, h, w),
             Algo::kTASKS);
     };
     EXPECT_TRUE(tasks({1, 2, 3, 6}, PoolMode::kMAX, Layout::kNCHW, 13, 13));

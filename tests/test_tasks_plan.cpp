@@ -25,21 +25,10 @@ namespace
 
 using tasks::TasksPlan;
 using test::makeDesc;
+using test::pyramidOf;
 
 constexpr int32_t kTHREADS = 256; // the launcher's CTA size
 
-PyramidConfig levelsOf(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
-{
-    PyramidConfig config;
-    config.numLevels = static_cast<int32_t>(levels.size());
-    for (size_t i = 0; i < levels.size(); ++i)
-    {
-        config.levels[i] = levels[i];
-    }
-    config.mode = mode;
-    config.rule = rule;
-    return config;
-}
 
 // Runs `plan` on every plane of `input` (fp32 NCHW) into `output` ([N, C * sum(L^2)]). Returns "" or what is wrong
 // with the plan's structure.
@@ -170,7 +159,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                     for (int32_t sms : {132, 1})
                     {
                         SppDesc const desc = makeDesc(
-                            levelsOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                            pyramidOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
                         ASSERT_TRUE(validate(desc).ok()) << test::describe(desc);
                         TasksPlan plan;
                         if (!tasks::planTasks(desc, kTHREADS, sms, plan))
@@ -221,7 +210,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     // 13x13 {1,2,3,6}, 8192 planes: 16 planes per CTA; 6 direct, 3 and 2 from 6, 1 from 2 (max); all direct (avg,
     // the windows of 13 / 6 overlap)
     TasksPlan plan;
-    SppDesc small = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+    SppDesc small = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
         Layout::kNCHW, 32, 256, 13, 13);
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
     EXPECT_EQ(plan.planes, 16);
@@ -239,7 +228,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
         EXPECT_EQ(plan.segments[s].stride, 13) << "segment " << s;
     }
     // 38x63 {1,2,3,6}, 256 planes: one plane per CTA, level 6's bins split into their rows (6 x 42)
-    SppDesc const large = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF,
+    SppDesc const large = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF,
         Layout::kNCHW, 1, 256, 38, 63);
     ASSERT_TRUE(tasks::planTasks(large, kTHREADS, 132, plan));
     EXPECT_EQ(plan.planes, 1);
@@ -252,7 +241,7 @@ TEST(TasksPlan, Limits)
     auto const plans = [](std::vector<int32_t> const& levels, Layout layout, int64_t h, int64_t w) {
         TasksPlan plan;
         return tasks::planTasks(
-            makeDesc(levelsOf(levels, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, layout, 2, 8, h, w),
+            makeDesc(pyramidOf(levels, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, layout, 2, 8, h, w),
             kTHREADS, 132, plan);
     };
     EXPECT_TRUE(plans({1, 2, 3, 6}, Layout::kNCHW, 13, 13));
@@ -264,7 +253,7 @@ TEST(TasksPlan, Limits)
     EXPECT_FALSE(plans({26}, Layout::kNCHW, 26, 26));  // 676 bins: more tasks than a plan holds
     EXPECT_FALSE(plans({1, 2, 4}, Layout::kNCHW, 200, 200)); // 160 KB per plane
     TasksPlan plan;
-    SppDesc bad = makeDesc(levelsOf({1, 2}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, Layout::kNCHW, 1, 1,
+    SppDesc bad = makeDesc(pyramidOf({1, 2}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, Layout::kNCHW, 1, 1,
         0, 4);
     EXPECT_FALSE(tasks::planTasks(bad, kTHREADS, 132, plan)); // an invalid descriptor
     bad.h = 4;
@@ -276,7 +265,7 @@ TEST(TasksPlan, Limits)
 // H200 GPU tests caught: the tasks kernel then read NHWC data as planes).
 TEST(TasksPlan, CacheKeysOnEverythingAPlanDependsOn)
 {
-    SppDesc desc = makeDesc(levelsOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+    SppDesc desc = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
         Layout::kNCHW, 3, 41, 13, 13);
     TasksPlan direct;
     TasksPlan cached;

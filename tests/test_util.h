@@ -37,6 +37,19 @@ inline PyramidConfig pyramid(std::initializer_list<int32_t> levels, PoolMode mod
     return config;
 }
 
+inline PyramidConfig pyramidOf(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
+{
+    PyramidConfig config;
+    config.numLevels = static_cast<int32_t>(levels.size());
+    for (size_t i = 0; i < levels.size() && i < static_cast<size_t>(kMAX_LEVELS); ++i)
+    {
+        config.levels[i] = levels[i];
+    }
+    config.mode = mode;
+    config.rule = rule;
+    return config;
+}
+
 inline SppDesc makeDesc(PyramidConfig const& config, DataType dtype, Layout layout, int64_t n, int64_t c, int64_t h,
     int64_t w, int64_t channelStride = 0)
 {

@@ -151,6 +151,18 @@ __device__ __forceinline__ int32_t findLevel(Geometry const& g, int64_t& feature
     return l;
 }
 
+// The level of bin `bin` of a plane's sum(L^2) bins (in output order); `bin` becomes its index inside the level.
+__device__ __forceinline__ int32_t levelOfBin(Geometry const& g, int32_t& bin)
+{
+    int32_t l = 0;
+    while (bin >= g.levels[l] * g.levels[l])
+    {
+        bin -= g.levels[l] * g.levels[l];
+        ++l;
+    }
+    return l;
+}
+
 __device__ __forceinline__ int64_t levelOffset(Geometry const& g, int32_t level)
 {
     int64_t offset = 0;
@@ -1322,14 +1334,8 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
 
     for (int32_t b = threadIdx.x; b < g.sumL2; b += kTHREADS)
     {
-        int32_t l = 0;
         int32_t bin = b;
-        while (bin >= g.levels[l] * g.levels[l])
-        {
-            bin -= g.levels[l] * g.levels[l];
-            ++l;
-        }
-        int32_t const level = g.levels[l];
+        int32_t const level = g.levels[levelOfBin(g, bin)];
         detail::Window const wh = detail::binWindow(g.rule, bin / level, g.h, level);
         detail::Window const ww = detail::binWindow(g.rule, bin % level, g.w, level);
         WindowBin e{};

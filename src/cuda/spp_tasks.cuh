@@ -26,14 +26,8 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 {
     for (int32_t b = static_cast<int32_t>(threadIdx.x); b < g.sumL2; b += kTHREADS)
     {
-        int32_t l = 0;
         int32_t bin = b;
-        while (bin >= g.levels[l] * g.levels[l])
-        {
-            bin -= g.levels[l] * g.levels[l];
-            ++l;
-        }
-        int32_t const n = g.levels[l];
+        int32_t const n = g.levels[levelOfBin(g, bin)];
         detail::Window const wh = detail::binWindow(g.rule, bin / n, g.h, n);
         detail::Window const ww = detail::binWindow(g.rule, bin % n, g.w, n);
         int64_t const d = detail::avgDivisor(g.rule, wh, g.h, n) * detail::avgDivisor(g.rule, ww, g.w, n);
