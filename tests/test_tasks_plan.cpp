@@ -261,6 +261,46 @@ TEST(TasksPlan, Limits)
     EXPECT_FALSE(tasks::planTasks(bad, kTHREADS, 0, plan));
 }
 
+// A program that would be too large with its bins split into rows is made of whole bins instead (a review found
+// such shapes refused: one 64x64 plane, avg {1,2,3,6}, needs 1276 row tasks, or 50 whole-bin tasks); a refused shape
+// stays refused through the cache (which remembers it, so kAUTO does not plan it again on every call).
+TEST(TasksPlan, LargeSplitProgramsRunWholeBinsAndRefusalsAreCached)
+{
+    for (int64_t side : {47, 64, 107})
+    {
+        for (PoolMode mode : {PoolMode::kAVG, PoolMode::kMAX})
+        {
+            SppDesc const desc = makeDesc(pyramidOf({1, 2, 3, 6}, mode, BinRule::kADAPTIVE), DataType::kFLOAT,
+                Layout::kNCHW, 1, 1, side, side);
+            TasksPlan plan;
+            ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, 132, plan)) << test::describe(desc);
+            EXPECT_EQ(plan.planes, 1);
+            std::vector<float> input(static_cast<size_t>(side * side));
+            std::mt19937_64 rng(static_cast<uint64_t>(side));
+            std::uniform_real_distribution<float> dist(-8.0F, 8.0F);
+            for (float& v : input)
+            {
+                v = dist(rng);
+            }
+            std::vector<float> expected(static_cast<size_t>(outputElements(desc)));
+            std::vector<float> got(expected.size());
+            ASSERT_TRUE(sppReferenceCpu(desc, input.data(), expected.data()).ok());
+            ASSERT_EQ(interpret(desc, plan, input, got), "");
+            for (size_t i = 0; i < expected.size(); ++i)
+            {
+                ASSERT_NEAR(got[i], expected[i], 1e-5F * (1.0F + std::fabs(expected[i]))) << i;
+            }
+        }
+    }
+    SppDesc const tooLarge = makeDesc(pyramidOf({1, 2, 4}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+        Layout::kNCHW, 1, 64, 120, 120); // 57.6 KB per plane
+    TasksPlan plan;
+    for (int32_t round = 0; round < 2; ++round) // a miss, then the remembered refusal
+    {
+        EXPECT_FALSE(tasks::planTasksCached(tooLarge, kTHREADS, 132, plan));
+    }
+}
+
 // The cache of plans must never hand the plan of an NCHW call to a channels-last call of the same dims (a bug the
 // H200 GPU tests caught: the tasks kernel then read NHWC data as planes).
 TEST(TasksPlan, CacheKeysOnEverythingAPlanDependsOn)

@@ -1822,7 +1822,10 @@ cudaError_t launch(
 {
     DeviceLimits const device = deviceLimits();
     int32_t const numSms = device.sms;
-    if (algo == Algo::kTASKS || (algo == Algo::kAUTO && g.n * g.c * g.h * g.w <= tasks::kAUTO_MAX_ELEMENTS))
+    // (the size test in this order cannot overflow: H * W is first bounded by the kernel's 255 x 255)
+    bool const small = g.h <= tasks::kMAX_SIDE && g.w <= tasks::kMAX_SIDE
+        && g.n * g.c <= tasks::kAUTO_MAX_ELEMENTS / (g.h * g.w);
+    if (algo == Algo::kTASKS || (algo == Algo::kAUTO && small))
     {
         tasks::TasksPlan tasksPlan;
         bool const tasksFit = tasks::planTasksCached(desc, kTHREADS, numSms, tasksPlan);

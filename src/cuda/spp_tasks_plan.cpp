@@ -133,7 +133,8 @@ bool nests(int32_t const* fineStart, int32_t const* fineEnd, int32_t m, int32_t 
 
 // Builds the program for G = `planes` planes per CTA into `plan`. False when it does not fit the plan's tables,
 // 16-bit slots or the shared memory.
-bool buildProgram(Shape const& g, Planner const& pl, int32_t threads, int32_t planes, TasksPlan& plan)
+bool buildProgram(
+    Shape const& g, Planner const& pl, int32_t threads, int32_t planes, bool allowSplit, TasksPlan& plan)
 {
     int32_t const w = static_cast<int32_t>(g.w);
     int32_t const pixels = static_cast<int32_t>(g.h * g.w);
@@ -152,7 +153,7 @@ bool buildProgram(Shape const& g, Planner const& pl, int32_t threads, int32_t pl
             directRows += g.levels[l] * height(l, by);
         }
     }
-    bool const split = directBins < threads / planes && g.h > 1;
+    bool const split = allowSplit && directBins < threads / planes && g.h > 1;
     int64_t const slots = static_cast<int64_t>(pixels) + (split ? directRows : 0) + g.sumL2;
     if (slots > kMAX_SLOTS)
     {
@@ -309,9 +310,9 @@ bool buildProgram(Shape const& g, Planner const& pl, int32_t threads, int32_t pl
 bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, TasksPlan& plan)
 {
     if (g.layout != Layout::kNCHW || g.h > kMAX_SIDE || g.w > kMAX_SIDE || g.sumL2 > kMAX_TASKS
-        || g.sumL > kMAX_WINDOWS)
+        || g.sumL > kMAX_WINDOWS || (g.h * g.w + g.sumL2) * kSLOT_BYTES > kSMEM_BYTES)
     {
-        return false;
+        return false; // (the last: one plane and its bins must fit the shared memory)
     }
     int64_t const planes = g.n * g.c;
     if (planes == 0)
@@ -395,7 +396,9 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, Task
     }
     for (; p >= 1; p /= 2)
     {
-        if (buildProgram(g, pl, threads, p, plan))
+        // split rows where they fit the tables; a program too large split is tried whole (e.g. 64x64 avg {1,2,3,6}
+        // on one plane: 1276 row tasks, or 50 whole bins)
+        if (buildProgram(g, pl, threads, p, true, plan) || buildProgram(g, pl, threads, p, false, plan))
         {
             return true;
         }
@@ -443,10 +446,18 @@ struct TasksPlanKey
 
 static_assert(sizeof(TasksPlanKey) == 4 * 8 + (kMAX_LEVELS + 8) * 4, "TasksPlanKey must have no padding");
 
+// Shapes the kernel cannot take are remembered too (kAUTO asks for every small input, and a refused shape would
+// otherwise be planned again, up to twelve programs, on every call).
 class TasksPlanCache
 {
 public:
-    bool find(TasksPlanKey const& key, TasksPlan& plan) noexcept
+    enum class Lookup
+    {
+        kMISS,
+        kPLAN,
+        kREFUSED,
+    };
+    Lookup find(TasksPlanKey const& key, TasksPlan& plan) noexcept
     {
         try
         {
@@ -455,17 +466,21 @@ public:
             {
                 if (mKeys[i] == key)
                 {
+                    if (!mFits[i])
+                    {
+                        return Lookup::kREFUSED;
+                    }
                     plan = mPlans[i];
-                    return true;
+                    return Lookup::kPLAN;
                 }
             }
         }
         catch (...)
         {
         }
-        return false;
+        return Lookup::kMISS;
     }
-    void insert(TasksPlanKey const& key, TasksPlan const& plan) noexcept
+    void insert(TasksPlanKey const& key, bool fits, TasksPlan const& plan) noexcept
     {
         try
         {
@@ -473,7 +488,11 @@ public:
             int32_t const slot = mSize < kCAPACITY ? mSize++ : mNext;
             mNext = (slot + 1) % kCAPACITY;
             mKeys[slot] = key;
-            mPlans[slot] = plan;
+            mFits[slot] = fits;
+            if (fits)
+            {
+                mPlans[slot] = plan;
+            }
         }
         catch (...)
         {
@@ -484,6 +503,7 @@ private:
     static constexpr int32_t kCAPACITY = 8;
     std::mutex mMutex;
     TasksPlanKey mKeys[kCAPACITY]{};
+    bool mFits[kCAPACITY]{};
     TasksPlan mPlans[kCAPACITY]{};
     int32_t mSize{0};
     int32_t mNext{0};
@@ -510,16 +530,14 @@ bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPla
     }
     Shape const shape = Shape::of(desc);
     TasksPlanKey const key = TasksPlanKey::of(shape, desc.pyramid.mode, threads, sms);
-    if (gTasksPlanCache.find(key, plan))
+    TasksPlanCache::Lookup const found = gTasksPlanCache.find(key, plan);
+    if (found != TasksPlanCache::Lookup::kMISS)
     {
-        return true;
+        return found == TasksPlanCache::Lookup::kPLAN;
     }
-    if (!planShape(shape, desc.pyramid.mode, threads, sms, plan))
-    {
-        return false;
-    }
-    gTasksPlanCache.insert(key, plan);
-    return true;
+    bool const fits = planShape(shape, desc.pyramid.mode, threads, sms, plan);
+    gTasksPlanCache.insert(key, fits, plan);
+    return fits;
 }
 
 } // namespace tasks
