@@ -90,6 +90,30 @@ __global__ void __launch_bounds__(kWAVE_THREADS) readWaveKernel(int4 const* __re
     }
 }
 
+// Launch-cost probe: kernels that do nothing, launched like the small-input kernels (256 CTAs of 256 threads), with a
+// 16-byte parameter list and with one as large as the tasks kernel's plan (about 3.5 KiB). The difference is what a
+// large parameter costs per launch (host enqueue and GPU), the rest what any launch costs.
+struct LargeParams
+{
+    uint32_t words[860];
+};
+
+__global__ void emptyKernel(int32_t* sink, int32_t x)
+{
+    if (x == 0x13572468)
+    {
+        *sink = x;
+    }
+}
+
+__global__ void emptyLargeParamsKernel(LargeParams params, int32_t* sink)
+{
+    if (params.words[threadIdx.x % 860] == 0x13572468U)
+    {
+        *sink = 1;
+    }
+}
+
 float median(std::vector<float> v)
 {
     std::sort(v.begin(), v.end());
@@ -235,6 +259,40 @@ int main(int argc, char** argv)
     CHECK_CUDA(cudaEventCreate(&stop));
     int32_t* sink = nullptr; // the read kernels'
     CHECK_CUDA(cudaMalloc(&sink, sizeof(int32_t)));
+    double probeUs[2][2]{}; // [small, large parameters][gpu, host] per launch, pipelined
+    for (int32_t large = 0; large < 2; ++large)
+    {
+        LargeParams params{};
+        std::vector<float> gpu;
+        std::vector<float> host;
+        for (int32_t i = 0; i < runs + 3; ++i)
+        {
+            bench::BatchTime t{};
+            CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                if (large != 0)
+                {
+                    params.words[0] = static_cast<uint32_t>(b);
+                    emptyLargeParamsKernel<<<256, 256>>>(params, sink);
+                }
+                else
+                {
+                    emptyKernel<<<256, 256>>>(sink, b);
+                }
+                return cudaGetLastError();
+            }, t));
+            if (i >= 3)
+            {
+                gpu.push_back(t.gpuMsPerCall);
+                host.push_back(t.hostUsPerCall);
+            }
+        }
+        probeUs[large][0] = median(gpu) * 1e3;
+        probeUs[large][1] = median(host);
+    }
+    std::printf("launch probe (empty kernel, 256 x 256 threads, 20 back-to-back launches): %zu-byte parameters %.2f us "
+                "per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us)\n",
+        sizeof(int32_t*) + sizeof(int32_t), probeUs[0][0], probeUs[0][1], sizeof(LargeParams) + sizeof(int32_t*),
+        probeUs[1][0], probeUs[1][1]);
     int32_t waveBlocksPerSm = 0; // readWaveKernel: one wave
     CHECK_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&waveBlocksPerSm, readWaveKernel, kWAVE_THREADS, 0));
     for (Case const& k : kCASES)
@@ -377,8 +435,11 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "cannot write %s\n", jsonPath);
             return 1;
         }
-        std::fprintf(f, "{\n  \"gpu\": \"%s\",\n  \"read_bandwidth_gbps\": %.1f,\n  \"runs\": %d,\n  \"results\": [\n",
-            prop.name, readGBps, runs);
+        std::fprintf(f,
+            "{\n  \"gpu\": \"%s\",\n  \"read_bandwidth_gbps\": %.1f,\n  \"runs\": %d,\n"
+            "  \"empty_launch_us\": {\"small_params\": %.3f, \"small_params_host\": %.3f, \"large_params\": %.3f, "
+            "\"large_params_host\": %.3f},\n  \"results\": [\n",
+            prop.name, readGBps, runs, probeUs[0][0], probeUs[0][1], probeUs[1][0], probeUs[1][1]);
         for (size_t i = 0; i < results.size(); ++i)
         {
             Result const& r = results[i];
