@@ -76,8 +76,9 @@ std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<fl
                                 + std::to_string(at) + (at >= slots ? " past the slots" : " not written before");
                         }
                         double const v = value[static_cast<size_t>(at)];
-                        acc = max ? ((v > acc || std::isnan(v) || std::isnan(acc)) ? (std::isnan(acc) ? acc : v) : acc)
-                                  : acc + v;
+                        // max keeps NaN once it meets one, like the kernels' max.NaN
+                        bool const take = !std::isnan(acc) && (std::isnan(v) || v > acc);
+                        acc = max ? (take ? v : acc) : acc + v;
                     }
                 }
                 int64_t const dst = seg.dst + k;
@@ -199,7 +200,8 @@ TEST(TasksPlan, ProgramsComputeTheReference)
             }
         }
     }
-    std::printf("[ plans    ] %d plans interpreted (%d derive levels, %d split bins into rows)\n", plans, derived, split);
+    std::printf(
+        "[ plans    ] %d plans interpreted (%d derive levels, %d split bins into rows)\n", plans, derived, split);
     EXPECT_GT(plans, 900);
     EXPECT_GT(derived, 450); // max (and avg where windows are disjoint) derives coarse levels
     EXPECT_GT(split, 500);   // few large planes per CTA split bins into rows

@@ -54,8 +54,8 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS) sppTasksKernel(Geometry g, tasks::TasksPlan plan, T const* __restrict__ input,
-    T* __restrict__ output)
+__global__ void __launch_bounds__(kTHREADS)
+    sppTasksKernel(Geometry g, tasks::TasksPlan plan, T const* __restrict__ input, T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
     static_assert(sizeof(Acc) == tasks::kSLOT_BYTES, "the plans size shared memory for 4-byte slots");

@@ -78,7 +78,8 @@ struct TasksPlan
     TaskSegment segments[kMAX_SEGMENTS];
     uint32_t tasks[kMAX_TASKS];
 };
-static_assert(sizeof(TasksPlan) <= 3840, "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
+static_assert(sizeof(TasksPlan) <= 3840,
+    "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
 
 //! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
 //! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, or a program that
