@@ -216,6 +216,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
         Layout::kNCHW, 32, 256, 13, 13);
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
     EXPECT_EQ(plan.planes, 16);
+    EXPECT_EQ(plan.autoPick, 1);
     EXPECT_EQ(plan.numTasks, 50);
     ASSERT_EQ(plan.numSegments, 4);
     EXPECT_EQ(plan.segments[0].stride, 13); // level 6 from the pixels
@@ -236,6 +237,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.planes, 1);
     EXPECT_EQ(plan.segments[0].count, 252);
     EXPECT_EQ(plan.binBase, 38 * 63 + 252);
+    EXPECT_EQ(plan.autoPick, 1);
 }
 
 TEST(TasksPlan, Limits)
@@ -277,6 +279,8 @@ TEST(TasksPlan, LargeSplitProgramsRunWholeBinsAndRefusalsAreCached)
             TasksPlan plan;
             ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, 132, plan)) << test::describe(desc);
             EXPECT_EQ(plan.planes, 1);
+            bool const whole = plan.binBase == side * side; // no partial slots: the bins were not split
+            EXPECT_EQ(plan.autoPick, whole ? 0 : 1) << "kAUTO leaves whole-bin programs of one plane per CTA";
             std::vector<float> input(static_cast<size_t>(side * side));
             std::mt19937_64 rng(static_cast<uint64_t>(side));
             std::uniform_real_distribution<float> dist(-8.0F, 8.0F);

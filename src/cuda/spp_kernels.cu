@@ -1833,7 +1833,7 @@ cudaError_t launch(
         {
             return cudaErrorInvalidValue;
         }
-        if (tasksFit)
+        if (tasksFit && (algo == Algo::kTASKS || tasksPlan.autoPick != 0))
         {
             return launchPersistent(sppTasksKernel<T, kMode>, tasksPlan.numGroups, tasksPlan.smemBytes, numSms,
                 stream, g, tasksPlan, static_cast<T const*>(input), static_cast<T*>(output));

@@ -153,7 +153,8 @@ bool buildProgram(
             directRows += g.levels[l] * height(l, by);
         }
     }
-    bool const split = allowSplit && directBins < threads / planes && g.h > 1;
+    bool const wantSplit = directBins < threads / planes && g.h > 1;
+    bool const split = allowSplit && wantSplit;
     int64_t const slots = static_cast<int64_t>(pixels) + (split ? directRows : 0) + g.sumL2;
     if (slots > kMAX_SLOTS)
     {
@@ -291,6 +292,9 @@ bool buildProgram(
     {
         return false;
     }
+    // whole bins where rows were wanted: few planes per CTA, each bin one long serial reduction (one 64x64 plane, avg
+    // {1,2,3,6}: 4096 reads in one thread for level 1), where the columns kernel spreads a plane over a CTA
+    plan.autoPick = wantSplit && !split ? 0 : 1;
     plan.planes = planes;
     plan.planeShift = 0;
     while ((1 << plan.planeShift) < planes)

@@ -70,6 +70,7 @@ struct TasksPlan
     int32_t binBase;    //!< slot of level 0's bin 0; each level's bins follow in output order
     int32_t numTasks;
     int32_t numSegments;
+    int32_t autoPick;   //!< 1: kAUTO may take it (0: whole bins where few planes per CTA wanted rows split)
     detail::Magic perPlane;                //!< / (H * W)
     detail::Magic perLevel[kMAX_LEVELS];   //!< / L^2
     int32_t offTasks;    //!< shared memory: the tile, then the task table, then the avg divisors
