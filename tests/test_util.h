@@ -18,25 +18,6 @@ namespace spp
 namespace test
 {
 
-inline PyramidConfig pyramid(std::initializer_list<int32_t> levels, PoolMode mode = PoolMode::kMAX,
-    BinRule rule = BinRule::kADAPTIVE)
-{
-    PyramidConfig config;
-    config.numLevels = static_cast<int32_t>(levels.size());
-    int32_t i = 0;
-    for (int32_t l : levels)
-    {
-        if (i < kMAX_LEVELS)
-        {
-            config.levels[i] = l;
-        }
-        ++i;
-    }
-    config.mode = mode;
-    config.rule = rule;
-    return config;
-}
-
 inline PyramidConfig pyramidOf(std::vector<int32_t> const& levels, PoolMode mode, BinRule rule)
 {
     PyramidConfig config;
@@ -48,6 +29,12 @@ inline PyramidConfig pyramidOf(std::vector<int32_t> const& levels, PoolMode mode
     config.mode = mode;
     config.rule = rule;
     return config;
+}
+
+inline PyramidConfig pyramid(std::initializer_list<int32_t> levels, PoolMode mode = PoolMode::kMAX,
+    BinRule rule = BinRule::kADAPTIVE)
+{
+    return pyramidOf(std::vector<int32_t>(levels), mode, rule);
 }
 
 inline SppDesc makeDesc(PyramidConfig const& config, DataType dtype, Layout layout, int64_t n, int64_t c, int64_t h,

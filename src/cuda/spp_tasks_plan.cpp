@@ -310,7 +310,6 @@ bool buildProgram(
     return true;
 }
 
-
 bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, TasksPlan& plan)
 {
     if (g.layout != Layout::kNCHW || g.h > kMAX_SIDE || g.w > kMAX_SIDE || g.sumL2 > kMAX_TASKS
@@ -528,7 +527,10 @@ bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& pla
 
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
 {
-    if (desc.layout != Layout::kNCHW || !validate(desc).ok() || threads < 32 || threads % 32 != 0 || sms < 1)
+    // (no second validate() on the launch path: the caller has validated; numLevels is checked so that a caller
+    // that did not still cannot read past the level array)
+    if (desc.layout != Layout::kNCHW || desc.pyramid.numLevels < 1 || desc.pyramid.numLevels > kMAX_LEVELS
+        || threads < 32 || threads % 32 != 0 || sms < 1)
     {
         return false; // before the cache: a channels-last call must never meet the plan of an NCHW call of its dims
     }

@@ -87,7 +87,8 @@ static_assert(sizeof(TasksPlan) <= 3840,
 //! does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
-//! planTasks through a small cache of the last plans (keyed by everything a plan depends on).
+//! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
+//! `desc` must already have passed validate().
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
 } // namespace tasks

@@ -196,7 +196,8 @@ def main():
     if cuda and checked["tasks"] == 0:
         failures.append("the tasks kernel (algo 6) took none of the cases: the small shapes no longer reach it")
     print(f"check_torch: torch {torch.__version__}; {checked['reference']} reference and {checked['cuda']} CUDA "
-          f"results ({checked['grid']} by the grid kernel, {checked['tasks']} by the tasks kernel) compared with torch; {len(failures)} failures")
+          f"results ({checked['grid']} by the grid kernel, {checked['tasks']} by the tasks kernel) compared with torch; "
+          f"{len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
     return 1 if failures else 0
