@@ -121,6 +121,57 @@ float median(std::vector<float> v)
     return v.size() % 2 ? v[m] : 0.5F * (v[m - 1] + v[m]);
 }
 
+// Median us per call of CUDA-graph replays: graph j (of `graphs`) holds the `calls` calls enqueue(stream, j * calls + b),
+// b < calls, captured once; the graphs are replayed in turn, events around each replay. No host launch cost between
+// the calls: the GPU's own time per call back to back (TensorRT engines launched from a CUDA graph see this).
+// -1 when the calls cannot be captured.
+template <typename Enqueue>
+double graphUsPerCall(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, int32_t graphs, int32_t calls,
+    int32_t runs, Enqueue&& enqueue)
+{
+    std::vector<cudaGraphExec_t> execs;
+    bool ok = true;
+    for (int32_t j = 0; j < graphs && ok; ++j)
+    {
+        cudaGraph_t graph = nullptr;
+        ok = cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed) == cudaSuccess;
+        for (int32_t b = 0; b < calls && ok; ++b)
+        {
+            ok = enqueue(stream, j * calls + b) == cudaSuccess;
+        }
+        ok = cudaStreamEndCapture(stream, &graph) == cudaSuccess && ok;
+        cudaGraphExec_t exec = nullptr;
+        ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+        if (exec != nullptr)
+        {
+            execs.push_back(exec);
+        }
+        if (graph != nullptr)
+        {
+            cudaGraphDestroy(graph);
+        }
+    }
+    std::vector<float> times;
+    for (int32_t i = 0; i < runs + 3 && ok; ++i)
+    {
+        ok = cudaEventRecord(start, stream) == cudaSuccess
+            && cudaGraphLaunch(execs[static_cast<size_t>(i) % execs.size()], stream) == cudaSuccess
+            && cudaEventRecord(stop, stream) == cudaSuccess && cudaEventSynchronize(stop) == cudaSuccess;
+        float ms = 0;
+        ok = ok && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess;
+        if (i >= 3)
+        {
+            times.push_back(ms);
+        }
+    }
+    for (cudaGraphExec_t exec : execs)
+    {
+        cudaGraphExecDestroy(exec);
+    }
+    cudaGetLastError(); // a failed capture leaves its error here; it is reported as -1
+    return ok ? median(times) * 1e3 / calls : -1.0;
+}
+
 // Median ms of one read of `bytes` (a 2 GiB buffer read whole: far beyond L2).
 double measureReadBandwidth(int32_t runs)
 {
@@ -193,6 +244,8 @@ struct Result
     double pctRead;
     double readUs;      // readKernel over the same rotating inputs, pipelined: a plain read of these bytes
     double waveReadUs;  // readWaveKernel, the same way
+    double graphUs;     // per call in CUDA graphs of kBATCH calls (no host launch cost between calls); -1: not captured
+    double readGraphUs; // readKernel over the same inputs, the same way
 };
 
 } // namespace
@@ -259,40 +312,57 @@ int main(int argc, char** argv)
     CHECK_CUDA(cudaEventCreate(&stop));
     int32_t* sink = nullptr; // the read kernels'
     CHECK_CUDA(cudaMalloc(&sink, sizeof(int32_t)));
-    double probeUs[2][2]{}; // [small, large parameters][gpu, host] per launch, pipelined
-    for (int32_t large = 0; large < 2; ++large)
+    cudaStream_t graphStream = nullptr; // graph capture needs a stream other than the legacy default one
+    CHECK_CUDA(cudaStreamCreateWithFlags(&graphStream, cudaStreamNonBlocking));
+    // The launch probe, run before and after the cases (a launch's cost may depend on what ran before).
+    struct Probe
     {
-        LargeParams params{};
-        std::vector<float> gpu;
-        std::vector<float> host;
-        for (int32_t i = 0; i < runs + 3; ++i)
+        double us[2][2]; // [small, large parameters][gpu, host] per launch, pipelined
+        double graphUs;  // small parameters, from a CUDA graph
+    };
+    auto const launchProbe = [&](char const* when) {
+        Probe probe{};
+        for (int32_t large = 0; large < 2; ++large)
         {
-            bench::BatchTime t{};
-            CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
-                if (large != 0)
-                {
-                    params.words[0] = static_cast<uint32_t>(b);
-                    emptyLargeParamsKernel<<<256, 256>>>(params, sink);
-                }
-                else
-                {
-                    emptyKernel<<<256, 256>>>(sink, b);
-                }
-                return cudaGetLastError();
-            }, t));
-            if (i >= 3)
+            LargeParams params{};
+            std::vector<float> gpu;
+            std::vector<float> host;
+            for (int32_t i = 0; i < runs + 3; ++i)
             {
-                gpu.push_back(t.gpuMsPerCall);
-                host.push_back(t.hostUsPerCall);
+                bench::BatchTime t{};
+                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                    if (large != 0)
+                    {
+                        params.words[0] = static_cast<uint32_t>(b);
+                        emptyLargeParamsKernel<<<256, 256>>>(params, sink);
+                    }
+                    else
+                    {
+                        emptyKernel<<<256, 256>>>(sink, b);
+                    }
+                    return cudaGetLastError();
+                }, t));
+                if (i >= 3)
+                {
+                    gpu.push_back(t.gpuMsPerCall);
+                    host.push_back(t.hostUsPerCall);
+                }
             }
+            probe.us[large][0] = median(gpu) * 1e3;
+            probe.us[large][1] = median(host);
         }
-        probeUs[large][0] = median(gpu) * 1e3;
-        probeUs[large][1] = median(host);
-    }
-    std::printf("launch probe (empty kernel, 256 x 256 threads, 20 back-to-back launches): %zu-byte parameters %.2f us "
-                "per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us)\n",
-        sizeof(int32_t*) + sizeof(int32_t), probeUs[0][0], probeUs[0][1], sizeof(LargeParams) + sizeof(int32_t*),
-        probeUs[1][0], probeUs[1][1]);
+        probe.graphUs = graphUsPerCall(graphStream, start, stop, 1, 20, runs, [&](cudaStream_t s, int32_t b) {
+            emptyKernel<<<256, 256, 0, s>>>(sink, b);
+            return cudaGetLastError();
+        });
+        std::printf("launch probe %s (empty kernel, 256 x 256 threads, 20 back-to-back launches): %zu-byte parameters "
+                    "%.2f us per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us); from a CUDA graph "
+                    "%.2f us\n",
+            when, sizeof(int32_t*) + sizeof(int32_t), probe.us[0][0], probe.us[0][1],
+            sizeof(LargeParams) + sizeof(int32_t*), probe.us[1][0], probe.us[1][1], probe.graphUs);
+        return probe;
+    };
+    Probe const probeBefore = launchProbe("before the cases");
     int32_t waveBlocksPerSm = 0; // readWaveKernel: one wave
     CHECK_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&waveBlocksPerSm, readWaveKernel, kWAVE_THREADS, 0));
     for (Case const& k : kCASES)
@@ -363,6 +433,15 @@ int main(int argc, char** argv)
             };
             double const readUs = timeRead(false);
             double const waveReadUs = timeRead(true);
+            constexpr int32_t kGRAPH_CALLS = 20;
+            auto const graphs = static_cast<int32_t>((rotate + kGRAPH_CALLS - 1) / kGRAPH_CALLS);
+            double const readGraphUs = graphUsPerCall(graphStream, start, stop, graphs, kGRAPH_CALLS, runs,
+                [&](cudaStream_t s, int32_t call) {
+                    readKernel<<<prop.multiProcessorCount * 8, 512, 0, s>>>(
+                        static_cast<int4 const*>(inputs[static_cast<size_t>(call) % rotate]),
+                        static_cast<int64_t>(inBytes / 16), sink);
+                    return cudaGetLastError();
+                });
             for (auto const& [algoName, algo] : algos)
             {
                 if (!spp::sppAlgoSupported(desc, algo))
@@ -400,11 +479,16 @@ int main(int argc, char** argv)
                         times.push_back(t.gpuMsPerCall);
                     }
                 }
+                double const graphUs = graphUsPerCall(graphStream, start, stop, graphs, kGRAPH_CALLS, runs,
+                    [&](cudaStream_t s, int32_t call) {
+                        return spp::sppForward(desc, inputs[static_cast<size_t>(call) % rotate], output, workspace,
+                            wsBytes, s, options);
+                    });
                 double const us = median(times) * 1e3;
                 double const pipelinedUs = median(batches) * 1e3;
                 double const gbps = static_cast<double>(inBytes + outBytes) / (pipelinedUs * 1e-6) / 1e9;
                 results.push_back({k.name, spp::toString(dtype), algoName, static_cast<double>(inBytes) / (1 << 20), us,
-                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs, waveReadUs});
+                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs, waveReadUs, graphUs, readGraphUs});
             }
             for (void* p : inputs)
             {
@@ -414,18 +498,21 @@ int main(int argc, char** argv)
             CHECK_CUDA(cudaFree(workspace));
         }
     }
-    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s %8s\n", "case", "dtype", "algo", "input MiB",
-        "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read", "wave us");
+    Probe const probeAfter = launchProbe("after the cases");
+    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s %8s %9s %9s\n", "case", "dtype", "algo",
+        "input MiB", "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read", "wave us",
+        "graph us", "rd graph");
     for (Result const& r : results)
     {
-        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%% %8.2f\n", r.name.c_str(),
-            r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps, r.pctRead,
-            r.readUs, 100.0 * r.readUs / r.pipelinedUs, r.waveReadUs);
+        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%% %8.2f %9.2f %9.2f\n",
+            r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
+            r.pctRead, r.readUs, 100.0 * r.readUs / r.pipelinedUs, r.waveReadUs, r.graphUs, r.readGraphUs);
     }
     std::printf("(1 call: events around a single call, median of %d; pipelined: events around 20 back-to-back calls "
                 "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time; read us / wave "
                 "us: readKernel (8 CTAs x 512 per SM, one load per step) / readWaveKernel (one wave, 4 loads per step) "
-                "over the same input bytes, pipelined; /read = read us / pipelined us)\n",
+                "over the same input bytes, pipelined; /read = read us / pipelined us; graph us / rd graph: the call / readKernel "
+                "replayed from CUDA graphs of 20 calls on rotating inputs, per call: no host launch cost in between)\n",
         runs, runs);
     if (jsonPath != nullptr)
     {
@@ -438,22 +525,26 @@ int main(int argc, char** argv)
         std::fprintf(f,
             "{\n  \"gpu\": \"%s\",\n  \"read_bandwidth_gbps\": %.1f,\n  \"runs\": %d,\n"
             "  \"empty_launch_us\": {\"small_params\": %.3f, \"small_params_host\": %.3f, \"large_params\": %.3f, "
-            "\"large_params_host\": %.3f},\n  \"results\": [\n",
-            prop.name, readGBps, runs, probeUs[0][0], probeUs[0][1], probeUs[1][0], probeUs[1][1]);
+            "\"large_params_host\": %.3f, \"graph\": %.3f, \"small_params_after\": %.3f, "
+            "\"small_params_host_after\": %.3f, \"graph_after\": %.3f},\n  \"results\": [\n",
+            prop.name, readGBps, runs, probeBefore.us[0][0], probeBefore.us[0][1], probeBefore.us[1][0],
+            probeBefore.us[1][1], probeBefore.graphUs, probeAfter.us[0][0], probeAfter.us[0][1], probeAfter.graphUs);
         for (size_t i = 0; i < results.size(); ++i)
         {
             Result const& r = results[i];
             std::fprintf(f,
                 "    {\"case\": \"%s\", \"dtype\": \"%s\", \"algo\": \"%s\", \"input_mib\": %.2f, \"median_us\": %.3f, "
                 "\"pipelined_us\": %.3f, \"host_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f, "
-                "\"same_size_read_us\": %.3f, \"same_size_wave_read_us\": %.3f}%s\n",
+                "\"same_size_read_us\": %.3f, \"same_size_wave_read_us\": %.3f, \"graph_us\": %.3f, "
+                "\"same_size_read_graph_us\": %.3f}%s\n",
                 r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
-                r.pctRead, r.readUs, r.waveReadUs,
+                r.pctRead, r.readUs, r.waveReadUs, r.graphUs, r.readGraphUs,
                 i + 1 < results.size() ? "," : "");
         }
         std::fprintf(f, "  ]\n}\n");
         std::fclose(f);
     }
+    CHECK_CUDA(cudaStreamDestroy(graphStream));
     CHECK_CUDA(cudaFree(sink));
     return 0;
 }
