@@ -3,7 +3,9 @@
 # with each (GPU machine).
 #   [BENCH=roi] scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
-# SPP_COLUMNS_MIN_BLOCKS; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Example:
+# SPP_COLUMNS_MIN_BLOCKS; (src/cuda/spp_tasks*) SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS,
+# SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH; (src/cuda/roi_slices.cuh)
+# SPP_ROI_SLICE_WARPS. Knobs go to both the CUDA and the C++ compiler. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # With BENCH=roi, every variant is timed twice, in turns (A B A B), so drift of the machine shows.
 set -uo pipefail
@@ -17,7 +19,7 @@ for variant in "$@"; do
     flags=""
     for knob in $variant; do flags="$flags -D$knob"; done
     cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DSPP_BUILD_TESTS=OFF \
-        "-DCMAKE_CUDA_FLAGS=$flags" > /dev/null && \
+        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" > /dev/null && \
         cmake --build $b -j "$(nproc)" --target $bench-bench > /dev/null || { echo "build $variant failed"; continue; }
     if [ "$bench" = spp ]; then
         echo "=== $variant"

@@ -30,6 +30,46 @@ using test::pyramidOf;
 constexpr int32_t kTHREADS = 256; // the launcher's CTA size
 
 
+// Where the plan puts things in shared memory: the pixels (contiguous or slot-major), the other slots slot-major after
+// them, then the task table and the divisors, all inside the kernel's budget and without overlap. "" or the problem.
+std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
+{
+    int64_t const pixels = desc.h * desc.w;
+    int64_t const slots = plan.binBase + binsPerChannel(desc.pyramid);
+    int64_t const g = plan.planes;
+    if (plan.laneStride != (g == 1 ? 1 : g + 1))
+    {
+        return "lane stride " + std::to_string(plan.laneStride) + " for G = " + std::to_string(g);
+    }
+    if (plan.contiguous != 0)
+    {
+        if (!(g == 1 || pixels % 2 == 1) || plan.pixSlot != 1 || plan.pixPlane != pixels
+            || plan.derivedBase < tasks::kPIXEL_HEAD + g * pixels || plan.derivedBase % 4 != 0)
+        {
+            return "contiguous pixels: G " + std::to_string(g) + ", pixel strides " + std::to_string(plan.pixSlot)
+                + " / " + std::to_string(plan.pixPlane) + ", derived slots at word " + std::to_string(plan.derivedBase);
+        }
+    }
+    else if (plan.pixSlot != plan.laneStride || plan.pixPlane != 1 || plan.derivedBase != pixels * plan.laneStride)
+    {
+        return "slot-major pixels: strides " + std::to_string(plan.pixSlot) + " / " + std::to_string(plan.pixPlane)
+            + ", derived slots at word " + std::to_string(plan.derivedBase);
+    }
+    if (plan.binWords != plan.derivedBase + (plan.binBase - pixels) * plan.laneStride)
+    {
+        return "bins at word " + std::to_string(plan.binWords);
+    }
+    int64_t const tileEnd = (plan.derivedBase + (slots - pixels) * plan.laneStride) * tasks::kSLOT_BYTES;
+    if (tileEnd > plan.offTasks || plan.offTasks % 16 != 0 || plan.offTasks + plan.numTasks * 4 > plan.offDivisors
+        || plan.offDivisors + binsPerChannel(desc.pyramid) * 4 > static_cast<int64_t>(plan.smemBytes)
+        || static_cast<int64_t>(plan.smemBytes) > tasks::kSMEM_BYTES)
+    {
+        return "shared memory: tile to byte " + std::to_string(tileEnd) + ", tasks at " + std::to_string(plan.offTasks)
+            + ", divisors at " + std::to_string(plan.offDivisors) + ", " + std::to_string(plan.smemBytes) + " bytes";
+    }
+    return "";
+}
+
 // Runs `plan` on every plane of `input` (fp32 NCHW) into `output` ([N, C * sum(L^2)]). Returns "" or what is wrong
 // with the plan's structure.
 std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input,
@@ -41,6 +81,11 @@ std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<fl
     if (plan.numSegments < 1 || plan.segments[plan.numSegments - 1].sync != 1)
     {
         return "the last segment has no barrier before the store";
+    }
+    std::string const layout = layoutProblem(desc, plan);
+    if (!layout.empty())
+    {
+        return layout;
     }
     int64_t const features = outputFeatures(desc.pyramid, desc.c);
     for (int64_t plane = 0; plane < desc.n * desc.c; ++plane)
@@ -64,13 +109,19 @@ std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<fl
                 int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
                 int32_t const cols = static_cast<int32_t>(task >> 24);
                 double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+                // the kernel finds a segment's slots in the pixels or in the other slots, by its fromPixels
+                if ((src < pixels) != (seg.fromPixels != 0))
+                {
+                    return "segment " + std::to_string(s) + " task " + std::to_string(k) + " reads slot "
+                        + std::to_string(src) + (seg.fromPixels != 0 ? ", not a pixel" : ", a pixel");
+                }
                 for (int32_t r = 0; r < rows; ++r)
                 {
                     for (int32_t c = 0; c < cols; ++c)
                     {
                         int64_t const at = src + static_cast<int64_t>(r) * seg.stride + c;
                         if (at >= slots || written[static_cast<size_t>(at)] < 0
-                            || written[static_cast<size_t>(at)] >= interval)
+                            || written[static_cast<size_t>(at)] >= interval || (at < pixels) != (seg.fromPixels != 0))
                         {
                             return "segment " + std::to_string(s) + " task " + std::to_string(k) + " reads slot "
                                 + std::to_string(at) + (at >= slots ? " past the slots" : " not written before");

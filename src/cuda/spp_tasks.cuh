@@ -18,8 +18,11 @@
 
 // (spp_kernels.cu includes spp_tasks_plan.h at file scope, before its namespaces.)
 
+#ifndef SPP_TASKS_BATCH
+#define SPP_TASKS_BATCH 4 // tuning knob (scripts/device_tune.sh)
+#endif
 //! 16-byte loads a thread keeps in flight while loading.
-constexpr int32_t kTASKS_BATCH = 4;
+constexpr int32_t kTASKS_BATCH = SPP_TASKS_BATCH;
 
 // Avg divisors of every bin (what finishBin divides the window sum by); 1 for an empty window, whose sum is 0.
 __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* divisors)
@@ -35,26 +38,49 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
     }
 }
 
-// Reduces a rows x cols rectangle of slots (row step in words). A plain loop: four independent accumulators over
-// four predicated columns per step measured slower on the H200 (13x13 10.8 vs 10.0 us, 38x63 7.4 vs 7.1 us).
+// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns): per row, steps of
+// four columns, then up to three predicated ones, so a small rectangle (3x3, 2x2, 1x7) costs no inner-loop control.
+// (Four accumulators over four predicated columns per step measured slower on the H200: 13x13 10.8 vs 10.0 us.)
 template <typename Acc, PoolMode kMode>
 __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
-    int32_t laneStride, Acc identity)
+    int32_t colStep, Acc identity)
 {
     Acc acc = identity;
+    int32_t const body = cols & ~3;
+    int32_t const tail = cols & 3;
     for (int32_t r = 0; r < rows; ++r, at += rowStep)
     {
-#pragma unroll 4
-        for (int32_t c = 0; c < cols; ++c)
+        Acc const* p = at;
+        for (int32_t c = 0; c < body; c += 4, p += 4 * colStep)
         {
-            combine<Acc, kMode>(acc, at[c * laneStride]);
+            combine<Acc, kMode>(acc, p[0]);
+            combine<Acc, kMode>(acc, p[colStep]);
+            combine<Acc, kMode>(acc, p[2 * colStep]);
+            combine<Acc, kMode>(acc, p[3 * colStep]);
+        }
+        if (tail > 0)
+        {
+            combine<Acc, kMode>(acc, p[0]);
+        }
+        if (tail > 1)
+        {
+            combine<Acc, kMode>(acc, p[colStep]);
+        }
+        if (tail > 2)
+        {
+            combine<Acc, kMode>(acc, p[2 * colStep]);
         }
     }
     return acc;
 }
 
+#ifndef SPP_TASKS_MIN_BLOCKS
+//! Tuning knob (scripts/device_tune.sh): CTAs per SM the compiler must fit by registers (1: no register cap).
+#define SPP_TASKS_MIN_BLOCKS 1
+#endif
+
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS)
+__global__ void __launch_bounds__(kTHREADS, SPP_TASKS_MIN_BLOCKS)
     sppTasksKernel(Geometry g, tasks::TasksPlan plan, T const* __restrict__ input, T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
@@ -103,6 +129,8 @@ __global__ void __launch_bounds__(kTHREADS)
         int32_t const vectors = (count - head) / kV;
         int32_t const tail = head + vectors * kV;
         auto const* const body = reinterpret_cast<int4 const*>(src + head);
+        // contiguous pixels: element e at word pixelBase + e, so vector v's words start at a multiple of kV
+        int32_t const pixelBase = plan.contiguous != 0 ? misalign : 0;
         for (int32_t base = 0; base < vectors; base += kTASKS_BATCH * kTHREADS)
         {
             int4 batch[kTASKS_BATCH];
@@ -122,7 +150,26 @@ __global__ void __launch_bounds__(kTHREADS)
             for (int32_t k = 0; k < kTASKS_BATCH; ++k)
             {
                 int32_t const v = base + k * kTHREADS + tid;
-                if (v < vectors)
+                if (v < vectors && plan.contiguous != 0)
+                {
+                    T values[kV];
+                    memcpy(values, &batch[k], 16);
+                    Acc converted[kV];
+#pragma unroll
+                    for (int32_t j = 0; j < kV; ++j)
+                    {
+                        converted[j] = Traits<T>::load(values[j]);
+                    }
+                    auto* const dst = reinterpret_cast<int4*>(tile + pixelBase + head + v * kV);
+#pragma unroll
+                    for (int32_t q = 0; q < kV / 4; ++q)
+                    {
+                        int4 words;
+                        memcpy(&words, &converted[4 * q], 16);
+                        dst[q] = words;
+                    }
+                }
+                else if (v < vectors)
                 {
                     T values[kV];
                     memcpy(values, &batch[k], 16);
@@ -159,24 +206,30 @@ __global__ void __launch_bounds__(kTHREADS)
         int32_t const e = tid < head ? tid : tail + tid - head;
         if (tid < head + (count - tail))
         {
-            int32_t const p = plan.perPlane.div(e);
-            tile[(e - p * pixels) * laneStride + p] = Traits<T>::load(src[e]);
+            int32_t const p = plan.contiguous != 0 ? 0 : plan.perPlane.div(e);
+            tile[plan.contiguous != 0 ? pixelBase + e : (e - p * pixels) * laneStride + p] = Traits<T>::load(src[e]);
         }
         __syncthreads();
 
         // 2. The program (lanes past the planes of a last, partial group sit it out).
+        // A task's slot src lies at word base + src * step: pixels as the plan lays them out, other slots slot-major.
+        int32_t const pixelWord = pixelBase + lanePlane * plan.pixPlane;
+        int32_t const derivedWord = plan.derivedBase - pixels * laneStride + lanePlane;
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
-            int32_t const rowStep = seg.stride * laneStride;
+            int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
+            int32_t const base = seg.fromPixels != 0 ? pixelWord : derivedWord;
+            int32_t const rowStep = seg.stride * step;
+            Acc* const dst = tile + (derivedWord + seg.dst * laneStride);
             for (int32_t k = taskGroup; k < seg.count && lanePlane < numPlanes; k += taskGroups)
             {
                 uint32_t const task = taskTable[seg.first + k];
                 int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
                 int32_t const cols = static_cast<int32_t>(task >> 24);
-                Acc const acc = reduceRect<Acc, kMode>(tile + static_cast<int32_t>(task & 0xffff) * laneStride
-                    + lanePlane, rows, cols, rowStep, laneStride, identity);
-                tile[(seg.dst + k) * laneStride + lanePlane] = rows == 0 || cols == 0 ? Acc(0) : acc;
+                Acc const acc = reduceRect<Acc, kMode>(
+                    tile + (base + static_cast<int32_t>(task & 0xffff) * step), rows, cols, rowStep, step, identity);
+                dst[k * laneStride] = rows == 0 || cols == 0 ? Acc(0) : acc;
             }
             if (seg.sync != 0)
             {
@@ -184,17 +237,20 @@ __global__ void __launch_bounds__(kTHREADS)
             }
         }
 
-        // 3. Store, per level one contiguous run of the output when the group's planes lie in one sample.
-        int64_t const n0 = sampleOf(g, firstPlane);
-        int64_t const c0 = firstPlane - n0 * g.c;
+        // 3. Store, per level one contiguous run of the output when the group's planes lie in one sample (offsets in a
+        // sample are 32-bit: the planner refuses C * sum(L^2) >= 2^31).
+        int64_t const n0 = plan.fastSample != 0 ? plan.perChannel.div(static_cast<int32_t>(firstPlane))
+                                                : sampleOf(g, firstPlane);
+        auto const c0 = static_cast<int32_t>(firstPlane - n0 * g.c);
         bool const oneSample = c0 + numPlanes <= g.c;
-        T* out = output + n0 * g.features + c0 * g.levels[0] * g.levels[0]; // level 0's run
+        T* const sampleOut = output + n0 * g.features;
         int32_t prefix = 0;
         for (int32_t l = 0; l < g.numLevels; ++l)
         {
             int32_t const binCount = g.levels[l] * g.levels[l];
             int32_t const run = numPlanes * binCount;
-            Acc const* const bins = tile + (plan.binBase + prefix) * laneStride;
+            Acc const* const bins = tile + plan.binWords + prefix * laneStride;
+            T* const out = sampleOut + (plan.levelOut[l] + c0 * binCount);
             for (int32_t i = tid; i < run; i += kTHREADS)
             {
                 int32_t const p = plan.perLevel[l].div(i);
@@ -213,11 +269,6 @@ __global__ void __launch_bounds__(kTHREADS)
                 }
             }
             prefix += binCount;
-            if (l + 1 < g.numLevels)
-            {
-                // from this level's run to the next level's: the rest of this level's block, the next one's head
-                out += g.c * binCount + c0 * (g.levels[l + 1] * g.levels[l + 1] - binCount);
-            }
         }
     }
 }

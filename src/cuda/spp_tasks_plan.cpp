@@ -14,9 +14,17 @@ namespace tasks
 namespace
 {
 
+#ifndef SPP_TASKS_CONTIGUOUS
+//! Tuning knob (scripts/device_tune.sh): 0 keeps every group's pixels transposed (slot-major) in shared memory.
+#define SPP_TASKS_CONTIGUOUS 1
+#endif
+
 //! Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
 //! 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
-constexpr int64_t kMIN_CTAS_PER_SM = 3;
+#ifndef SPP_TASKS_CTAS_PER_SM
+#define SPP_TASKS_CTAS_PER_SM 3 // tuning knob (scripts/device_tune.sh)
+#endif
+constexpr int64_t kMIN_CTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
 
 //! What a plan depends on, from the descriptor (the names of the kernels' Geometry).
 struct Shape
@@ -171,12 +179,12 @@ bool buildProgram(
             plan.tasks[plan.numTasks++] = task;
         }
     };
-    auto const begin = [&](int32_t dst, int32_t stride) {
+    auto const begin = [&](int32_t dst, int32_t stride, bool fromPixels) {
         fits = fits && plan.numSegments < kMAX_SEGMENTS;
         if (fits)
         {
             plan.segments[plan.numSegments++] = TaskSegment{static_cast<uint16_t>(plan.numTasks), 0,
-                static_cast<uint16_t>(dst), static_cast<uint16_t>(stride), 0};
+                static_cast<uint16_t>(dst), static_cast<uint16_t>(stride), 0, static_cast<uint16_t>(fromPixels)};
         }
     };
     auto const end = [&]() {
@@ -192,7 +200,10 @@ bool buildProgram(
             plan.segments[plan.numSegments - 1].sync = 1;
         }
     };
-    uint32_t const zero = makeTask(0, 0, 0); // an empty window: the bin is 0
+    // an empty window: the bin is 0 (its src is a slot of the segment's kind, so that even the unused address lies in
+    // the tile)
+    uint32_t const zero = makeTask(0, 0, 0);
+    uint32_t const zeroDerived = makeTask(pixels, 0, 0);
     // Phase 0: direct levels, a task per bin or per row of a bin (into consecutive partial slots).
     int32_t partial = pixels;
     for (int32_t l = 0; l < g.numLevels; ++l)
@@ -201,7 +212,7 @@ bool buildProgram(
         {
             continue;
         }
-        begin(split ? partial : plan.binBase + pl.prefix[l], w);
+        begin(split ? partial : plan.binBase + pl.prefix[l], w, true);
         for (int32_t by = 0; by < g.levels[l]; ++by)
         {
             int32_t const y0 = pl.rows.start[pl.offset[l] + by];
@@ -233,14 +244,14 @@ bool buildProgram(
             {
                 continue;
             }
-            begin(plan.binBase + pl.prefix[l], 1);
+            begin(plan.binBase + pl.prefix[l], 1, false);
             for (int32_t by = 0; by < g.levels[l]; ++by)
             {
                 for (int32_t bx = 0; bx < g.levels[l]; ++bx)
                 {
                     int32_t const i = pl.offset[l] + bx;
                     bool const empty = height(l, by) == 0 || pl.cols.end[i] <= pl.cols.start[i];
-                    add(empty ? zero : makeTask(partial, 1, height(l, by)));
+                    add(empty ? zeroDerived : makeTask(partial, 1, height(l, by)));
                     partial += height(l, by);
                 }
             }
@@ -261,7 +272,7 @@ bool buildProgram(
             any = true;
             int32_t const s = pl.source[l];
             int32_t const fine = g.levels[s];
-            begin(plan.binBase + pl.prefix[l], fine);
+            begin(plan.binBase + pl.prefix[l], fine, false);
             for (int32_t by = 0; by < g.levels[l]; ++by)
             {
                 int32_t const r = pl.offset[l] + by;
@@ -272,7 +283,7 @@ bool buildProgram(
                     int32_t const cols = pl.colSources.count[c];
                     int32_t const firstBin = (pl.rowSources.first[r] - pl.offset[s]) * fine
                         + (pl.colSources.first[c] - pl.offset[s]);
-                    add(rows == 0 || cols == 0 ? zero
+                    add(rows == 0 || cols == 0 ? zeroDerived
                                                : makeTask(plan.binBase + pl.prefix[s] + firstBin, rows, cols));
                 }
             }
@@ -284,14 +295,29 @@ bool buildProgram(
         }
         sync();
     }
+    // Shared memory: the pixels, then the other slots (partials, bins) slot-major, then the task table and the avg
+    // divisors. The pixels lie either as the group's input run itself (contiguous: 16-byte copies, no division;
+    // lanes on consecutive planes, pixels words apart, hit distinct banks when the plane size is odd or there is one
+    // plane) or slot-major like the other slots.
     int32_t const laneStride = planes == 1 ? 1 : planes + 1;
-    int64_t const tileBytes = align16(slots * laneStride * kSLOT_BYTES);
+    int64_t const derivedWords = (slots - pixels) * laneStride;
     int64_t const taskBytes = align16(static_cast<int64_t>(plan.numTasks) * 4);
-    int64_t const smem = tileBytes + taskBytes + align16(static_cast<int64_t>(g.sumL2) * 4);
+    int64_t const tailBytes = taskBytes + align16(static_cast<int64_t>(g.sumL2) * 4);
+    int64_t const contiguousBase = (kPIXEL_HEAD + static_cast<int64_t>(planes) * pixels + 3) / 4 * 4;
+    bool const contiguous = SPP_TASKS_CONTIGUOUS != 0 && (planes == 1 || pixels % 2 == 1)
+        && align16((contiguousBase + derivedWords) * kSLOT_BYTES) + tailBytes <= kSMEM_BYTES;
+    int64_t const derivedBase = contiguous ? contiguousBase : static_cast<int64_t>(pixels) * laneStride;
+    int64_t const tileBytes = align16((derivedBase + derivedWords) * kSLOT_BYTES);
+    int64_t const smem = tileBytes + tailBytes;
     if (!fits || smem > kSMEM_BYTES)
     {
         return false;
     }
+    plan.contiguous = contiguous ? 1 : 0;
+    plan.pixSlot = contiguous ? 1 : laneStride;
+    plan.pixPlane = contiguous ? pixels : 1;
+    plan.derivedBase = static_cast<int32_t>(derivedBase);
+    plan.binWords = static_cast<int32_t>(derivedBase + static_cast<int64_t>(plan.binBase - pixels) * laneStride);
     // whole bins where rows were wanted: few planes per CTA, each bin one long serial reduction (one 64x64 plane, avg
     // {1,2,3,6}: 4096 reads in one thread for level 1), where the columns kernel spreads a plane over a CTA
     plan.autoPick = wantSplit && !split ? 0 : 1;
@@ -304,6 +330,10 @@ bool buildProgram(
     plan.laneStride = laneStride;
     plan.numGroups = (g.n * g.c + planes - 1) / planes;
     plan.perPlane = detail::Magic::of(pixels);
+    // first plane -> sample by a multiplication where Magic is exact (first plane < 2^24, first plane * C < 2^40)
+    int64_t const totalPlanes = g.n * g.c;
+    plan.perChannel = detail::Magic::of(g.c);
+    plan.fastSample = totalPlanes < (int64_t{1} << 24) && totalPlanes * g.c < (int64_t{1} << 40) ? 1 : 0;
     plan.offTasks = static_cast<int32_t>(tileBytes);
     plan.offDivisors = static_cast<int32_t>(tileBytes + taskBytes);
     plan.smemBytes = static_cast<size_t>(smem);
@@ -313,9 +343,10 @@ bool buildProgram(
 bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, TasksPlan& plan)
 {
     if (g.layout != Layout::kNCHW || g.h > kMAX_SIDE || g.w > kMAX_SIDE || g.sumL2 > kMAX_TASKS
-        || g.sumL > kMAX_WINDOWS || (g.h * g.w + g.sumL2) * kSLOT_BYTES > kSMEM_BYTES)
+        || g.sumL > kMAX_WINDOWS || (g.h * g.w + g.sumL2) * kSLOT_BYTES > kSMEM_BYTES
+        || g.c * g.sumL2 > INT32_MAX)
     {
-        return false; // (the last: one plane and its bins must fit the shared memory)
+        return false; // (one plane and its bins must fit the shared memory; the store's offsets in a sample are 32-bit)
     }
     int64_t const planes = g.n * g.c;
     if (planes == 0)
@@ -342,6 +373,7 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, Task
         offset += n;
         prefix += n * n;
         plan.perLevel[l] = detail::Magic::of(n * n);
+        plan.levelOut[l] = static_cast<int32_t>(g.c * pl.prefix[l]);
     }
     // Derivation, finest level first: each level takes the finer, already planned level that needs the fewest reads.
     bool planned[kMAX_LEVELS] = {};

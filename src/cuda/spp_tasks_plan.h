@@ -36,6 +36,9 @@ constexpr int32_t kMAX_SLOTS = 65535;
 constexpr int32_t kMAX_SIDE = 255;
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
 constexpr int64_t kSLOT_BYTES = 4;
+//! Words before a contiguous group's pixels: the group's input starts up to 15 elements (int8) past a 16-byte
+//! boundary, and its element e lies at word misalignment + e, so that 16-byte loads become 16-byte stores.
+constexpr int64_t kPIXEL_HEAD = 16;
 //! Shared memory per CTA the tasks kernel may use (no opt-in; several CTAs per SM).
 constexpr int64_t kSMEM_BYTES = 46 * 1024;
 //! Most input elements for kAUTO to take the tasks kernel. It is latency-lean but pays more instructions per element
@@ -52,7 +55,8 @@ struct TaskSegment
     uint16_t count;  //!< tasks
     uint16_t dst;    //!< slot of its first task's result
     uint16_t stride; //!< slots between the rows of its tasks' rectangles
-    int32_t sync;    //!< 1: a barrier follows (the next phase reads its results)
+    uint16_t sync;   //!< 1: a barrier follows (the next phase reads its results)
+    uint16_t fromPixels; //!< 1: its tasks read pixels (phase 0), 0: partials or bins
 };
 
 //! One task: bits 0-15 the first slot of the rectangle, 16-23 rows, 24-31 columns.
@@ -73,6 +77,15 @@ struct TasksPlan
     int32_t autoPick;   //!< 1: kAUTO may take it (0: whole bins where few planes per CTA wanted rows split)
     detail::Magic perPlane;                //!< / (H * W)
     detail::Magic perLevel[kMAX_LEVELS];   //!< / L^2
+    detail::Magic perChannel;              //!< / C, exact where fastSample
+    int32_t fastSample;                    //!< 1: a plane's sample is perChannel.div(plane)
+    int32_t levelOut[kMAX_LEVELS];         //!< C * (sum of L'^2 over earlier levels): a level's block in a sample
+    int32_t contiguous;  //!< 1: pixel p, slot s at word misalignment + p * H * W + s; 0: at s * laneStride + p
+    int32_t pixSlot;     //!< words between consecutive pixels of a plane (1 or laneStride)
+    int32_t pixPlane;    //!< words between a pixel's planes (H * W or 1)
+    int32_t derivedBase; //!< word of the first slot after the pixels (plane 0); such slot d, plane p, lies at
+                         //!< derivedBase + (d - H * W) * laneStride + p
+    int32_t binWords;    //!< word of level 0's bin 0 (plane 0)
     int32_t offTasks;    //!< shared memory: the tile, then the task table, then the avg divisors
     int32_t offDivisors;
     size_t smemBytes;
@@ -83,8 +96,8 @@ static_assert(sizeof(TasksPlan) <= 3840,
     "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
 
 //! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
-//! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, or a program that
-//! does not fit the plan's tables or the shared memory).
+//! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, C * sum(L^2) >= 2^31,
+//! or a program that does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
 //! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
