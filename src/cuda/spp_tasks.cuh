@@ -74,13 +74,17 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
     return acc;
 }
 
-#ifndef SPP_TASKS_MIN_BLOCKS
-//! Tuning knob (scripts/device_tune.sh): CTAs per SM the compiler must fit by registers (1: no register cap).
-#define SPP_TASKS_MIN_BLOCKS 1
+// Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,
+// the bounds name no minimum, which ptxas (CUDA 13) compiles to 48-64 registers: 4 CTAs per SM, all 512 CTAs of 13x13
+// {1,2,3,6} in one wave. (An explicit minimum of 1 took 72-95 registers, 3 CTAs per SM: 13x13 fp32 7.9 -> 11.0 us.)
+#ifdef SPP_TASKS_MIN_BLOCKS
+#define SPP_TASKS_BOUNDS __launch_bounds__(kTHREADS, SPP_TASKS_MIN_BLOCKS)
+#else
+#define SPP_TASKS_BOUNDS __launch_bounds__(kTHREADS)
 #endif
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kTHREADS, SPP_TASKS_MIN_BLOCKS)
+__global__ void SPP_TASKS_BOUNDS
     sppTasksKernel(Geometry g, tasks::TasksPlan plan, T const* __restrict__ input, T* __restrict__ output)
 {
     using Acc = typename Traits<T>::Acc;
