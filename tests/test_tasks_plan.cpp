@@ -208,15 +208,28 @@ TEST(TasksPlan, ProgramsComputeTheReference)
             {
                 for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
                 {
-                    for (int32_t sms : {132, 1})
+                    for (int32_t variant = 0; variant < 4; ++variant)
                     {
+                        int32_t const sms = variant % 2 == 0 ? 132 : 1;
+                        bool const onePhase = variant >= 2; // derived levels only from direct ones
                         SppDesc const desc = makeDesc(
                             pyramidOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
                         ASSERT_TRUE(validate(desc).ok()) << test::describe(desc);
                         TasksPlan plan;
-                        if (!tasks::planTasks(desc, kTHREADS, sms, plan))
+                        if (!(onePhase ? tasks::planTasksOnePhase(desc, kTHREADS, sms, plan)
+                                       : tasks::planTasks(desc, kTHREADS, sms, plan)))
                         {
                             continue; // too many tasks or too much shared memory for this kernel
+                        }
+                        int32_t barriers = 0;
+                        for (int32_t k = 0; k < plan.numSegments; ++k)
+                        {
+                            barriers += plan.segments[k].sync;
+                        }
+                        if (onePhase)
+                        {
+                            // direct bins (plus their combine when split), then every derived level at once
+                            EXPECT_LE(barriers, 3) << test::describe(desc);
                         }
                         ++plans;
                         EXPECT_LE(plan.numTasks, tasks::kMAX_TASKS);
@@ -235,7 +248,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                         std::vector<float> got(expected.size(), 12345.0F);
                         ASSERT_TRUE(sppReferenceCpu(desc, x.data(), expected.data()).ok());
                         std::string const error = interpret(desc, plan, x, got);
-                        ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
+                        ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms << " one phase " << onePhase;
                         for (size_t i = 0; i < expected.size(); ++i)
                         {
                             bool const same = std::isnan(expected[i])
@@ -253,7 +266,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     }
     std::printf(
         "[ plans    ] %d plans interpreted (%d derive levels, %d split bins into rows)\n", plans, derived, split);
-    EXPECT_GT(plans, 900);
+    EXPECT_GT(plans, 1800);
     EXPECT_GT(derived, 450); // max (and avg where windows are disjoint) derives coarse levels
     EXPECT_GT(split, 500);   // few large planes per CTA split bins into rows
 }

@@ -38,14 +38,64 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
     }
 }
 
-// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns): per row, steps of
-// four columns, then up to three predicated ones, so a small rectangle (3x3, 2x2, 1x7) costs no inner-loop control.
+#ifndef SPP_TASKS_RECT
+//! Tuning knob (scripts/device_tune.sh): 1 = steps of four columns plus up to three predicated ones (measured,
+//! session 9); 2 = rectangles up to four wide as one step of four predicated columns per row, wider ones in steps of
+//! four with the last step predicated (not yet run on a GPU).
+#define SPP_TASKS_RECT 1
+#endif
+
+// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), row by row and
+// within a row left to right (the same order in every variant, so avg sums are the same).
 // (Four accumulators over four predicated columns per step measured slower on the H200: 13x13 10.8 vs 10.0 us.)
 template <typename Acc, PoolMode kMode>
 __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
     int32_t colStep, Acc identity)
 {
     Acc acc = identity;
+#if SPP_TASKS_RECT == 2
+    // Session 9's SASS of variant 1 re-derived the tail's predicates and the column step inside the row loop (about
+    // 30 instructions per row of a 3-wide rectangle); here they are made once per rectangle.
+    int32_t const o1 = colStep;
+    int32_t const o2 = 2 * colStep;
+    int32_t const o3 = 3 * colStep;
+    if (cols <= 4)
+    {
+        bool const c0 = cols > 0;
+        bool const c1 = cols > 1;
+        bool const c2 = cols > 2;
+        bool const c3 = cols > 3;
+        for (int32_t r = 0; r < rows; ++r, at += rowStep)
+        {
+            Acc const v0 = c0 ? at[0] : identity;
+            Acc const v1 = c1 ? at[o1] : identity;
+            Acc const v2 = c2 ? at[o2] : identity;
+            Acc const v3 = c3 ? at[o3] : identity;
+            combine<Acc, kMode>(acc, v0);
+            combine<Acc, kMode>(acc, v1);
+            combine<Acc, kMode>(acc, v2);
+            combine<Acc, kMode>(acc, v3);
+        }
+        return acc;
+    }
+    for (int32_t r = 0; r < rows; ++r, at += rowStep)
+    {
+        Acc const* p = at;
+#pragma unroll 1
+        for (int32_t c = 0; c < cols; c += 4, p += 4 * colStep)
+        {
+            Acc const v0 = p[0];
+            Acc const v1 = c + 1 < cols ? p[o1] : identity;
+            Acc const v2 = c + 2 < cols ? p[o2] : identity;
+            Acc const v3 = c + 3 < cols ? p[o3] : identity;
+            combine<Acc, kMode>(acc, v0);
+            combine<Acc, kMode>(acc, v1);
+            combine<Acc, kMode>(acc, v2);
+            combine<Acc, kMode>(acc, v3);
+        }
+    }
+#else
+    // per row: steps of four columns, then up to three predicated ones
     int32_t const body = cols & ~3;
     int32_t const tail = cols & 3;
     for (int32_t r = 0; r < rows; ++r, at += rowStep)
@@ -71,6 +121,7 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
             combine<Acc, kMode>(acc, p[2 * colStep]);
         }
     }
+#endif
     return acc;
 }
 

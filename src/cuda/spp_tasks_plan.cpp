@@ -26,6 +26,12 @@ namespace
 #endif
 constexpr int64_t kMIN_CTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
 
+#ifndef SPP_TASKS_ONE_PHASE
+//! Tuning knob (scripts/device_tune.sh): 1 derives levels only from directly read levels, so all derived levels make
+//! one phase (one barrier less for {1,2,3,6}: 1 from 6 in 36 reads instead of from 2 in 4). Not yet run on a GPU.
+#define SPP_TASKS_ONE_PHASE 0
+#endif
+
 //! What a plan depends on, from the descriptor (the names of the kernels' Geometry).
 struct Shape
 {
@@ -340,7 +346,7 @@ bool buildProgram(
     return true;
 }
 
-bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, TasksPlan& plan)
+bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, bool oneDerivedPhase, TasksPlan& plan)
 {
     if (g.layout != Layout::kNCHW || g.h > kMAX_SIDE || g.w > kMAX_SIDE || g.sumL2 > kMAX_TASKS
         || g.sumL > kMAX_WINDOWS || (g.h * g.w + g.sumL2) * kSLOT_BYTES > kSMEM_BYTES
@@ -392,7 +398,7 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, Task
         int64_t bestReads = -1;
         for (int32_t s = 0; s < g.numLevels; ++s)
         {
-            if (!planned[s] || g.levels[s] <= n)
+            if (!planned[s] || g.levels[s] <= n || (oneDerivedPhase && pl.source[s] >= 0))
             {
                 continue;
             }
@@ -548,13 +554,22 @@ TasksPlanCache gTasksPlanCache;
 
 } // namespace
 
+bool planTasksOnePhase(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
+{
+    if (!validate(desc).ok() || threads < 32 || threads % 32 != 0 || sms < 1)
+    {
+        return false;
+    }
+    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, true, plan);
+}
+
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
 {
     if (!validate(desc).ok() || threads < 32 || threads % 32 != 0 || sms < 1)
     {
         return false;
     }
-    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, plan);
+    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, SPP_TASKS_ONE_PHASE != 0, plan);
 }
 
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
@@ -573,7 +588,7 @@ bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPla
     {
         return found == TasksPlanCache::Lookup::kPLAN;
     }
-    bool const fits = planShape(shape, desc.pyramid.mode, threads, sms, plan);
+    bool const fits = planShape(shape, desc.pyramid.mode, threads, sms, SPP_TASKS_ONE_PHASE != 0, plan);
     gTasksPlanCache.insert(key, fits, plan);
     return fits;
 }

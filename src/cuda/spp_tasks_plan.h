@@ -100,6 +100,10 @@ static_assert(sizeof(TasksPlan) <= 3840,
 //! or a program that does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
+//! planTasks with every derived level taken from a directly read level (one derived phase; the tuning knob
+//! SPP_TASKS_ONE_PHASE makes this the launch path's plan), for the CPU tests of both kinds of plan.
+bool planTasksOnePhase(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
+
 //! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
 //! `desc` must already have passed validate().
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
