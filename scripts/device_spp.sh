@@ -5,13 +5,17 @@
 #   scripts/device_spp.sh [spp-bench arguments...]     (default: --algo all)
 # SPP_SANITIZER=1 also runs compute-sanitizer memcheck and racecheck over the fp32 grid, the misaligned-input test and
 # the grid kernel's tests (a few minutes).
+# SPP_FLAGS="-DKNOB=V ..." builds with tuning knobs (scripts/device_tune.sh lists them) given to the CUDA and C++
+# compilers, so a knob's variant is tested against the CPU reference before it is timed.
 # Logs and the benchmark JSON go to $OUT (or ./device-out). Exits non-zero if a test fails.
 set -uo pipefail
 out=${OUT:-$PWD/device-out}
 mkdir -p "$out"
 build=build-spp-device
 export SPP_REQUIRE_GPU=1
-cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/spp_configure.log" 2>&1 \
+flags=${SPP_FLAGS:-}
+cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_CUDA_FLAGS=$flags" \
+    "-DCMAKE_CXX_FLAGS=$flags" > "$out/spp_configure.log" 2>&1 \
     && cmake --build $build -j "$(nproc)" --target spp_cuda_tests spp-bench > "$out/spp_build.log" 2>&1 \
     || { tail -40 "$out/spp_build.log"; exit 1; }
 status=0
