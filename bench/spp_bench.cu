@@ -142,6 +142,7 @@ double graphUsPerCall(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, 
         ok = cudaStreamEndCapture(stream, &graph) == cudaSuccess && ok;
         cudaGraphExec_t exec = nullptr;
         ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+        ok = ok && cudaGraphUpload(exec, stream) == cudaSuccess; // not inside the first timed replays
         if (exec != nullptr)
         {
             execs.push_back(exec);
@@ -151,6 +152,7 @@ double graphUsPerCall(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, 
             cudaGraphDestroy(graph);
         }
     }
+    ok = ok && !execs.empty();
     std::vector<float> times;
     for (int32_t i = 0; i < runs + 3 && ok; ++i)
     {

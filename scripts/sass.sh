@@ -31,9 +31,13 @@ if ! command -v cuobjdump > /dev/null || ! command -v nvdisasm > /dev/null; then
 fi
 nvcc -Iinclude -Isrc -O3 -DNDEBUG --generate-code=arch=compute_90,code=sm_90 --expt-relaxed-constexpr -std=c++17 \
     --resource-usage "$@" -c src/cuda/spp_kernels.cu -o "$out/spp_kernels.o" > "$out/ptxas.txt" 2>&1
+cuobjdump -sass "$out/spp_kernels.o" > "$out/all.sass"
+if ! grep -q "Function : .*\($regex\)" "$out/all.sass"; then
+    echo "sass.sh: no kernel matches '$regex' (names: grep 'Function :' $out/all.sass)" >&2
+    exit 1
+fi
 grep -A2 "Function properties for .*\($regex\)" "$out/ptxas.txt" | grep -E "Function properties|spill|registers" \
     | sed -E 's/.*Function properties for /\n/'
-cuobjdump -sass "$out/spp_kernels.o" > "$out/all.sass"
 awk -v re="$regex" -v dir="$out" '
     /Function : / { on = ($0 ~ re); if (on) { n++; file = dir "/" n ".sass"; print $0 > file; print n ": " $3 } next }
     on { print > file }' "$out/all.sass"

@@ -531,6 +531,13 @@ TEST(Launcher, RejectsInvalidInputWithoutLaunching)
     LaunchOptions unknown;
     unknown.algo = static_cast<Algo>(9);
     EXPECT_EQ(sppForward(desc, &dummy, &dummy, nullptr, 0, nullptr, unknown), cudaErrorInvalidValue);
+    // pointers that are not a multiple of the element size (the kernels' loads would fault on them)
+    alignas(16) unsigned char bytes[64] = {};
+    EXPECT_EQ(sppForward(desc, bytes + 2, bytes + 32, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
+    EXPECT_EQ(sppForward(desc, bytes, bytes + 34, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
+    SppDesc half = desc;
+    half.dtype = DataType::kHALF;
+    EXPECT_EQ(sppForward(half, bytes + 1, bytes + 32, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
 }
 
 TEST(Launcher, EmptyBatchLaunchesNothing)

@@ -186,12 +186,13 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     std::uniform_real_distribution<float> dist(-8.0F, 8.0F);
     std::vector<PlanCase> const shapes = {{2, 3, 1, 1}, {1, 2, 1, 97}, {2, 3, 5, 7}, {2, 3, 13, 13}, {1, 2, 38, 63},
         {1, 1, 96, 96}, {1, 2, 255, 3}, {1, 2, 3, 255}, {3, 1, 6, 5}, {1, 3, 24, 24}, {2, 2, 12, 18}, {1, 2, 100, 1},
-        {40, 37, 13, 13}};
+        {40, 37, 13, 13}, {2, 40, 16, 16}};
     std::vector<std::vector<int32_t>> const levelSets = {{1}, {1, 2, 4}, {1, 2, 3, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 13},
         {6, 3, 2, 1}, {2, 2}, {4, 2}, {3, 6}, {1, 3, 9}, {25}};
     int32_t plans = 0;
     int32_t derived = 0;
     int32_t split = 0;
+    int32_t slotMajor = 0; // G > 1 planes of even size: pixels slot-major
     for (PlanCase const& s : shapes)
     {
         std::vector<float> input(static_cast<size_t>(s.n * s.c * s.h * s.w));
@@ -216,21 +217,29 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                             pyramidOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
                         ASSERT_TRUE(validate(desc).ok()) << test::describe(desc);
                         TasksPlan plan;
-                        if (!(onePhase ? tasks::planTasksOnePhase(desc, kTHREADS, sms, plan)
-                                       : tasks::planTasks(desc, kTHREADS, sms, plan)))
+                        if (!tasks::planTasksDerivingFrom(desc, kTHREADS, sms, onePhase, plan))
                         {
                             continue; // too many tasks or too much shared memory for this kernel
                         }
                         int32_t barriers = 0;
+                        bool readsBins = false; // a derived level
                         for (int32_t k = 0; k < plan.numSegments; ++k)
                         {
                             barriers += plan.segments[k].sync;
+                            for (int32_t t = 0; t < plan.segments[k].count; ++t)
+                            {
+                                uint32_t const task = plan.tasks[plan.segments[k].first + t];
+                                readsBins = readsBins
+                                    || ((task >> 16) != 0 && static_cast<int32_t>(task & 0xffff) >= plan.binBase);
+                            }
                         }
                         if (onePhase)
                         {
-                            // direct bins (plus their combine when split), then every derived level at once
-                            EXPECT_LE(barriers, 3) << test::describe(desc);
+                            // direct bins, their combine when split into rows, then every derived level at once
+                            EXPECT_EQ(barriers, 1 + (plan.binBase > s.h * s.w ? 1 : 0) + (readsBins ? 1 : 0))
+                                << test::describe(desc);
                         }
+                        slotMajor += plan.contiguous == 0 ? 1 : 0;
                         ++plans;
                         EXPECT_LE(plan.numTasks, tasks::kMAX_TASKS);
                         EXPECT_LE(static_cast<int64_t>(plan.smemBytes), tasks::kSMEM_BYTES);
@@ -269,6 +278,27 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     EXPECT_GT(plans, 1800);
     EXPECT_GT(derived, 450); // max (and avg where windows are disjoint) derives coarse levels
     EXPECT_GT(split, 500);   // few large planes per CTA split bins into rows
+    if (tasks::kCONTIGUOUS)
+    {
+        EXPECT_GT(slotMajor, 50); // 16x16 planes, several per CTA
+    }
+}
+
+// The launch path's planTasks is planTasksDerivingFrom with the knob's choice.
+TEST(TasksPlan, LaunchPathPlansAreTheKnobsChoice)
+{
+    for (auto const& levels : {std::vector<int32_t>{1, 2, 3, 6}, std::vector<int32_t>{1, 2, 4}})
+    {
+        SppDesc const desc = makeDesc(pyramidOf(levels, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
+            Layout::kNCHW, 4, 64, 13, 13);
+        TasksPlan launch;
+        TasksPlan chosen;
+        ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, 132, launch));
+        ASSERT_TRUE(tasks::planTasksDerivingFrom(desc, kTHREADS, 132, tasks::kONE_DERIVED_PHASE, chosen));
+        EXPECT_EQ(launch.numSegments, chosen.numSegments);
+        EXPECT_EQ(std::vector<uint32_t>(launch.tasks, launch.tasks + launch.numTasks),
+            std::vector<uint32_t>(chosen.tasks, chosen.tasks + chosen.numTasks));
+    }
 }
 
 TEST(TasksPlan, ShapesOfTheBenchmark)
@@ -278,8 +308,12 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     TasksPlan plan;
     SppDesc small = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT,
         Layout::kNCHW, 32, 256, 13, 13);
-    ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
-    EXPECT_EQ(plan.planes, 16);
+    // (planned with derived levels from derived ones, whatever the SPP_TASKS_ONE_PHASE knob says)
+    ASSERT_TRUE(tasks::planTasksDerivingFrom(small, kTHREADS, 132, false, plan));
+    if (tasks::kCTAS_PER_SM == 3) // the default of the SPP_TASKS_CTAS_PER_SM knob
+    {
+        EXPECT_EQ(plan.planes, 16);
+    }
     EXPECT_EQ(plan.autoPick, 1);
     EXPECT_EQ(plan.numTasks, 50);
     ASSERT_EQ(plan.numSegments, 4);
@@ -289,7 +323,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.segments[2].stride, 6);  // level 3 from level 6
     EXPECT_EQ(plan.segments[3].stride, 2);  // level 1 from level 2
     small.pyramid.mode = PoolMode::kAVG;
-    ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
+    ASSERT_TRUE(tasks::planTasksDerivingFrom(small, kTHREADS, 132, false, plan));
     for (int32_t s = 0; s < plan.numSegments; ++s)
     {
         EXPECT_EQ(plan.segments[s].stride, 13) << "segment " << s;
@@ -297,7 +331,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     // 38x63 {1,2,3,6}, 256 planes: one plane per CTA, level 6's bins split into their rows (6 x 42)
     SppDesc const large = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF,
         Layout::kNCHW, 1, 256, 38, 63);
-    ASSERT_TRUE(tasks::planTasks(large, kTHREADS, 132, plan));
+    ASSERT_TRUE(tasks::planTasksDerivingFrom(large, kTHREADS, 132, false, plan));
     EXPECT_EQ(plan.planes, 1);
     EXPECT_EQ(plan.segments[0].count, 252);
     EXPECT_EQ(plan.binBase, 38 * 63 + 252);

@@ -43,7 +43,8 @@ bool sppAlgoSupported(SppDesc const& desc, Algo algo) noexcept;
 //! Pools `input` into `output` ([N, C * sum(L^2)], same dtype) on `stream`.
 //! Returns cudaErrorInvalidValue for an invalid desc (call validate() for the message), a null pointer with a
 //! non-empty tensor or an unsupported algo (also kGRID forced on an input that is not 16-byte aligned:
-//! sppAlgoSupported assumes an aligned one); N == 0 launches nothing and returns cudaSuccess (for any algo).
+//! sppAlgoSupported assumes an aligned one), and cudaErrorMisalignedAddress for an input or output pointer that is
+//! not a multiple of the element size; N == 0 launches nothing and returns cudaSuccess (for any algo).
 //! (The workspace is not used today: sppWorkspaceSize returns 0.)
 //! Otherwise returns the launch status (cudaGetLastError()).
 cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, void* workspace, size_t workspaceBytes,

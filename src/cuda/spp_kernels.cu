@@ -1988,6 +1988,12 @@ cudaError_t sppForward(SppDesc const& desc, void const* input, void* output, voi
     {
         return cudaErrorInvalidValue;
     }
+    // the kernels address elements of the tensor's type (and round pointers down to 16 bytes for vector loads)
+    size_t const element = elementSize(desc.dtype);
+    if (reinterpret_cast<uintptr_t>(input) % element != 0 || reinterpret_cast<uintptr_t>(output) % element != 0)
+    {
+        return cudaErrorMisalignedAddress;
+    }
     Geometry const g = makeGeometry(desc);
     switch (desc.dtype)
     {

@@ -7,9 +7,14 @@
 // planned once on the host (a kernel parameter), and the CTA does one load round trip, a few short barrier-separated
 // phases and one store:
 //  1. Load: the group's planes are one contiguous run of NCHW input; it is read with 16-byte loads (scalar head and
-//     tail) and written to shared memory transposed, slot-major: tile[slot * laneStride + plane] (laneStride = G + 1,
-//     odd, so lanes on consecutive planes and threads on consecutive pixels both hit distinct banks). While the first
-//     loads are in flight the CTA copies the task table to shared memory and, for avg, makes the bins' divisors.
+//     tail). Where the plan says contiguous (H * W odd, or one plane per CTA) the run goes to shared memory as it is,
+//     element e at word misalignment + e: each 16-byte load becomes 16-byte stores of the converted values (for 2-
+//     and 1-byte types those stores conflict 2- and 4-way: lanes are kV words apart), and lanes on consecutive planes
+//     read pixels H * W words apart, distinct banks. Otherwise it is written slot-major, tile[slot * laneStride +
+//     plane] (laneStride = G + 1, odd, so lanes on consecutive planes and threads on consecutive pixels both hit
+//     distinct banks), at a division and four scalar stores per vector. Row partials and bins are always
+//     slot-major. While the first loads are in flight the CTA copies the task table to shared memory and, for avg,
+//     makes the bins' divisors.
 //  2. The program: thread t runs plane t % G of tasks t / G, t / G + 256 / G, ... of each segment, so the G lanes of
 //     a task group run the same task on consecutive planes; barriers where the plan says.
 //  3. Store: each level's bins of the group are one contiguous output run (when the group's planes lie in one

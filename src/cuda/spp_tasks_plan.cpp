@@ -14,23 +14,9 @@ namespace tasks
 namespace
 {
 
-#ifndef SPP_TASKS_CONTIGUOUS
-//! Tuning knob (scripts/device_tune.sh): 0 keeps every group's pixels transposed (slot-major) in shared memory.
-#define SPP_TASKS_CONTIGUOUS 1
-#endif
-
 //! Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
 //! 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
-#ifndef SPP_TASKS_CTAS_PER_SM
-#define SPP_TASKS_CTAS_PER_SM 3 // tuning knob (scripts/device_tune.sh)
-#endif
-constexpr int64_t kMIN_CTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
-
-#ifndef SPP_TASKS_ONE_PHASE
-//! Tuning knob (scripts/device_tune.sh): 1 derives levels only from directly read levels, so all derived levels make
-//! one phase (one barrier less for {1,2,3,6}: 1 from 6 in 36 reads instead of from 2 in 4). Not yet run on a GPU.
-#define SPP_TASKS_ONE_PHASE 0
-#endif
+constexpr int64_t kMIN_CTAS_PER_SM = kCTAS_PER_SM;
 
 //! What a plan depends on, from the descriptor (the names of the kernels' Geometry).
 struct Shape
@@ -310,7 +296,7 @@ bool buildProgram(
     int64_t const taskBytes = align16(static_cast<int64_t>(plan.numTasks) * 4);
     int64_t const tailBytes = taskBytes + align16(static_cast<int64_t>(g.sumL2) * 4);
     int64_t const contiguousBase = (kPIXEL_HEAD + static_cast<int64_t>(planes) * pixels + 3) / 4 * 4;
-    bool const contiguous = SPP_TASKS_CONTIGUOUS != 0 && (planes == 1 || pixels % 2 == 1)
+    bool const contiguous = kCONTIGUOUS && (planes == 1 || pixels % 2 == 1)
         && align16((contiguousBase + derivedWords) * kSLOT_BYTES) + tailBytes <= kSMEM_BYTES;
     int64_t const derivedBase = contiguous ? contiguousBase : static_cast<int64_t>(pixels) * laneStride;
     int64_t const tileBytes = align16((derivedBase + derivedWords) * kSLOT_BYTES);
@@ -554,13 +540,14 @@ TasksPlanCache gTasksPlanCache;
 
 } // namespace
 
-bool planTasksOnePhase(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
+bool planTasksDerivingFrom(
+    SppDesc const& desc, int32_t threads, int32_t sms, bool onlyDirectSources, TasksPlan& plan) noexcept
 {
     if (!validate(desc).ok() || threads < 32 || threads % 32 != 0 || sms < 1)
     {
         return false;
     }
-    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, true, plan);
+    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, onlyDirectSources, plan);
 }
 
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
@@ -569,7 +556,7 @@ bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& pla
     {
         return false;
     }
-    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, SPP_TASKS_ONE_PHASE != 0, plan);
+    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, kONE_DERIVED_PHASE, plan);
 }
 
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
@@ -588,7 +575,7 @@ bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPla
     {
         return found == TasksPlanCache::Lookup::kPLAN;
     }
-    bool const fits = planShape(shape, desc.pyramid.mode, threads, sms, SPP_TASKS_ONE_PHASE != 0, plan);
+    bool const fits = planShape(shape, desc.pyramid.mode, threads, sms, kONE_DERIVED_PHASE, plan);
     gTasksPlanCache.insert(key, fits, plan);
     return fits;
 }

@@ -34,11 +34,27 @@ constexpr int32_t kMAX_SEGMENTS = 48;
 constexpr int32_t kMAX_SLOTS = 65535;
 //! Rows and columns of a task are 8-bit; H and W are bounded by them (a direct bin may span the map).
 constexpr int32_t kMAX_SIDE = 255;
+// Tuning knobs of the planner (scripts/device_tune.sh passes them to the C++ and CUDA compilers; the defaults are
+// the measured choices, and tests read these constants to know which plans to expect).
+#ifndef SPP_TASKS_CONTIGUOUS
+#define SPP_TASKS_CONTIGUOUS 1 //!< 0: every group's pixels slot-major in shared memory
+#endif
+#ifndef SPP_TASKS_CTAS_PER_SM
+#define SPP_TASKS_CTAS_PER_SM 3 //!< CTAs per SM the choice of G aims for
+#endif
+#ifndef SPP_TASKS_ONE_PHASE
+#define SPP_TASKS_ONE_PHASE 0 //!< 1: derived levels only from directly read ones (one derived phase); not yet measured
+#endif
+constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
+constexpr int64_t kCTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
+constexpr bool kONE_DERIVED_PHASE = SPP_TASKS_ONE_PHASE != 0;
+
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
 constexpr int64_t kSLOT_BYTES = 4;
 //! Words before a contiguous group's pixels: the group's input starts up to 15 elements (int8) past a 16-byte
 //! boundary, and its element e lies at word misalignment + e, so that 16-byte loads become 16-byte stores.
 constexpr int64_t kPIXEL_HEAD = 16;
+static_assert(kPIXEL_HEAD >= 15, "the pixels' head must hold the largest misalignment: 15 int8 elements");
 //! Shared memory per CTA the tasks kernel may use (no opt-in; several CTAs per SM).
 constexpr int64_t kSMEM_BYTES = 46 * 1024;
 //! Most input elements for kAUTO to take the tasks kernel. It is latency-lean but pays more instructions per element
@@ -100,9 +116,10 @@ static_assert(sizeof(TasksPlan) <= 3840,
 //! or a program that does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
-//! planTasks with every derived level taken from a directly read level (one derived phase; the tuning knob
-//! SPP_TASKS_ONE_PHASE makes this the launch path's plan), for the CPU tests of both kinds of plan.
-bool planTasksOnePhase(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
+//! planTasks with the choice that kONE_DERIVED_PHASE makes for the launch path given explicitly: true takes derived
+//! levels only from directly read ones. For the CPU tests of both kinds of plan, whatever the knob.
+bool planTasksDerivingFrom(
+    SppDesc const& desc, int32_t threads, int32_t sms, bool onlyDirectSources, TasksPlan& plan) noexcept;
 
 //! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
 //! `desc` must already have passed validate().
