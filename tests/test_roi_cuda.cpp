@@ -629,6 +629,11 @@ TEST(RoiLauncher, RejectsInvalidInputWithoutLaunching)
     bad = desc;
     bad.roiDtype = DataType::kBF16;
     EXPECT_EQ(roiForward(bad, dummy, dummy, dummy, nullptr, 0, nullptr), cudaErrorInvalidValue);
+    // pointers that are not a multiple of their element size
+    alignas(16) unsigned char bytes[64] = {};
+    EXPECT_EQ(roiForward(desc, bytes + 2, bytes + 16, bytes + 32, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
+    EXPECT_EQ(roiForward(desc, bytes, bytes + 18, bytes + 32, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
+    EXPECT_EQ(roiForward(desc, bytes, bytes + 16, bytes + 33, nullptr, 0, nullptr), cudaErrorMisalignedAddress);
 }
 
 TEST(RoiLauncher, AlgoChoiceAndWorkspace)

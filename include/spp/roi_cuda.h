@@ -43,8 +43,9 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
 //! Pools every roi of `rois` ([K, 5], device) over `features` (device) into `output` ([K, C * sum(Lh*Lw)]) on
 //! `stream`. Returns cudaErrorInvalidValue for an invalid desc (validate() gives the message), a null pointer with a
 //! non-empty tensor, or an algo other than kAUTO that cannot run `desc` (roiAlgoSupported; e.g. kSEGMENTS on kNCHW
-//! without the workspace); K == 0 launches nothing and returns cudaSuccess; N == 0 with K > 0 is valid (every roi is
-//! then out of range: all-zero rows). Otherwise the launch status. Never throws.
+//! without the workspace), and cudaErrorMisalignedAddress for a features, rois or output pointer that is not a
+//! multiple of its element size; K == 0 launches nothing and returns cudaSuccess; N == 0 with K > 0 is valid (every
+//! roi is then out of range: all-zero rows). Otherwise the launch status. Never throws.
 cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* rois, void* output, void* workspace,
     size_t workspaceBytes, cudaStream_t stream, RoiLaunchOptions const& options = RoiLaunchOptions{}) noexcept;
 

@@ -764,6 +764,14 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     {
         return cudaErrorInvalidValue;
     }
+    // the kernels address elements of each tensor's type
+    auto const misaligned = [](void const* p, DataType type) {
+        return reinterpret_cast<uintptr_t>(p) % elementSize(type) != 0;
+    };
+    if (misaligned(features, desc.dtype) || misaligned(output, desc.dtype) || misaligned(rois, desc.roiDtype))
+    {
+        return cudaErrorMisalignedAddress;
+    }
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
     roi::SliceSetup plan{};
