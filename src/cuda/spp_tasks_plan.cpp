@@ -552,11 +552,7 @@ bool planTasksDerivingFrom(
 
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
 {
-    if (!validate(desc).ok() || threads < 32 || threads % 32 != 0 || sms < 1)
-    {
-        return false;
-    }
-    return planShape(Shape::of(desc), desc.pyramid.mode, threads, sms, kONE_DERIVED_PHASE, plan);
+    return planTasksDerivingFrom(desc, threads, sms, kONE_DERIVED_PHASE, plan);
 }
 
 bool planTasksCached(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept
