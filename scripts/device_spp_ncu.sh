@@ -5,7 +5,8 @@
 # $OUT/spp_ncu_<tag>.txt (speed of light, memory, scheduler, warp states).
 # SPP_NCU_SOURCE=1 profiles source counters instead: executed warp instructions and stall samples per CUDA source
 # line ($OUT/spp_src_<tag>.csv, CUDA lines with their SASS), and prints the 25 lines with the most instructions (an
-# inlined call counts at every level of its inline stack, so shares overlap).
+# inlined call counts at every level of its inline stack, so shares overlap). Per SASS instruction, on this machine:
+# scripts/ncu_sass.py $OUT/spp_src_<tag>.csv --warps <grid x warps per CTA> [--split <phase offsets>].
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
