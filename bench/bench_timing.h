@@ -16,12 +16,13 @@ struct BatchTime
     float hostUsPerCall; //!< of the enqueue loop, divided by the number of calls
 };
 
-//! Records `start`, calls enqueue(i) for i in [0, calls) (each returns a cudaError_t), records `stop` and waits for it.
-//! Returns the first error, else cudaSuccess with `time` filled.
+//! Records `start` on `stream`, calls enqueue(i) for i in [0, calls) (each returns a cudaError_t; it should enqueue on
+//! the same stream), records `stop` and waits for it. Returns the first error, else cudaSuccess with `time` filled.
 template <typename Enqueue>
-cudaError_t timeBatch(cudaEvent_t start, cudaEvent_t stop, int32_t calls, Enqueue&& enqueue, BatchTime& time)
+cudaError_t timeBatch(cudaEvent_t start, cudaEvent_t stop, int32_t calls, Enqueue&& enqueue, BatchTime& time,
+    cudaStream_t stream = nullptr)
 {
-    cudaError_t status = cudaEventRecord(start);
+    cudaError_t status = cudaEventRecord(start, stream);
     auto const hostStart = std::chrono::steady_clock::now();
     for (int32_t i = 0; i < calls && status == cudaSuccess; ++i)
     {
@@ -31,7 +32,7 @@ cudaError_t timeBatch(cudaEvent_t start, cudaEvent_t stop, int32_t calls, Enqueu
         = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - hostStart).count();
     if (status == cudaSuccess)
     {
-        status = cudaEventRecord(stop);
+        status = cudaEventRecord(stop, stream);
     }
     if (status == cudaSuccess)
     {

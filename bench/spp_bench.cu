@@ -121,10 +121,10 @@ float median(std::vector<float> v)
     return v.size() % 2 ? v[m] : 0.5F * (v[m - 1] + v[m]);
 }
 
-// Median us per call of CUDA-graph replays: graph j (of `graphs`) holds the `calls` calls enqueue(stream, j * calls + b),
-// b < calls, captured once; the graphs are replayed in turn, events around each replay. No host launch cost between
-// the calls: the GPU's own time per call back to back (TensorRT engines launched from a CUDA graph see this).
-// -1 when the calls cannot be captured.
+// Median us per call of CUDA-graph replays: graph j (of `graphs`) holds the `calls` calls
+// enqueue(stream, j * calls + b), b < calls, captured once; the graphs are replayed in turn, events around each
+// replay. No host launch cost between the calls: the GPU's own time per call back to back (TensorRT engines launched
+// from a CUDA graph see this). -1 when the calls cannot be captured.
 template <typename Enqueue>
 double graphUsPerCall(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, int32_t graphs, int32_t calls,
     int32_t runs, Enqueue&& enqueue)
@@ -248,6 +248,7 @@ struct Result
     double waveReadUs;  // readWaveKernel, the same way
     double graphUs;     // per call in CUDA graphs of kBATCH calls (no host launch cost between calls); -1: not captured
     double readGraphUs; // readKernel over the same inputs, the same way
+    double streamUs;    // pipelined like pipelinedUs, on a created non-blocking stream instead of the legacy one
 };
 
 } // namespace
@@ -321,6 +322,7 @@ int main(int argc, char** argv)
     {
         double us[2][2]; // [small, large parameters][gpu, host] per launch, pipelined
         double graphUs;  // small parameters, from a CUDA graph
+        double ownStream[2]; // small parameters, pipelined on a created non-blocking stream: [gpu, host]
     };
     auto const launchProbe = [&](char const* when) {
         Probe probe{};
@@ -357,11 +359,31 @@ int main(int argc, char** argv)
             emptyKernel<<<256, 256, 0, s>>>(sink, b);
             return cudaGetLastError();
         });
+        {
+            std::vector<float> gpu;
+            std::vector<float> host;
+            for (int32_t i = 0; i < runs + 3; ++i)
+            {
+                bench::BatchTime t{};
+                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                    emptyKernel<<<256, 256, 0, graphStream>>>(sink, b);
+                    return cudaGetLastError();
+                }, t, graphStream));
+                if (i >= 3)
+                {
+                    gpu.push_back(t.gpuMsPerCall);
+                    host.push_back(t.hostUsPerCall);
+                }
+            }
+            probe.ownStream[0] = median(gpu) * 1e3;
+            probe.ownStream[1] = median(host);
+        }
         std::printf("launch probe %s (empty kernel, 256 x 256 threads, 20 back-to-back launches): %zu-byte parameters "
-                    "%.2f us per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us); from a CUDA graph "
-                    "%.2f us\n",
+                    "%.2f us per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us); on a created "
+                    "stream %.2f us (host %.2f us); from a CUDA graph %.2f us\n",
             when, sizeof(int32_t*) + sizeof(int32_t), probe.us[0][0], probe.us[0][1],
-            sizeof(LargeParams) + sizeof(int32_t*), probe.us[1][0], probe.us[1][1], probe.graphUs);
+            sizeof(LargeParams) + sizeof(int32_t*), probe.us[1][0], probe.us[1][1], probe.ownStream[0],
+            probe.ownStream[1], probe.graphUs);
         return probe;
     };
     Probe const probeBefore = launchProbe("before the cases");
@@ -468,6 +490,20 @@ int main(int argc, char** argv)
                         batches.push_back(t.gpuMsPerCall);
                     }
                 }
+                // the same on a created non-blocking stream (what a TensorRT engine enqueues on), not the legacy one
+                std::vector<float> streamBatches;
+                for (int32_t i = 0; i < runs + 3; ++i)
+                {
+                    bench::BatchTime t{};
+                    CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t b) {
+                        void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
+                        return spp::sppForward(desc, in, output, workspace, wsBytes, graphStream, options);
+                    }, t, graphStream));
+                    if (i >= 3)
+                    {
+                        streamBatches.push_back(t.gpuMsPerCall);
+                    }
+                }
                 std::vector<float> times;
                 for (int32_t i = 0; i < runs + 10; ++i)
                 {
@@ -490,7 +526,8 @@ int main(int argc, char** argv)
                 double const pipelinedUs = median(batches) * 1e3;
                 double const gbps = static_cast<double>(inBytes + outBytes) / (pipelinedUs * 1e-6) / 1e9;
                 results.push_back({k.name, spp::toString(dtype), algoName, static_cast<double>(inBytes) / (1 << 20), us,
-                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs, waveReadUs, graphUs, readGraphUs});
+                    pipelinedUs, median(hostTimes), gbps, 100.0 * gbps / readGBps, readUs, waveReadUs, graphUs,
+                    readGraphUs, median(streamBatches) * 1e3});
             }
             for (void* p : inputs)
             {
@@ -501,20 +538,22 @@ int main(int argc, char** argv)
         }
     }
     Probe const probeAfter = launchProbe("after the cases");
-    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s %8s %9s %9s\n", "case", "dtype", "algo",
+    std::printf("\n%-24s %-5s %-7s %9s %12s %12s %8s %8s %7s %8s %6s %8s %9s %9s %9s\n", "case", "dtype", "algo",
         "input MiB", "1 call us", "pipelined us", "host us", "GB/s", "% read", "read us", "/read", "wave us",
-        "graph us", "rd graph");
+        "graph us", "rd graph", "stream us");
     for (Result const& r : results)
     {
-        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%% %8.2f %9.2f %9.2f\n",
+        std::printf("%-24s %-5s %-7s %9.1f %12.2f %12.2f %8.2f %8.0f %6.1f%% %8.2f %5.0f%% %8.2f %9.2f %9.2f %9.2f\n",
             r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
-            r.pctRead, r.readUs, 100.0 * r.readUs / r.pipelinedUs, r.waveReadUs, r.graphUs, r.readGraphUs);
+            r.pctRead, r.readUs, 100.0 * r.readUs / r.pipelinedUs, r.waveReadUs, r.graphUs, r.readGraphUs,
+            r.streamUs);
     }
     std::printf("(1 call: events around a single call, median of %d; pipelined: events around 20 back-to-back calls "
                 "on rotating inputs / 20, median of %d; GB/s = (input + output bytes) / pipelined time; read us / wave "
                 "us: readKernel (8 CTAs x 512 per SM, one load per step) / readWaveKernel (one wave, 4 loads per step) "
-                "over the same input bytes, pipelined; /read = read us / pipelined us; graph us / rd graph: the call / readKernel "
-                "replayed from CUDA graphs of 20 calls on rotating inputs, per call: no host launch cost in between)\n",
+                "over the same input bytes, pipelined; /read = read us / pipelined us; graph us / rd graph: the call / "
+                "readKernel replayed from CUDA graphs of 20 calls on rotating inputs, per call: no host launch cost in "
+                "between; stream us: pipelined, on a created non-blocking stream instead of the legacy default one)\n",
         runs, runs);
     if (jsonPath != nullptr)
     {
@@ -528,9 +567,11 @@ int main(int argc, char** argv)
             "{\n  \"gpu\": \"%s\",\n  \"read_bandwidth_gbps\": %.1f,\n  \"runs\": %d,\n"
             "  \"empty_launch_us\": {\"small_params\": %.3f, \"small_params_host\": %.3f, \"large_params\": %.3f, "
             "\"large_params_host\": %.3f, \"graph\": %.3f, \"small_params_after\": %.3f, "
-            "\"small_params_host_after\": %.3f, \"graph_after\": %.3f},\n  \"results\": [\n",
+            "\"small_params_host_after\": %.3f, \"graph_after\": %.3f, \"own_stream\": %.3f, "
+            "\"own_stream_host\": %.3f, \"own_stream_after\": %.3f},\n  \"results\": [\n",
             prop.name, readGBps, runs, probeBefore.us[0][0], probeBefore.us[0][1], probeBefore.us[1][0],
-            probeBefore.us[1][1], probeBefore.graphUs, probeAfter.us[0][0], probeAfter.us[0][1], probeAfter.graphUs);
+            probeBefore.us[1][1], probeBefore.graphUs, probeAfter.us[0][0], probeAfter.us[0][1], probeAfter.graphUs,
+            probeBefore.ownStream[0], probeBefore.ownStream[1], probeAfter.ownStream[0]);
         for (size_t i = 0; i < results.size(); ++i)
         {
             Result const& r = results[i];
@@ -538,9 +579,9 @@ int main(int argc, char** argv)
                 "    {\"case\": \"%s\", \"dtype\": \"%s\", \"algo\": \"%s\", \"input_mib\": %.2f, \"median_us\": %.3f, "
                 "\"pipelined_us\": %.3f, \"host_us\": %.3f, \"gbps\": %.1f, \"pct_read_bw\": %.1f, "
                 "\"same_size_read_us\": %.3f, \"same_size_wave_read_us\": %.3f, \"graph_us\": %.3f, "
-                "\"same_size_read_graph_us\": %.3f}%s\n",
+                "\"same_size_read_graph_us\": %.3f, \"stream_pipelined_us\": %.3f}%s\n",
                 r.name.c_str(), r.dtype.c_str(), r.algo.c_str(), r.inputMiB, r.medianUs, r.pipelinedUs, r.hostUs, r.gbps,
-                r.pctRead, r.readUs, r.waveReadUs, r.graphUs, r.readGraphUs,
+                r.pctRead, r.readUs, r.waveReadUs, r.graphUs, r.readGraphUs, r.streamUs,
                 i + 1 < results.size() ? "," : "");
         }
         std::fprintf(f, "  ]\n}\n");
