@@ -475,35 +475,30 @@ int main(int argc, char** argv)
                 spp::LaunchOptions options;
                 options.algo = algo;
                 constexpr int32_t kBATCH = 20;
-                std::vector<float> batches;
+                // batches of kBATCH back-to-back calls on `stream`: GPU ms per call of each (past 3 warm-up batches),
+                // host us per call of every batch
+                auto const pipelined = [&](cudaStream_t stream, std::vector<float>& hostTimes) {
+                    std::vector<float> batches;
+                    for (int32_t i = 0; i < runs + 3; ++i)
+                    {
+                        bench::BatchTime t{};
+                        CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t b) {
+                            void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
+                            return spp::sppForward(desc, in, output, workspace, wsBytes, stream, options);
+                        }, t, stream));
+                        hostTimes.push_back(t.hostUsPerCall);
+                        if (i >= 3)
+                        {
+                            batches.push_back(t.gpuMsPerCall);
+                        }
+                    }
+                    return batches;
+                };
                 std::vector<float> hostTimes;
-                for (int32_t i = 0; i < runs + 3; ++i)
-                {
-                    bench::BatchTime t{};
-                    CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t b) {
-                        void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
-                        return spp::sppForward(desc, in, output, workspace, wsBytes, nullptr, options);
-                    }, t));
-                    hostTimes.push_back(t.hostUsPerCall);
-                    if (i >= 3)
-                    {
-                        batches.push_back(t.gpuMsPerCall);
-                    }
-                }
+                std::vector<float> const batches = pipelined(nullptr, hostTimes);
                 // the same on a created non-blocking stream (what a TensorRT engine enqueues on), not the legacy one
-                std::vector<float> streamBatches;
-                for (int32_t i = 0; i < runs + 3; ++i)
-                {
-                    bench::BatchTime t{};
-                    CHECK_CUDA(bench::timeBatch(start, stop, kBATCH, [&](int32_t b) {
-                        void const* in = inputs[static_cast<size_t>(i * kBATCH + b) % rotate];
-                        return spp::sppForward(desc, in, output, workspace, wsBytes, graphStream, options);
-                    }, t, graphStream));
-                    if (i >= 3)
-                    {
-                        streamBatches.push_back(t.gpuMsPerCall);
-                    }
-                }
+                std::vector<float> streamHostTimes;
+                std::vector<float> const streamBatches = pipelined(graphStream, streamHostTimes);
                 std::vector<float> times;
                 for (int32_t i = 0; i < runs + 10; ++i)
                 {
