@@ -11,7 +11,10 @@ parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(core tensorrt roi python)
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 for p in "${parts[@]}"; do
-    case $p in core | tensorrt | roi | python) ;; *) echo "device_all: unknown part '$p' (core tensorrt roi python)" >&2; exit 2 ;; esac
+    case $p in
+        core | tensorrt | roi | python) ;;
+        *) echo "device_all: unknown part '$p' (core tensorrt roi python)" >&2; exit 2 ;;
+    esac
 done
 final=${OUT:-$PWD/device-out}
 mkdir -p "$final"
