@@ -324,60 +324,41 @@ int main(int argc, char** argv)
         double graphUs;  // small parameters, from a CUDA graph
         double ownStream[2]; // small parameters, pipelined on a created non-blocking stream: [gpu, host]
     };
+    // median GPU and host us per launch of batches of 20 launches on `stream`
+    auto const probeLaunches = [&](cudaStream_t stream, auto&& launch, double (&result)[2]) {
+        std::vector<float> gpu;
+        std::vector<float> host;
+        for (int32_t i = 0; i < runs + 3; ++i)
+        {
+            bench::BatchTime t{};
+            CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
+                launch(stream, b);
+                return cudaGetLastError();
+            }, t, stream));
+            if (i >= 3)
+            {
+                gpu.push_back(t.gpuMsPerCall);
+                host.push_back(t.hostUsPerCall);
+            }
+        }
+        result[0] = median(gpu) * 1e3;
+        result[1] = median(host);
+    };
     auto const launchProbe = [&](char const* when) {
         Probe probe{};
-        for (int32_t large = 0; large < 2; ++large)
-        {
-            LargeParams params{};
-            std::vector<float> gpu;
-            std::vector<float> host;
-            for (int32_t i = 0; i < runs + 3; ++i)
-            {
-                bench::BatchTime t{};
-                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
-                    if (large != 0)
-                    {
-                        params.words[0] = static_cast<uint32_t>(b);
-                        emptyLargeParamsKernel<<<256, 256>>>(params, sink);
-                    }
-                    else
-                    {
-                        emptyKernel<<<256, 256>>>(sink, b);
-                    }
-                    return cudaGetLastError();
-                }, t));
-                if (i >= 3)
-                {
-                    gpu.push_back(t.gpuMsPerCall);
-                    host.push_back(t.hostUsPerCall);
-                }
-            }
-            probe.us[large][0] = median(gpu) * 1e3;
-            probe.us[large][1] = median(host);
-        }
+        auto const empty = [&](cudaStream_t stream, int32_t b) { emptyKernel<<<256, 256, 0, stream>>>(sink, b); };
+        LargeParams params{};
+        auto const large = [&](cudaStream_t stream, int32_t b) {
+            params.words[0] = static_cast<uint32_t>(b);
+            emptyLargeParamsKernel<<<256, 256, 0, stream>>>(params, sink);
+        };
+        probeLaunches(nullptr, empty, probe.us[0]);
+        probeLaunches(nullptr, large, probe.us[1]);
+        probeLaunches(graphStream, empty, probe.ownStream);
         probe.graphUs = graphUsPerCall(graphStream, start, stop, 1, 20, runs, [&](cudaStream_t s, int32_t b) {
-            emptyKernel<<<256, 256, 0, s>>>(sink, b);
+            empty(s, b);
             return cudaGetLastError();
         });
-        {
-            std::vector<float> gpu;
-            std::vector<float> host;
-            for (int32_t i = 0; i < runs + 3; ++i)
-            {
-                bench::BatchTime t{};
-                CHECK_CUDA(bench::timeBatch(start, stop, 20, [&](int32_t b) {
-                    emptyKernel<<<256, 256, 0, graphStream>>>(sink, b);
-                    return cudaGetLastError();
-                }, t, graphStream));
-                if (i >= 3)
-                {
-                    gpu.push_back(t.gpuMsPerCall);
-                    host.push_back(t.hostUsPerCall);
-                }
-            }
-            probe.ownStream[0] = median(gpu) * 1e3;
-            probe.ownStream[1] = median(host);
-        }
         std::printf("launch probe %s (empty kernel, 256 x 256 threads, 20 back-to-back launches): %zu-byte parameters "
                     "%.2f us per launch (host %.2f us), %zu-byte parameters %.2f us (host %.2f us); on a created "
                     "stream %.2f us (host %.2f us); from a CUDA graph %.2f us\n",

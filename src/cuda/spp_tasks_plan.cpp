@@ -14,10 +14,6 @@ namespace tasks
 namespace
 {
 
-//! Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
-//! 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
-constexpr int64_t kMIN_CTAS_PER_SM = kCTAS_PER_SM;
-
 //! What a plan depends on, from the descriptor (the names of the kernels' Geometry).
 struct Shape
 {
@@ -413,9 +409,9 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, bool
             }
         }
     }
-    // G: the largest power of two up to 32 that still gives every SM kMIN_CTAS_PER_SM CTAs, or smaller where
+    // G: the largest power of two up to 32 that still gives every SM kCTAS_PER_SM CTAs, or smaller where
     // the shared memory asks for it.
-    int64_t const wanted = static_cast<int64_t>(sms) * kMIN_CTAS_PER_SM;
+    int64_t const wanted = static_cast<int64_t>(sms) * kCTAS_PER_SM;
     int32_t p = 32;
     while (p > 1 && (planes + p - 1) / p < wanted)
     {

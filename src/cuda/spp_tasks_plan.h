@@ -40,7 +40,9 @@ constexpr int32_t kMAX_SIDE = 255;
 #define SPP_TASKS_CONTIGUOUS 1 //!< 0: every group's pixels slot-major in shared memory
 #endif
 #ifndef SPP_TASKS_CTAS_PER_SM
-#define SPP_TASKS_CTAS_PER_SM 3 //!< CTAs per SM the choice of G aims for
+// Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
+// 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
+#define SPP_TASKS_CTAS_PER_SM 3
 #endif
 #ifndef SPP_TASKS_ONE_PHASE
 #define SPP_TASKS_ONE_PHASE 0 //!< 1: derived levels only from directly read ones (one derived phase); not yet measured
