@@ -43,24 +43,17 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
     }
 }
 
-#ifndef SPP_TASKS_RECT
-//! Tuning knob (scripts/device_tune.sh): 1 = steps of four columns plus up to three predicated ones (measured,
-//! session 9); 2 = rectangles up to four wide as one step of four predicated columns per row, wider ones in steps of
-//! four with the last step predicated (not yet run on a GPU).
-#define SPP_TASKS_RECT 1
-#endif
-
 // Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), row by row and
-// within a row left to right (the same order in every variant, so avg sums are the same).
-// (Four accumulators over four predicated columns per step measured slower on the H200: 13x13 10.8 vs 10.0 us.)
+// within a row left to right (the CPU reference's order, so avg sums match it).
+// Rectangles up to four wide are one step of four predicated columns per row; wider ones go in steps of four with the
+// last step predicated. (On the H200, session 10, this took 13x13 {1,2,3,6} from 8.23 / 8.05 to 7.69 / 7.46 us per
+// call from a CUDA graph, fp32 / fp16, against steps of four plus up to three predicated columns, whose SASS
+// re-derived the tail's predicates and column step in every row; four accumulators measured slower: 10.8 vs 10.0 us.)
 template <typename Acc, PoolMode kMode>
 __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
     int32_t colStep, Acc identity)
 {
     Acc acc = identity;
-#if SPP_TASKS_RECT == 2
-    // Session 9's SASS of variant 1 re-derived the tail's predicates and the column step inside the row loop (about
-    // 30 instructions per row of a 3-wide rectangle); here they are made once per rectangle.
     int32_t const o1 = colStep;
     int32_t const o2 = 2 * colStep;
     int32_t const o3 = 3 * colStep;
@@ -99,34 +92,6 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
             combine<Acc, kMode>(acc, v3);
         }
     }
-#else
-    // per row: steps of four columns, then up to three predicated ones
-    int32_t const body = cols & ~3;
-    int32_t const tail = cols & 3;
-    for (int32_t r = 0; r < rows; ++r, at += rowStep)
-    {
-        Acc const* p = at;
-        for (int32_t c = 0; c < body; c += 4, p += 4 * colStep)
-        {
-            combine<Acc, kMode>(acc, p[0]);
-            combine<Acc, kMode>(acc, p[colStep]);
-            combine<Acc, kMode>(acc, p[2 * colStep]);
-            combine<Acc, kMode>(acc, p[3 * colStep]);
-        }
-        if (tail > 0)
-        {
-            combine<Acc, kMode>(acc, p[0]);
-        }
-        if (tail > 1)
-        {
-            combine<Acc, kMode>(acc, p[colStep]);
-        }
-        if (tail > 2)
-        {
-            combine<Acc, kMode>(acc, p[2 * colStep]);
-        }
-    }
-#endif
     return acc;
 }
 

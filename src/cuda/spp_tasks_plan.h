@@ -44,12 +44,8 @@ constexpr int32_t kMAX_SIDE = 255;
 // 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
 #define SPP_TASKS_CTAS_PER_SM 3
 #endif
-#ifndef SPP_TASKS_ONE_PHASE
-#define SPP_TASKS_ONE_PHASE 0 //!< 1: derived levels only from directly read ones (one derived phase); not yet measured
-#endif
 constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
 constexpr int64_t kCTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
-constexpr bool kONE_DERIVED_PHASE = SPP_TASKS_ONE_PHASE != 0;
 
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
 constexpr int64_t kSLOT_BYTES = 4;
@@ -117,11 +113,6 @@ static_assert(sizeof(TasksPlan) <= 3840,
 //! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, C * sum(L^2) >= 2^31,
 //! or a program that does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
-
-//! planTasks with the choice that kONE_DERIVED_PHASE makes for the launch path given explicitly: true takes derived
-//! levels only from directly read ones. For the CPU tests of both kinds of plan, whatever the knob.
-bool planTasksDerivingFrom(
-    SppDesc const& desc, int32_t threads, int32_t sms, bool onlyDirectSources, TasksPlan& plan) noexcept;
 
 //! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
 //! `desc` must already have passed validate().
