@@ -316,6 +316,13 @@ TEST(TasksPlan, Limits)
     EXPECT_TRUE(plans({25}, Layout::kNCHW, 25, 25));   // 625 bins
     EXPECT_FALSE(plans({26}, Layout::kNCHW, 26, 26));  // 676 bins: more tasks than a plan holds
     EXPECT_FALSE(plans({1, 2, 4}, Layout::kNCHW, 200, 200)); // 160 KB per plane
+    // the kernel's element offsets are 32-bit: 2^31 - 1 elements are taken, one plane more is refused
+    SppDesc big = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF, Layout::kNCHW,
+        1, INT32_MAX / 169, 13, 13);
+    TasksPlan bigPlan;
+    EXPECT_TRUE(tasks::planTasks(big, kTHREADS, 132, bigPlan));
+    big.c += 1;
+    EXPECT_FALSE(tasks::planTasks(big, kTHREADS, 132, bigPlan));
     TasksPlan plan;
     SppDesc bad = makeDesc(pyramidOf({1, 2}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kFLOAT, Layout::kNCHW, 1, 1,
         0, 4);

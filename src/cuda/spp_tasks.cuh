@@ -43,39 +43,45 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
     }
 }
 
-// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), row by row and
-// within a row left to right (the CPU reference's order, so avg sums match it).
-// Rectangles up to four wide are one step of four predicated columns per row; wider ones go in steps of four with the
-// last step predicated. (On the H200, session 10, this took 13x13 {1,2,3,6} from 8.23 / 8.05 to 7.69 / 7.46 us per
-// call from a CUDA graph, fp32 / fp16, against steps of four plus up to three predicated columns, whose SASS
-// re-derived the tail's predicates and column step in every row; four accumulators measured slower: 10.8 vs 10.0 us.)
+// Reduces the rows x kCols rectangle at `at` into acc, row by row and within a row left to right (the CPU
+// reference's order, so avg sums match it). With colStep a compile-time 1 the loads take immediate offsets.
+template <typename Acc, PoolMode kMode, int32_t kCols>
+__device__ __forceinline__ Acc reduceRows(Acc const* at, int32_t rows, int32_t rowStep, int32_t colStep, Acc acc)
+{
+#pragma unroll 1
+    for (int32_t r = 0; r < rows; ++r, at += rowStep)
+    {
+#pragma unroll
+        for (int32_t c = 0; c < kCols; ++c)
+        {
+            combine<Acc, kMode>(acc, at[c * colStep]);
+        }
+    }
+    return acc;
+}
+
+// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), in reduceRows'
+// order. Rectangles up to four wide take an unrolled row of exactly their width (the lanes of a task group share
+// the task, so the switch is uniform in them; a warp's two groups diverge only where their widths differ); wider
+// ones go in steps of four columns with the last step predicated. (H200, session 10: one predicated four-column
+// step per row for every width up to four took 13x13 {1,2,3,6} from 8.2 to 7.7 us per call from a CUDA graph against
+// steps of four plus up to three predicated columns; four accumulators measured slower: 10.8 vs 10.0 us.)
 template <typename Acc, PoolMode kMode>
 __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
     int32_t colStep, Acc identity)
 {
+    switch (cols)
+    {
+    case 1: return reduceRows<Acc, kMode, 1>(at, rows, rowStep, colStep, identity);
+    case 2: return reduceRows<Acc, kMode, 2>(at, rows, rowStep, colStep, identity);
+    case 3: return reduceRows<Acc, kMode, 3>(at, rows, rowStep, colStep, identity);
+    case 4: return reduceRows<Acc, kMode, 4>(at, rows, rowStep, colStep, identity);
+    default: break;
+    }
     Acc acc = identity;
     int32_t const o1 = colStep;
     int32_t const o2 = 2 * colStep;
     int32_t const o3 = 3 * colStep;
-    if (cols <= 4)
-    {
-        bool const c0 = cols > 0;
-        bool const c1 = cols > 1;
-        bool const c2 = cols > 2;
-        bool const c3 = cols > 3;
-        for (int32_t r = 0; r < rows; ++r, at += rowStep)
-        {
-            Acc const v0 = c0 ? at[0] : identity;
-            Acc const v1 = c1 ? at[o1] : identity;
-            Acc const v2 = c2 ? at[o2] : identity;
-            Acc const v3 = c3 ? at[o3] : identity;
-            combine<Acc, kMode>(acc, v0);
-            combine<Acc, kMode>(acc, v1);
-            combine<Acc, kMode>(acc, v2);
-            combine<Acc, kMode>(acc, v3);
-        }
-        return acc;
-    }
     for (int32_t r = 0; r < rows; ++r, at += rowStep)
     {
         Acc const* p = at;
@@ -93,6 +99,26 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
         }
     }
     return acc;
+}
+
+// Runs this thread's tasks of one segment on its plane: tasks taskGroup, taskGroup + taskGroups, ... Slot s of the
+// segment's source lies at base + s * step; kUnitStep says step is 1 (contiguous pixels, or G == 1), which lets
+// the compiler address a rectangle's columns by immediate offsets.
+template <typename Acc, PoolMode kMode, bool kUnitStep>
+__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, uint32_t const* taskTable, Acc const* base,
+    int32_t step, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups, Acc identity)
+{
+    int32_t const colStep = kUnitStep ? 1 : step;
+    int32_t const rowStep = seg.stride * colStep;
+    for (int32_t k = taskGroup; k < seg.count; k += taskGroups)
+    {
+        uint32_t const task = taskTable[seg.first + k];
+        int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
+        int32_t const cols = static_cast<int32_t>(task >> 24);
+        Acc const acc = reduceRect<Acc, kMode>(
+            base + static_cast<int32_t>(task & 0xffff) * colStep, rows, cols, rowStep, colStep, identity);
+        dst[k * laneStride] = rows == 0 || cols == 0 ? Acc(0) : acc;
+    }
 }
 
 // Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,
@@ -121,7 +147,9 @@ __global__ void SPP_TASKS_BOUNDS
     int32_t const lanePlane = tid & (plan.planes - 1); // this thread's plane in its task group (G is a power of 2)
     int32_t const taskGroup = tid >> plan.planeShift;
     int32_t const taskGroups = kTHREADS >> plan.planeShift;
-    int64_t const totalPlanes = g.n * g.c;
+    // (32-bit plane and element offsets: the planner refuses N * C * H * W >= 2^31)
+    auto const totalPlanes = static_cast<int32_t>(g.n * g.c);
+    auto const numGroups = static_cast<int32_t>(plan.numGroups);
     Acc const identity = device::identity<T, kMode>();
 
     // the task table and the avg divisors, made while the first group's loads are in flight
@@ -135,14 +163,13 @@ __global__ void SPP_TASKS_BOUNDS
             fillTaskDivisors(g, divisors);
         }
     };
-    for (int64_t group = blockIdx.x; group < plan.numGroups; group += gridDim.x)
+    for (auto group = static_cast<int32_t>(blockIdx.x); group < numGroups; group += static_cast<int32_t>(gridDim.x))
     {
-        int64_t const firstPlane = group * plan.planes;
-        int32_t const numPlanes = static_cast<int32_t>(
-            totalPlanes - firstPlane < plan.planes ? totalPlanes - firstPlane : plan.planes);
+        int32_t const firstPlane = group * plan.planes;
+        int32_t const numPlanes = min(totalPlanes - firstPlane, plan.planes);
         int32_t const count = numPlanes * pixels;
         T const* const src = input + firstPlane * pixels;
-        bool const firstGroup = group == blockIdx.x;
+        bool const firstGroup = group == static_cast<int32_t>(blockIdx.x);
         if (!firstGroup)
         {
             __syncthreads(); // the previous group is done with the tile
@@ -244,17 +271,20 @@ __global__ void SPP_TASKS_BOUNDS
         {
             tasks::TaskSegment const seg = plan.segments[s];
             int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
-            int32_t const base = seg.fromPixels != 0 ? pixelWord : derivedWord;
-            int32_t const rowStep = seg.stride * step;
+            Acc const* const base = tile + (seg.fromPixels != 0 ? pixelWord : derivedWord);
             Acc* const dst = tile + (derivedWord + seg.dst * laneStride);
-            for (int32_t k = taskGroup; k < seg.count && lanePlane < numPlanes; k += taskGroups)
+            if (lanePlane < numPlanes)
             {
-                uint32_t const task = taskTable[seg.first + k];
-                int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
-                int32_t const cols = static_cast<int32_t>(task >> 24);
-                Acc const acc = reduceRect<Acc, kMode>(
-                    tile + (base + static_cast<int32_t>(task & 0xffff) * step), rows, cols, rowStep, step, identity);
-                dst[k * laneStride] = rows == 0 || cols == 0 ? Acc(0) : acc;
+                if (step == 1)
+                {
+                    runSegment<Acc, kMode, true>(
+                        seg, taskTable, base, 1, dst, laneStride, taskGroup, taskGroups, identity);
+                }
+                else
+                {
+                    runSegment<Acc, kMode, false>(
+                        seg, taskTable, base, step, dst, laneStride, taskGroup, taskGroups, identity);
+                }
             }
             if (seg.sync != 0)
             {
@@ -264,8 +294,7 @@ __global__ void SPP_TASKS_BOUNDS
 
         // 3. Store, per level one contiguous run of the output when the group's planes lie in one sample (offsets in a
         // sample are 32-bit: the planner refuses C * sum(L^2) >= 2^31).
-        int64_t const n0 = plan.fastSample != 0 ? plan.perChannel.div(static_cast<int32_t>(firstPlane))
-                                                : sampleOf(g, firstPlane);
+        int64_t const n0 = plan.fastSample != 0 ? plan.perChannel.div(firstPlane) : sampleOf(g, firstPlane);
         auto const c0 = static_cast<int32_t>(firstPlane - n0 * g.c);
         bool const oneSample = c0 + numPlanes <= g.c;
         T* const sampleOut = output + n0 * g.features;
@@ -274,23 +303,31 @@ __global__ void SPP_TASKS_BOUNDS
         {
             int32_t const binCount = g.levels[l] * g.levels[l];
             int32_t const run = numPlanes * binCount;
+            detail::Magic const perBins = plan.perLevel[l];
             Acc const* const bins = tile + plan.binWords + prefix * laneStride;
-            T* const out = sampleOut + (plan.levelOut[l] + c0 * binCount);
-            for (int32_t i = tid; i < run; i += kTHREADS)
+            auto const binValue = [&](int32_t p, int32_t bin) {
+                return finishBin<T, kMode>(
+                    bins[bin * laneStride + p], kMode == PoolMode::kAVG ? divisors[prefix + bin] : 1);
+            };
+            if (oneSample) // (the loop kept apart from the general one: it runs for almost every group)
             {
-                int32_t const p = plan.perLevel[l].div(i);
-                int32_t const bin = i - p * binCount;
-                T const value = finishBin<T, kMode>(bins[bin * laneStride + p],
-                    kMode == PoolMode::kAVG ? divisors[prefix + bin] : 1);
-                if (oneSample)
+                int32_t const outBase = plan.levelOut[l] + c0 * binCount; // 32-bit offsets in the sample
+#pragma unroll 1
+                for (int32_t i = tid; i < run; i += kTHREADS)
                 {
-                    out[i] = value;
+                    int32_t const p = perBins.div(i);
+                    sampleOut[outBase + i] = binValue(p, i - p * binCount);
                 }
-                else
+            }
+            else
+            {
+                for (int32_t i = tid; i < run; i += kTHREADS)
                 {
+                    int32_t const p = perBins.div(i);
+                    int32_t const bin = i - p * binCount;
                     int64_t const plane = firstPlane + p;
                     int64_t const n = sampleOf(g, plane);
-                    output[n * g.features + g.c * prefix + (plane - n * g.c) * binCount + bin] = value;
+                    output[n * g.features + g.c * prefix + (plane - n * g.c) * binCount + bin] = binValue(p, bin);
                 }
             }
             prefix += binCount;

@@ -332,9 +332,11 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, Task
 {
     if (g.layout != Layout::kNCHW || g.h > kMAX_SIDE || g.w > kMAX_SIDE || g.sumL2 > kMAX_TASKS
         || g.sumL > kMAX_WINDOWS || (g.h * g.w + g.sumL2) * kSLOT_BYTES > kSMEM_BYTES
-        || g.c * g.sumL2 > INT32_MAX)
+        || g.c * g.sumL2 > INT32_MAX || g.n * g.c > INT32_MAX / (g.h * g.w))
     {
-        return false; // (one plane and its bins must fit the shared memory; the store's offsets in a sample are 32-bit)
+        // (one plane and its bins must fit the shared memory; the store's offsets in a sample and the kernel's
+        // element offsets are 32-bit)
+        return false;
     }
     int64_t const planes = g.n * g.c;
     if (planes == 0)

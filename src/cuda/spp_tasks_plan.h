@@ -111,7 +111,7 @@ static_assert(sizeof(TasksPlan) <= 3840,
 
 //! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
 //! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, C * sum(L^2) >= 2^31,
-//! or a program that does not fit the plan's tables or the shared memory).
+//! N * C * H * W >= 2^31, or a program that does not fit the plan's tables or the shared memory).
 bool planTasks(SppDesc const& desc, int32_t threads, int32_t sms, TasksPlan& plan) noexcept;
 
 //! planTasks through a small cache of the last plans (keyed by everything a plan depends on), for the launch path:
