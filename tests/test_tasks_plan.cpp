@@ -59,6 +59,28 @@ std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
     {
         return "bins at word " + std::to_string(plan.binWords);
     }
+    // the store's table: per level its bins, its output block, its bins' word and a divider by L^2 exact at every
+    // plane boundary of the group
+    int64_t prefix = 0;
+    for (int32_t l = 0; l < desc.pyramid.numLevels; ++l)
+    {
+        tasks::StoreLevel const& lv = plan.store[l];
+        int64_t const bins = static_cast<int64_t>(desc.pyramid.levels[l]) * desc.pyramid.levels[l];
+        bool divides = true;
+        for (int64_t p = 1; p <= g; ++p)
+        {
+            divides = divides && lv.perBins.div(static_cast<int32_t>(p * bins)) == p
+                && lv.perBins.div(static_cast<int32_t>(p * bins - 1)) == p - 1;
+        }
+        if (lv.bins != bins || lv.prefix != prefix || lv.out != desc.c * prefix
+            || lv.binWord != plan.binWords + prefix * plan.laneStride || !divides)
+        {
+            return "store table, level " + std::to_string(l) + ": " + std::to_string(lv.bins) + " bins from "
+                + std::to_string(lv.prefix) + ", output at " + std::to_string(lv.out) + ", bins at word "
+                + std::to_string(lv.binWord) + (divides ? "" : ", a wrong divider");
+        }
+        prefix += bins;
+    }
     int64_t const tileEnd = (plan.derivedBase + (slots - pixels) * plan.laneStride) * tasks::kSLOT_BYTES;
     if (tileEnd > plan.offTasks || plan.offTasks % 16 != 0 || plan.offTasks + plan.numTasks * 4 > plan.offDivisors
         || plan.offDivisors + binsPerChannel(desc.pyramid) * 4 > static_cast<int64_t>(plan.smemBytes)

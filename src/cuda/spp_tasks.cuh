@@ -298,39 +298,39 @@ __global__ void SPP_TASKS_BOUNDS
         auto const c0 = static_cast<int32_t>(firstPlane - n0 * g.c);
         bool const oneSample = c0 + numPlanes <= g.c;
         T* const sampleOut = output + n0 * g.features;
-        int32_t prefix = 0;
-        for (int32_t l = 0; l < g.numLevels; ++l)
+        auto const binValue = [&](tasks::StoreLevel const& lv, int32_t p, int32_t bin) {
+            return finishBin<T, kMode>(
+                tile[lv.binWord + bin * laneStride + p], kMode == PoolMode::kAVG ? divisors[lv.prefix + bin] : 1);
+        };
+        if (oneSample) // (kept apart from the general loop: almost every group takes it)
         {
-            int32_t const binCount = g.levels[l] * g.levels[l];
-            int32_t const run = numPlanes * binCount;
-            detail::Magic const perBins = plan.perLevel[l];
-            Acc const* const bins = tile + plan.binWords + prefix * laneStride;
-            auto const binValue = [&](int32_t p, int32_t bin) {
-                return finishBin<T, kMode>(
-                    bins[bin * laneStride + p], kMode == PoolMode::kAVG ? divisors[prefix + bin] : 1);
-            };
-            if (oneSample) // (the loop kept apart from the general one: it runs for almost every group)
+            for (int32_t l = 0; l < g.numLevels; ++l)
             {
-                int32_t const outBase = plan.levelOut[l] + c0 * binCount; // 32-bit offsets in the sample
+                tasks::StoreLevel const lv = plan.store[l];
+                int32_t const run = numPlanes * lv.bins;
+                T* const out = sampleOut + (lv.out + c0 * lv.bins); // (32-bit offsets in the sample)
 #pragma unroll 1
                 for (int32_t i = tid; i < run; i += kTHREADS)
                 {
-                    int32_t const p = perBins.div(i);
-                    sampleOut[outBase + i] = binValue(p, i - p * binCount);
+                    int32_t const p = lv.perBins.div(i);
+                    out[i] = binValue(lv, p, i - p * lv.bins);
                 }
             }
-            else
+        }
+        else
+        {
+            for (int32_t l = 0; l < g.numLevels; ++l)
             {
-                for (int32_t i = tid; i < run; i += kTHREADS)
+                tasks::StoreLevel const lv = plan.store[l];
+                for (int32_t i = tid; i < numPlanes * lv.bins; i += kTHREADS)
                 {
-                    int32_t const p = perBins.div(i);
-                    int32_t const bin = i - p * binCount;
+                    int32_t const p = lv.perBins.div(i);
+                    int32_t const bin = i - p * lv.bins;
                     int64_t const plane = firstPlane + p;
                     int64_t const n = sampleOf(g, plane);
-                    output[n * g.features + g.c * prefix + (plane - n * g.c) * binCount + bin] = binValue(p, bin);
+                    output[n * g.features + g.c * lv.prefix + (plane - n * g.c) * lv.bins + bin] = binValue(lv, p, bin);
                 }
             }
-            prefix += binCount;
         }
     }
 }

@@ -306,6 +306,10 @@ bool buildProgram(
     plan.pixPlane = contiguous ? pixels : 1;
     plan.derivedBase = static_cast<int32_t>(derivedBase);
     plan.binWords = static_cast<int32_t>(derivedBase + static_cast<int64_t>(plan.binBase - pixels) * laneStride);
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        plan.store[l].binWord = plan.binWords + plan.store[l].prefix * laneStride;
+    }
     // whole bins where rows were wanted: few planes per CTA, each bin one long serial reduction (one 64x64 plane, avg
     // {1,2,3,6}: 4096 reads in one thread for level 1), where the columns kernel spreads a plane over a CTA
     plan.autoPick = wantSplit && !split ? 0 : 1;
@@ -362,8 +366,10 @@ bool planShape(Shape const& g, PoolMode mode, int32_t threads, int32_t sms, Task
         pl.prefix[l] = prefix;
         offset += n;
         prefix += n * n;
-        plan.perLevel[l] = detail::Magic::of(n * n);
-        plan.levelOut[l] = static_cast<int32_t>(g.c * pl.prefix[l]);
+        plan.store[l].perBins = detail::Magic::of(n * n);
+        plan.store[l].bins = n * n;
+        plan.store[l].out = static_cast<int32_t>(g.c * pl.prefix[l]);
+        plan.store[l].prefix = pl.prefix[l];
     }
     // Derivation, finest level first: each level takes the finer, already planned level that needs the fewest reads,
     // derived or not. (Taking only directly read levels, one barrier fewer for {1,2,3,6}, measured slower on the H200

@@ -79,6 +79,16 @@ constexpr uint32_t makeTask(int32_t src, int32_t rows, int32_t cols)
     return static_cast<uint32_t>(src) | static_cast<uint32_t>(rows) << 16 | static_cast<uint32_t>(cols) << 24;
 }
 
+//! What the store needs of one level (one table entry, so that the kernel finds them all from one index).
+struct StoreLevel
+{
+    detail::Magic perBins; //!< / L^2
+    int32_t bins;          //!< L^2
+    int32_t out;           //!< C * (sum of L'^2 over earlier levels): the level's block in a sample
+    int32_t binWord;       //!< shared-memory word of the level's bin 0, plane 0: binWords + prefix * laneStride
+    int32_t prefix;        //!< sum of L'^2 over earlier levels: the level's first bin (and divisor)
+};
+
 struct TasksPlan
 {
     int64_t numGroups;
@@ -90,10 +100,8 @@ struct TasksPlan
     int32_t numSegments;
     int32_t autoPick;   //!< 1: kAUTO may take it (0: whole bins where few planes per CTA wanted rows split)
     detail::Magic perPlane;                //!< / (H * W)
-    detail::Magic perLevel[kMAX_LEVELS];   //!< / L^2
     detail::Magic perChannel;              //!< / C, exact where fastSample
     int32_t fastSample;                    //!< 1: a plane's sample is perChannel.div(plane)
-    int32_t levelOut[kMAX_LEVELS];         //!< C * (sum of L'^2 over earlier levels): a level's block in a sample
     int32_t contiguous;  //!< 1: pixel p, slot s at word misalignment + p * H * W + s; 0: at s * laneStride + p
     int32_t pixSlot;     //!< words between consecutive pixels of a plane (1 or laneStride)
     int32_t pixPlane;    //!< words between a pixel's planes (H * W or 1)
@@ -103,6 +111,7 @@ struct TasksPlan
     int32_t offTasks;    //!< shared memory: the tile, then the task table, then the avg divisors
     int32_t offDivisors;
     size_t smemBytes;
+    StoreLevel store[kMAX_LEVELS];
     TaskSegment segments[kMAX_SEGMENTS];
     uint32_t tasks[kMAX_TASKS];
 };
