@@ -23,8 +23,9 @@ enum class Algo : int32_t
                //!< 16-byte chunks; W at most 32 chunks; H * W <= 2^24): one warp per group of 1-8 planes, cell rows
                //!< reduced in registers, cells and bins in the warp's shared memory, no CTA barrier. kNCHW only,
                //!< 16-byte aligned input; kAUTO's choice after kPLANES (unless fewer than half its lanes would load).
-    kTASKS = 6, //!< Small maps (H, W <= 255, a plane within 46 KiB of shared memory, sum(L^2) <= 640): G whole
-                //!< planes per CTA in shared memory, pooled by a host-planned program of rectangle reductions;
+    kTASKS = 6, //!< Small maps (H, W <= 255, a plane within 46 KiB of shared memory, sum(L^2) <= 640,
+                //!< N*C*H*W < 2^31): G whole planes per CTA in shared memory, pooled by a host-planned
+                //!< program of rectangle reductions;
                 //!< coarse levels made from finer bins where their windows nest. kNCHW only; kAUTO's first choice
                 //!< for inputs of at most 2^21 elements.
 };
