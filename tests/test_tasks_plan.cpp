@@ -127,6 +127,12 @@ std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<fl
             for (int32_t k = 0; k < seg.count; ++k)
             {
                 uint32_t const task = plan.tasks[seg.first + k];
+                if (plan.shapes[s] != 0 && (task >> 16) != plan.shapes[s])
+                {
+                    return "segment " + std::to_string(s) + " says every task is "
+                        + std::to_string(plan.shapes[s] & 0xff) + " x " + std::to_string(plan.shapes[s] >> 8)
+                        + ", task " + std::to_string(k) + " is not";
+                }
                 int32_t const src = static_cast<int32_t>(task & 0xffff);
                 int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
                 int32_t const cols = static_cast<int32_t>(task >> 24);
@@ -306,6 +312,11 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.segments[1].stride, 6);  // level 2 from level 6
     EXPECT_EQ(plan.segments[2].stride, 6);  // level 3 from level 6
     EXPECT_EQ(plan.segments[3].stride, 2);  // level 1 from level 2
+    // every segment one rectangle (rows | cols << 8): 3x3 pixels, 3x3 and 2x2 level-6 bins, 2x2 level-2 bins
+    EXPECT_EQ(plan.shapes[0], 3 | 3 << 8);
+    EXPECT_EQ(plan.shapes[1], 3 | 3 << 8);
+    EXPECT_EQ(plan.shapes[2], 2 | 2 << 8);
+    EXPECT_EQ(plan.shapes[3], 2 | 2 << 8);
     small.pyramid.mode = PoolMode::kAVG;
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
     for (int32_t s = 0; s < plan.numSegments; ++s)
@@ -318,6 +329,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     ASSERT_TRUE(tasks::planTasks(large, kTHREADS, 132, plan));
     EXPECT_EQ(plan.planes, 1);
     EXPECT_EQ(plan.segments[0].count, 252);
+    EXPECT_EQ(plan.shapes[0], 1 | 11 << 8); // each a row of 11 pixels
     EXPECT_EQ(plan.binBase, 38 * 63 + 252);
     EXPECT_EQ(plan.autoPick, 1);
 }

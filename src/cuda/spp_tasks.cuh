@@ -101,14 +101,64 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
     return acc;
 }
 
+#ifndef SPP_TASKS_FIXED
+//! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
+//! shapes[]) run it fully unrolled, without the per-task width switch and row loop (every segment of 13x13
+//! {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
+#define SPP_TASKS_FIXED 0
+#endif
+
+// Reduces a kRows x kCols rectangle, fully unrolled, in reduceRows' order but from its first slot instead of the
+// identity (the same value: max(-inf, x) and 0 + x are x, NaN included; only a sum of -0.0 alone stays -0.0).
+template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols>
+__device__ __forceinline__ Acc reduceFixed(Acc const* at, int32_t rowStep, int32_t colStep)
+{
+    Acc acc = at[0];
+#pragma unroll
+    for (int32_t r = 0; r < kRows; ++r)
+    {
+#pragma unroll
+        for (int32_t c = r == 0 ? 1 : 0; c < kCols; ++c)
+        {
+            combine<Acc, kMode>(acc, at[r * rowStep + c * colStep]);
+        }
+    }
+    return acc;
+}
+
+// The task loop of a segment whose tasks are all kRows x kCols (none empty): only their first slots differ.
+template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols>
+__device__ __forceinline__ void runFixed(tasks::TaskSegment const& seg, uint32_t const* taskTable, Acc const* base,
+    int32_t colStep, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups)
+{
+    int32_t const rowStep = seg.stride * colStep;
+    for (int32_t k = taskGroup; k < seg.count; k += taskGroups)
+    {
+        Acc const* const at = base + static_cast<int32_t>(taskTable[seg.first + k] & 0xffff) * colStep;
+        dst[k * laneStride] = reduceFixed<Acc, kMode, kRows, kCols>(at, rowStep, colStep);
+    }
+}
+
 // Runs this thread's tasks of one segment on its plane: tasks taskGroup, taskGroup + taskGroups, ... Slot s of the
 // segment's source lies at base + s * step; kUnitStep says step is 1 (contiguous pixels, or G == 1), which lets
 // the compiler address a rectangle's columns by immediate offsets.
 template <typename Acc, PoolMode kMode, bool kUnitStep>
-__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, uint32_t const* taskTable, Acc const* base,
-    int32_t step, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups, Acc identity)
+__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, int32_t shape, uint32_t const* taskTable,
+    Acc const* base, int32_t step, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups, Acc identity)
 {
     int32_t const colStep = kUnitStep ? 1 : step;
+#if SPP_TASKS_FIXED
+    if (shape == (3 | 3 << 8))
+    {
+        runFixed<Acc, kMode, 3, 3>(seg, taskTable, base, colStep, dst, laneStride, taskGroup, taskGroups);
+        return;
+    }
+    if (shape == (2 | 2 << 8))
+    {
+        runFixed<Acc, kMode, 2, 2>(seg, taskTable, base, colStep, dst, laneStride, taskGroup, taskGroups);
+        return;
+    }
+#endif
     int32_t const rowStep = seg.stride * colStep;
     for (int32_t k = taskGroup; k < seg.count; k += taskGroups)
     {
@@ -273,17 +323,18 @@ __global__ void SPP_TASKS_BOUNDS
             int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
             Acc const* const base = tile + (seg.fromPixels != 0 ? pixelWord : derivedWord);
             Acc* const dst = tile + (derivedWord + seg.dst * laneStride);
+            int32_t const shape = SPP_TASKS_FIXED ? plan.shapes[s] : 0;
             if (lanePlane < numPlanes)
             {
                 if (step == 1)
                 {
                     runSegment<Acc, kMode, true>(
-                        seg, taskTable, base, 1, dst, laneStride, taskGroup, taskGroups, identity);
+                        seg, shape, taskTable, base, 1, dst, laneStride, taskGroup, taskGroups, identity);
                 }
                 else
                 {
                     runSegment<Acc, kMode, false>(
-                        seg, taskTable, base, step, dst, laneStride, taskGroup, taskGroups, identity);
+                        seg, shape, taskTable, base, step, dst, laneStride, taskGroup, taskGroups, identity);
                 }
             }
             if (seg.sync != 0)

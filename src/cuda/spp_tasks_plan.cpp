@@ -180,6 +180,14 @@ bool buildProgram(
         {
             TaskSegment& s = plan.segments[plan.numSegments - 1];
             s.count = static_cast<uint16_t>(plan.numTasks - s.first);
+            // one rectangle for all its tasks (none empty): the kernel may run it fully unrolled
+            uint32_t const shape = s.count > 0 ? plan.tasks[s.first] >> 16 : 0;
+            bool same = (shape & 0xff) != 0 && (shape >> 8) != 0;
+            for (int32_t t = s.first; same && t < plan.numTasks; ++t)
+            {
+                same = plan.tasks[t] >> 16 == shape;
+            }
+            plan.shapes[plan.numSegments - 1] = static_cast<uint16_t>(same ? shape : 0);
         }
     };
     auto const sync = [&]() {

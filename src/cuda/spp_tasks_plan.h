@@ -114,6 +114,9 @@ struct TasksPlan
     StoreLevel store[kMAX_LEVELS];
     TaskSegment segments[kMAX_SEGMENTS];
     uint32_t tasks[kMAX_TASKS];
+    //! Per segment: rows | cols << 8 when every task has that rectangle (rows and cols 1-255), else 0. (After the
+    //! tables, so that the parameter offsets of the fields above stay those of the measured kernel.)
+    uint16_t shapes[kMAX_SEGMENTS];
 };
 static_assert(sizeof(TasksPlan) <= 3840,
     "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
