@@ -16,7 +16,8 @@
 //     slot-major. While the first loads are in flight the CTA copies the task table to shared memory and, for avg,
 //     makes the bins' divisors.
 //  2. The program: thread t runs plane t % G of tasks t / G, t / G + 256 / G, ... of each segment, so the G lanes of
-//     a task group run the same task on consecutive planes; barriers where the plan says.
+//     a task group run the same task on consecutive planes; barriers where the plan says. (Knob SPP_TASKS_PAIRS:
+//     groups of G / 2 lanes, each lane on two planes G / 2 apart.)
 //  3. Store: each level's bins of the group are one contiguous output run (when the group's planes lie in one
 //     sample); avg divides by the per-bin divisors.
 #pragma once
@@ -43,10 +44,33 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
     }
 }
 
-// Reduces the rows x kCols rectangle at `at` into acc, row by row and within a row left to right (the CPU
-// reference's order, so avg sums match it). With colStep a compile-time 1 the loads take immediate offsets.
-template <typename Acc, PoolMode kMode, int32_t kCols>
-__device__ __forceinline__ Acc reduceRows(Acc const* at, int32_t rows, int32_t rowStep, int32_t colStep, Acc acc)
+#ifndef SPP_TASKS_FIXED
+//! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
+//! shapes[]) run it fully unrolled, without the per-task width switch and row loop (every segment of 13x13
+//! {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
+#define SPP_TASKS_FIXED 0
+#endif
+#ifndef SPP_TASKS_PAIRS
+//! Tuning knob (scripts/device_tune.sh): 1 = where G >= 2, a thread runs each of its tasks on two planes (its lane's
+//! and the one G / 2 further), with twice the task groups: the task's decoding, width switch and loop control are
+//! shared by two planes. Not yet run on a GPU; 0 keeps the measured code.
+#define SPP_TASKS_PAIRS 0
+#endif
+
+// A task's result on one or (kDual) two planes.
+template <typename Acc>
+struct AccPair
+{
+    Acc a; //!< this lane's plane
+    Acc b; //!< the plane `other` words further (kDual only)
+};
+
+// Reduces the rows x kCols rectangle at `at` (and, kDual, at `at + other`) into acc, row by row and within a row
+// left to right (the CPU reference's order, so avg sums match it). With colStep a compile-time 1 the loads take
+// immediate offsets.
+template <typename Acc, PoolMode kMode, int32_t kCols, bool kDual>
+__device__ __forceinline__ void reduceRows(
+    Acc const* at, int32_t rows, int32_t rowStep, int32_t colStep, int32_t other, AccPair<Acc>& acc)
 {
 #pragma unroll 1
     for (int32_t r = 0; r < rows; ++r, at += rowStep)
@@ -54,31 +78,34 @@ __device__ __forceinline__ Acc reduceRows(Acc const* at, int32_t rows, int32_t r
 #pragma unroll
         for (int32_t c = 0; c < kCols; ++c)
         {
-            combine<Acc, kMode>(acc, at[c * colStep]);
+            combine<Acc, kMode>(acc.a, at[c * colStep]);
+            if constexpr (kDual)
+            {
+                combine<Acc, kMode>(acc.b, at[other + c * colStep]);
+            }
         }
     }
-    return acc;
 }
 
 // Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), in reduceRows'
 // order. Rectangles up to four wide take an unrolled row of exactly their width (the lanes of a task group share
-// the task, so the switch is uniform in them; a warp's two groups diverge only where their widths differ); wider
+// the task, so the switch is uniform in them; a warp's task groups diverge only where their widths differ); wider
 // ones go in steps of four columns with the last step predicated. (H200, session 10: one predicated four-column
 // step per row for every width up to four took 13x13 {1,2,3,6} from 8.2 to 7.7 us per call from a CUDA graph against
 // steps of four plus up to three predicated columns; four accumulators measured slower: 10.8 vs 10.0 us.)
-template <typename Acc, PoolMode kMode>
-__device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
-    int32_t colStep, Acc identity)
+template <typename Acc, PoolMode kMode, bool kDual>
+__device__ __forceinline__ AccPair<Acc> reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
+    int32_t colStep, int32_t other, Acc identity)
 {
+    AccPair<Acc> acc{identity, identity};
     switch (cols)
     {
-    case 1: return reduceRows<Acc, kMode, 1>(at, rows, rowStep, colStep, identity);
-    case 2: return reduceRows<Acc, kMode, 2>(at, rows, rowStep, colStep, identity);
-    case 3: return reduceRows<Acc, kMode, 3>(at, rows, rowStep, colStep, identity);
-    case 4: return reduceRows<Acc, kMode, 4>(at, rows, rowStep, colStep, identity);
+    case 1: reduceRows<Acc, kMode, 1, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
+    case 2: reduceRows<Acc, kMode, 2, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
+    case 3: reduceRows<Acc, kMode, 3, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
+    case 4: reduceRows<Acc, kMode, 4, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
     default: break;
     }
-    Acc acc = identity;
     int32_t const o1 = colStep;
     int32_t const o2 = 2 * colStep;
     int32_t const o3 = 3 * colStep;
@@ -92,82 +119,119 @@ __device__ __forceinline__ Acc reduceRect(Acc const* at, int32_t rows, int32_t c
             Acc const v1 = c + 1 < cols ? p[o1] : identity;
             Acc const v2 = c + 2 < cols ? p[o2] : identity;
             Acc const v3 = c + 3 < cols ? p[o3] : identity;
-            combine<Acc, kMode>(acc, v0);
-            combine<Acc, kMode>(acc, v1);
-            combine<Acc, kMode>(acc, v2);
-            combine<Acc, kMode>(acc, v3);
+            combine<Acc, kMode>(acc.a, v0);
+            combine<Acc, kMode>(acc.a, v1);
+            combine<Acc, kMode>(acc.a, v2);
+            combine<Acc, kMode>(acc.a, v3);
+            if constexpr (kDual)
+            {
+                Acc const w0 = p[other];
+                Acc const w1 = c + 1 < cols ? p[other + o1] : identity;
+                Acc const w2 = c + 2 < cols ? p[other + o2] : identity;
+                Acc const w3 = c + 3 < cols ? p[other + o3] : identity;
+                combine<Acc, kMode>(acc.b, w0);
+                combine<Acc, kMode>(acc.b, w1);
+                combine<Acc, kMode>(acc.b, w2);
+                combine<Acc, kMode>(acc.b, w3);
+            }
         }
     }
     return acc;
 }
 
-#ifndef SPP_TASKS_FIXED
-//! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
-//! shapes[]) run it fully unrolled, without the per-task width switch and row loop (every segment of 13x13
-//! {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
-#define SPP_TASKS_FIXED 0
-#endif
-
 // Reduces a kRows x kCols rectangle, fully unrolled, in reduceRows' order but from its first slot instead of the
 // identity (the same value: max(-inf, x) and 0 + x are x, NaN included; only a sum of -0.0 alone stays -0.0).
-template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols>
-__device__ __forceinline__ Acc reduceFixed(Acc const* at, int32_t rowStep, int32_t colStep)
+template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols, bool kDual>
+__device__ __forceinline__ AccPair<Acc> reduceFixed(Acc const* at, int32_t rowStep, int32_t colStep, int32_t other)
 {
-    Acc acc = at[0];
+    AccPair<Acc> acc{at[0], kDual ? at[other] : at[0]};
 #pragma unroll
     for (int32_t r = 0; r < kRows; ++r)
     {
 #pragma unroll
         for (int32_t c = r == 0 ? 1 : 0; c < kCols; ++c)
         {
-            combine<Acc, kMode>(acc, at[r * rowStep + c * colStep]);
+            combine<Acc, kMode>(acc.a, at[r * rowStep + c * colStep]);
+            if constexpr (kDual)
+            {
+                combine<Acc, kMode>(acc.b, at[other + r * rowStep + c * colStep]);
+            }
         }
     }
     return acc;
 }
 
-// The task loop of a segment whose tasks are all kRows x kCols (none empty): only their first slots differ.
-template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols>
-__device__ __forceinline__ void runFixed(tasks::TaskSegment const& seg, uint32_t const* taskTable, Acc const* base,
-    int32_t colStep, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups)
+// Where a thread's tasks of a segment are and where their results go: tasks taskGroup, taskGroup + taskGroups, ...;
+// slot s of the source at base + s * step, the result of task k at dst + k * laneStride; with two planes (kDual) the
+// second plane's source lies `other` words further and its result `dstOther` words further, stored where `second`.
+template <typename Acc>
+struct SegmentRun
 {
-    int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = taskGroup; k < seg.count; k += taskGroups)
+    Acc const* base;
+    int32_t step;
+    Acc* dst;
+    int32_t laneStride;
+    int32_t taskGroup;
+    int32_t taskGroups;
+    int32_t other;
+    int32_t dstOther;
+    bool second;
+};
+
+template <typename Acc, bool kDual>
+__device__ __forceinline__ void storeTask(SegmentRun<Acc> const& run, int32_t k, AccPair<Acc> const& acc)
+{
+    run.dst[k * run.laneStride] = acc.a;
+    if (kDual && run.second)
     {
-        Acc const* const at = base + static_cast<int32_t>(taskTable[seg.first + k] & 0xffff) * colStep;
-        dst[k * laneStride] = reduceFixed<Acc, kMode, kRows, kCols>(at, rowStep, colStep);
+        run.dst[k * run.laneStride + run.dstOther] = acc.b;
     }
 }
 
-// Runs this thread's tasks of one segment on its plane: tasks taskGroup, taskGroup + taskGroups, ... Slot s of the
-// segment's source lies at base + s * step; kUnitStep says step is 1 (contiguous pixels, or G == 1), which lets
-// the compiler address a rectangle's columns by immediate offsets.
-template <typename Acc, PoolMode kMode, bool kUnitStep>
-__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, int32_t shape, uint32_t const* taskTable,
-    Acc const* base, int32_t step, Acc* dst, int32_t laneStride, int32_t taskGroup, int32_t taskGroups, Acc identity)
+// The task loop of a segment whose tasks are all kRows x kCols (none empty): only their first slots differ.
+template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols, bool kDual>
+__device__ __forceinline__ void runFixed(
+    tasks::TaskSegment const& seg, uint32_t const* taskTable, SegmentRun<Acc> const& run, int32_t colStep)
 {
-    int32_t const colStep = kUnitStep ? 1 : step;
+    int32_t const rowStep = seg.stride * colStep;
+    for (int32_t k = run.taskGroup; k < seg.count; k += run.taskGroups)
+    {
+        Acc const* const at = run.base + static_cast<int32_t>(taskTable[seg.first + k] & 0xffff) * colStep;
+        storeTask<Acc, kDual>(run, k, reduceFixed<Acc, kMode, kRows, kCols, kDual>(at, rowStep, colStep, run.other));
+    }
+}
+
+// Runs this thread's tasks of one segment (SegmentRun says which and where). kUnitStep says the source step is 1
+// (contiguous pixels, or G == 1), which lets the compiler address a rectangle's columns by immediate offsets.
+template <typename Acc, PoolMode kMode, bool kUnitStep, bool kDual>
+__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, int32_t shape, uint32_t const* taskTable,
+    SegmentRun<Acc> const& run, Acc identity)
+{
+    int32_t const colStep = kUnitStep ? 1 : run.step;
 #if SPP_TASKS_FIXED
     if (shape == (3 | 3 << 8))
     {
-        runFixed<Acc, kMode, 3, 3>(seg, taskTable, base, colStep, dst, laneStride, taskGroup, taskGroups);
+        runFixed<Acc, kMode, 3, 3, kDual>(seg, taskTable, run, colStep);
         return;
     }
     if (shape == (2 | 2 << 8))
     {
-        runFixed<Acc, kMode, 2, 2>(seg, taskTable, base, colStep, dst, laneStride, taskGroup, taskGroups);
+        runFixed<Acc, kMode, 2, 2, kDual>(seg, taskTable, run, colStep);
         return;
     }
 #endif
     int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = taskGroup; k < seg.count; k += taskGroups)
+    for (int32_t k = run.taskGroup; k < seg.count; k += run.taskGroups)
     {
         uint32_t const task = taskTable[seg.first + k];
         int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
         int32_t const cols = static_cast<int32_t>(task >> 24);
-        Acc const acc = reduceRect<Acc, kMode>(
-            base + static_cast<int32_t>(task & 0xffff) * colStep, rows, cols, rowStep, colStep, identity);
-        dst[k * laneStride] = rows == 0 || cols == 0 ? Acc(0) : acc;
+        AccPair<Acc> acc = reduceRect<Acc, kMode, kDual>(run.base + static_cast<int32_t>(task & 0xffff) * colStep,
+            rows, cols, rowStep, colStep, run.other, identity);
+        bool const empty = rows == 0 || cols == 0;
+        acc.a = empty ? Acc(0) : acc.a;
+        acc.b = empty ? Acc(0) : acc.b;
+        storeTask<Acc, kDual>(run, k, acc);
     }
 }
 
@@ -194,9 +258,14 @@ __global__ void SPP_TASKS_BOUNDS
     auto* const taskTable = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(smemRaw) + plan.offTasks);
     auto* const divisors = reinterpret_cast<int32_t*>(reinterpret_cast<char*>(smemRaw) + plan.offDivisors);
     int32_t const tid = static_cast<int32_t>(threadIdx.x);
-    int32_t const lanePlane = tid & (plan.planes - 1); // this thread's plane in its task group (G is a power of 2)
-    int32_t const taskGroup = tid >> plan.planeShift;
-    int32_t const taskGroups = kTHREADS >> plan.planeShift;
+    // The program's lanes: a task group of G lanes on consecutive planes (G a power of 2), or with SPP_TASKS_PAIRS
+    // and G >= 2 one of G / 2 lanes, each on its plane and the one G / 2 further.
+    bool const pairs = SPP_TASKS_PAIRS != 0 && plan.planes > 1;
+    int32_t const pairShift = pairs ? 1 : 0;
+    int32_t const groupLanes = plan.planes >> pairShift;
+    int32_t const lanePlane = tid & (groupLanes - 1);
+    int32_t const taskGroup = tid >> (plan.planeShift - pairShift);
+    int32_t const taskGroups = kTHREADS >> (plan.planeShift - pairShift);
     // (32-bit plane and element offsets: the planner refuses N * C * H * W >= 2^31)
     auto const totalPlanes = static_cast<int32_t>(g.n * g.c);
     auto const numGroups = static_cast<int32_t>(plan.numGroups);
@@ -321,20 +390,31 @@ __global__ void SPP_TASKS_BOUNDS
         {
             tasks::TaskSegment const seg = plan.segments[s];
             int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
-            Acc const* const base = tile + (seg.fromPixels != 0 ? pixelWord : derivedWord);
-            Acc* const dst = tile + (derivedWord + seg.dst * laneStride);
             int32_t const shape = SPP_TASKS_FIXED ? plan.shapes[s] : 0;
+            // (slot-major slots are one word apart between planes; pixels pixPlane words)
+            SegmentRun<Acc> const run{tile + (seg.fromPixels != 0 ? pixelWord : derivedWord), step,
+                tile + (derivedWord + seg.dst * laneStride), laneStride, taskGroup, taskGroups,
+                groupLanes * (seg.fromPixels != 0 ? plan.pixPlane : 1), groupLanes, lanePlane + groupLanes < numPlanes};
             if (lanePlane < numPlanes)
             {
-                if (step == 1)
+                if (SPP_TASKS_PAIRS != 0 && pairs)
                 {
-                    runSegment<Acc, kMode, true>(
-                        seg, shape, taskTable, base, 1, dst, laneStride, taskGroup, taskGroups, identity);
+                    if (step == 1)
+                    {
+                        runSegment<Acc, kMode, true, true>(seg, shape, taskTable, run, identity);
+                    }
+                    else
+                    {
+                        runSegment<Acc, kMode, false, true>(seg, shape, taskTable, run, identity);
+                    }
+                }
+                else if (step == 1)
+                {
+                    runSegment<Acc, kMode, true, false>(seg, shape, taskTable, run, identity);
                 }
                 else
                 {
-                    runSegment<Acc, kMode, false>(
-                        seg, shape, taskTable, base, step, dst, laneStride, taskGroup, taskGroups, identity);
+                    runSegment<Acc, kMode, false, false>(seg, shape, taskTable, run, identity);
                 }
             }
             if (seg.sync != 0)
