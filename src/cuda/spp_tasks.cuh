@@ -46,8 +46,8 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 
 #ifndef SPP_TASKS_FIXED
 //! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
-//! shapes[]) run it fully unrolled, without the per-task width switch and row loop (every segment of 13x13
-//! {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
+//! shapes[]) run it fully unrolled, without the per-task width switch and row loop (in max mode every segment of
+//! 13x13 {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
 #define SPP_TASKS_FIXED 0
 #endif
 #ifndef SPP_TASKS_PAIRS
@@ -139,12 +139,18 @@ __device__ __forceinline__ AccPair<Acc> reduceRect(Acc const* at, int32_t rows, 
     return acc;
 }
 
-// Reduces a kRows x kCols rectangle, fully unrolled, in reduceRows' order but from its first slot instead of the
-// identity (the same value: max(-inf, x) and 0 + x are x, NaN included; only a sum of -0.0 alone stays -0.0).
+// Reduces a kRows x kCols rectangle, fully unrolled, in reduceRows' order; max starts from the first slot instead
+// of the identity (the same value, NaN included), avg from 0 + the first slot (so that a window of -0.0 sums to
+// +0.0 as in the other paths and the CPU reference).
 template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols, bool kDual>
 __device__ __forceinline__ AccPair<Acc> reduceFixed(Acc const* at, int32_t rowStep, int32_t colStep, int32_t other)
 {
     AccPair<Acc> acc{at[0], kDual ? at[other] : at[0]};
+    if constexpr (kMode == PoolMode::kAVG)
+    {
+        acc.a = Acc(0) + acc.a;
+        acc.b = Acc(0) + acc.b;
+    }
 #pragma unroll
     for (int32_t r = 0; r < kRows; ++r)
     {
