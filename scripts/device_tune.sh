@@ -1,38 +1,71 @@
 #!/usr/bin/env bash
 # Builds spp-bench (or roi-bench with BENCH=roi) once per set of compile-time tuning knobs and benchmarks one kernel
 # with each (GPU machine).
-#   [BENCH=roi] scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
+#   [BENCH=roi] [TESTS=1] [CASES="NAME ..."] [ROUNDS=N] scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
 # SPP_COLUMNS_MIN_BLOCKS; (src/cuda/spp_tasks*) SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS,
 # SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH, SPP_TASKS_FIXED, SPP_TASKS_PAIRS; (src/cuda/roi_slices.cuh)
 # SPP_ROI_SLICE_WARPS. Knobs go to both the CUDA and the C++ compiler. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
-# With BENCH=roi, every variant is timed twice, in turns (A B A B), so drift of the machine shows.
+# TESTS=1 (SPP bench only) also builds each variant's spp_cuda_tests and runs its GPU kernel tests (the grids and the
+# tasks kernel's shapes: every algorithm against the CPU reference) before any timing; a variant that fails is not
+# timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B; default 1 for
+# spp, 2 for roi), so drift of the machine shows.
 set -uo pipefail
 algo=${1:?usage: device_tune.sh ALGO \"KNOB=V ...\" ...}
 shift
 bench=${BENCH:-spp}
+rounds=${ROUNDS:-$([ "$bench" = roi ] && echo 2 || echo 1)}
+targets=$bench-bench
+[ "${TESTS:-0}" = 1 ] && [ "$bench" = spp ] && targets="$targets spp_cuda_tests"
+export SPP_REQUIRE_GPU=1
+status=0
+ok=()
 i=0
 for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
     flags=""
     for knob in $variant; do flags="$flags -D$knob"; done
-    cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DSPP_BUILD_TESTS=OFF \
-        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" > /dev/null && \
-        cmake --build $b -j "$(nproc)" --target $bench-bench > /dev/null || { echo "build $variant failed"; continue; }
-    if [ "$bench" = spp ]; then
-        echo "=== $variant"
-        $b/bench/spp-bench --algo "$algo" --runs 50 | grep -E " $algo "
+    ok[$i]=0
+    if ! { cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+        -DSPP_BUILD_TESTS="$([ "${TESTS:-0}" = 1 ] && echo ON || echo OFF)" \
+        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" > /dev/null \
+        && cmake --build $b -j "$(nproc)" --target $targets > /dev/null; }; then
+        echo "=== build of '$variant' failed"
+        status=1
+        continue
     fi
+    if [ "${TESTS:-0}" = 1 ] && [ "$bench" = spp ]; then
+        if $b/tests/spp_cuda_tests --gtest_brief=1 --gtest_filter='Kernels.Grid*:Kernels.TasksKernel*' \
+            > $b/tests.log 2>&1; then
+            echo "=== tests of '$variant': $(grep -cE '^\[ grid' $b/tests.log) grids, all passed"
+        else
+            echo "=== tests of '$variant' FAILED:"
+            grep -E "Failure|FAILED|error" $b/tests.log | head -20
+            status=1
+            continue
+        fi
+    fi
+    ok[$i]=1
 done
-if [ "$bench" = roi ]; then
-    for round in 1 2; do
-        i=0
-        for variant in "$@"; do
-            i=$((i + 1))
-            echo "=== round $round: $variant"
+for round in $(seq 1 "$rounds"); do
+    i=0
+    for variant in "$@"; do
+        i=$((i + 1))
+        [ "${ok[$i]}" = 1 ] || continue
+        echo "=== round $round: $variant"
+        if [ "$bench" = spp ]; then
+            if [ -n "${CASES:-}" ]; then
+                for c in $CASES; do
+                    build-tune-$i/bench/spp-bench --algo "$algo" --runs 50 --case "$c" | grep -E " $algo "
+                done
+            else
+                build-tune-$i/bench/spp-bench --algo "$algo" --runs 50 | grep -E " $algo "
+            fi
+        else
             build-tune-$i/bench/roi-bench --algo "$algo" --runs 100 | grep -E " $algo "
-        done
+        fi
     done
-fi
+done
+exit $status
