@@ -9,8 +9,9 @@
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 (SPP bench only) also builds each variant's spp_cuda_tests and runs its GPU kernel tests (the grids and the
 # tasks kernel's shapes: every algorithm against the CPU reference) before any timing; a variant that fails is not
-# timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B; default 1 for
-# spp, 2 for roi), so drift of the machine shows.
+# timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B;
+# default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no row fails the
+# script.
 set -uo pipefail
 algo=${1:?usage: device_tune.sh ALGO \"KNOB=V ...\" ...}
 shift
@@ -37,9 +38,12 @@ for variant in "$@"; do
         continue
     fi
     if [ "${TESTS:-0}" = 1 ] && [ "$bench" = spp ]; then
-        if $b/tests/spp_cuda_tests --gtest_brief=1 --gtest_filter='Kernels.Grid*:Kernels.TasksKernel*' \
-            > $b/tests.log 2>&1; then
-            echo "=== tests of '$variant': $(grep -cE '^\[ grid' $b/tests.log) grids, all passed"
+        $b/tests/spp_cuda_tests --gtest_brief=1 --gtest_filter='Kernels.Grid*:Kernels.TasksKernel*:Kernels.Nan*' \
+            > $b/tests.log 2>&1
+        rc=$?
+        passed=$(grep -oE '^\[  PASSED  \] [0-9]+' $b/tests.log | grep -oE '[0-9]+$')
+        if [ $rc -eq 0 ] && [ "${passed:-0}" -gt 0 ]; then
+            echo "=== tests of '$variant': $passed passed ($(grep -cE '^\[ grid' $b/tests.log) grids)"
         else
             echo "=== tests of '$variant' FAILED:"
             grep -E "Failure|FAILED|error" $b/tests.log | head -20
@@ -56,15 +60,15 @@ for round in $(seq 1 "$rounds"); do
         [ "${ok[$i]}" = 1 ] || continue
         echo "=== round $round: $variant"
         if [ "$bench" = spp ]; then
-            if [ -n "${CASES:-}" ]; then
-                for c in $CASES; do
-                    build-tune-$i/bench/spp-bench --algo "$algo" --runs 50 --case "$c" | grep -E " $algo "
-                done
-            else
-                build-tune-$i/bench/spp-bench --algo "$algo" --runs 50 | grep -E " $algo "
-            fi
+            read -r -a cases <<< "${CASES:-}"
+            [ ${#cases[@]} -eq 0 ] && cases=("")
+            for c in "${cases[@]}"; do
+                build-tune-$i/bench/spp-bench --algo "$algo" --runs 50 ${c:+--case "$c"} | grep -E " $algo " \
+                    || { echo "    (spp-bench failed or printed no '$algo' row${c:+ for $c})"; status=1; }
+            done
         else
-            build-tune-$i/bench/roi-bench --algo "$algo" --runs 100 | grep -E " $algo "
+            build-tune-$i/bench/roi-bench --algo "$algo" --runs 100 | grep -E " $algo " \
+                || { echo "    (roi-bench failed or printed no '$algo' row)"; status=1; }
         fi
     done
 done

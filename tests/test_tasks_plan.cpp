@@ -350,7 +350,8 @@ TEST(TasksPlan, Limits)
     EXPECT_TRUE(plans({25}, Layout::kNCHW, 25, 25));   // 625 bins
     EXPECT_FALSE(plans({26}, Layout::kNCHW, 26, 26));  // 676 bins: more tasks than a plan holds
     EXPECT_FALSE(plans({1, 2, 4}, Layout::kNCHW, 200, 200)); // 160 KB per plane
-    // the kernel's element offsets are 32-bit: 2^31 - 1 elements are taken, one plane more is refused
+    // the kernel's element offsets are 32-bit: the most whole 13x13 planes below 2^31 elements are taken (2^31 - 141
+    // elements), one plane more is refused
     SppDesc big = makeDesc(pyramidOf({1, 2, 3, 6}, PoolMode::kMAX, BinRule::kADAPTIVE), DataType::kHALF, Layout::kNCHW,
         1, INT32_MAX / 169, 13, 13);
     TasksPlan bigPlan;
