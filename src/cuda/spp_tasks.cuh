@@ -91,8 +91,9 @@ __device__ __forceinline__ void reduceRows(
 // order. Rectangles up to four wide take an unrolled row of exactly their width (the lanes of a task group share
 // the task, so the switch is uniform in them; a warp's task groups diverge only where their widths differ); wider
 // ones go in steps of four columns with the last step predicated. (H200, session 10: one predicated four-column
-// step per row for every width up to four took 13x13 {1,2,3,6} from 8.2 to 7.7 us per call from a CUDA graph against
-// steps of four plus up to three predicated columns; four accumulators measured slower: 10.8 vs 10.0 us.)
+// step per row for widths up to four took 13x13 {1,2,3,6} from 8.2 to 7.7 us per call from a CUDA graph against
+// steps of four plus up to three predicated columns; this switch, measured together with unit-step segments and the
+// leaner store, 7.7 -> 6.9 us; four accumulators measured slower: 10.8 vs 10.0 us.)
 template <typename Acc, PoolMode kMode, bool kDual>
 __device__ __forceinline__ AccPair<Acc> reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
     int32_t colStep, int32_t other, Acc identity)
@@ -403,7 +404,7 @@ __global__ void SPP_TASKS_BOUNDS
                 groupLanes * (seg.fromPixels != 0 ? plan.pixPlane : 1), groupLanes, lanePlane + groupLanes < numPlanes};
             if (lanePlane < numPlanes)
             {
-                if (SPP_TASKS_PAIRS != 0 && pairs)
+                if (pairs)
                 {
                     if (step == 1)
                     {
