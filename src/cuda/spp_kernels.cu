@@ -72,6 +72,12 @@ constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 #ifndef SPP_GRID_MIN_BLOCKS
 #define SPP_GRID_MIN_BLOCKS 3
 #endif
+// 1 = the grid kernel writes the levels whose bins are its cells (L = F) while it forms the cells, and the other
+// levels' bins of a group in one pass over all their items instead of one pass per level (a tuning knob, not yet run
+// on a GPU; 0 keeps the measured code).
+#ifndef SPP_GRID_FLAT
+#define SPP_GRID_FLAT 0
+#endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6
 #endif
@@ -1480,6 +1486,9 @@ struct GridPlan
     bool autoPick;        // kAUTO takes it: at least kGRID_AUTO_LANES lanes load
     size_t smemBytes;
     GridLevel levels[kMAX_LEVELS];
+    // (after the levels, so that the offsets of the fields above stay those of the measured kernel)
+    int32_t cellLevels; // bit l: level l is F (its bins are the cells); SPP_GRID_FLAT writes it with the cells
+    int32_t flatItems;  // bins per plane of the other levels (SPP_GRID_FLAT: one pass over P * flatItems items)
 };
 
 template <typename T>
@@ -1544,12 +1553,22 @@ bool planGrid(Geometry const& g, DeviceLimits const& device, bool vector, GridPl
     plan.autoPick = rowLanes * chunks >= kGRID_AUTO_LANES;
     plan.smemBytes = static_cast<size_t>(plan.warpBytes) * (kTHREADS / 32);
     int64_t prefix = 0;
+    plan.cellLevels = 0;
+    plan.flatItems = 0;
     for (int32_t l = 0; l < g.numLevels; ++l)
     {
         int32_t const bins = g.levels[l];
         plan.levels[l] = GridLevel{g.c * prefix, bins, fine / bins,
             static_cast<int32_t>((g.h / bins) * (g.w / bins)), Magic::of(bins), Magic::of(bins * bins)};
         prefix += bins * bins;
+        if (bins == fine)
+        {
+            plan.cellLevels |= 1 << l;
+        }
+        else
+        {
+            plan.flatItems += bins * bins;
+        }
     }
     return true;
 }
@@ -1647,6 +1666,95 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
         {
             loadGridBatch(batch, base + next * groupChunks, step, 0, planesOf(next) * plan.loadsPerLane);
         }
+#if SPP_GRID_FLAT
+        // (n, c) of the group's first plane; its other planes are the next channels, wrapping into the next samples.
+        int64_t const first = group * plan.planes;
+        int64_t const n0 = sampleOf(g, first);
+        int64_t const c0 = first - n0 * g.c;
+        // output element of bin b of plane p for a level whose block starts at outOffset and has `bins` bins
+        auto const outIndex = [&](int32_t p, int64_t outOffset, int32_t bins, int32_t b) {
+            int64_t n = n0;
+            int64_t c = c0 + p;
+            while (c >= g.c) // planes of the group past the sample's last channel
+            {
+                c -= g.c;
+                ++n;
+            }
+            return n * g.features + outOffset + c * bins + b;
+        };
+        // cells: (cell row of the group, cell column) from the partials of its lanes (rowLanes x cellChunks)
+        for (int32_t q = lane; q < planes * planeCells; q += 32)
+        {
+            int32_t const cellRow = plan.perFine.div(q);
+            Acc const* from = partials + cellRow * 32 + (q - cellRow * fine) * plan.cellChunks;
+            Total t = totalIdentity;
+            for (int32_t r = 0; r < plan.rowLanes; ++r, from += plan.chunks)
+            {
+                for (int32_t k = 0; k < plan.cellChunks; ++k)
+                {
+                    combine<Total, kMode>(t, static_cast<Total>(from[k]));
+                }
+            }
+            cells[q] = t;
+            if (plan.cellLevels != 0) // a level of F x F bins: the cell is its bin
+            {
+                int32_t const p = plan.perFine.div(cellRow);
+                for (int32_t l = 0; l < g.numLevels; ++l)
+                {
+                    if ((plan.cellLevels >> l & 1) != 0)
+                    {
+                        output[outIndex(p, plan.levels[l].outOffset, planeCells, q - p * planeCells)]
+                            = finishBin<T, kMode>(t, plan.levels[l].divisor);
+                    }
+                }
+            }
+        }
+        __syncwarp(); // cells visible; partials free for the next group
+        // bins: a bin of level L is a block of F / L x F / L cells; `item` is plane * L^2 + bin of the level
+        auto const storeBin = [&](GridLevel const& level, int32_t item) {
+            int32_t const bins = level.bins * level.bins;
+            int32_t const p = level.perPlane.div(item);
+            int32_t const b = item - p * bins;
+            int32_t const by = level.perAxis.div(b);
+            Total const* block = cells + p * planeCells + (by * fine + (b - by * level.bins)) * level.span;
+            int32_t const span = level.span;
+            Total t = totalIdentity;
+            for (int32_t i = 0; i < span; ++i, block += fine)
+            {
+                for (int32_t j = 0; j < span; j += 4) // four predicated cells a step: their loads issue together
+                {
+                    Total const v0 = block[j];
+                    Total const v1 = j + 1 < span ? block[j + 1] : totalIdentity;
+                    Total const v2 = j + 2 < span ? block[j + 2] : totalIdentity;
+                    Total const v3 = j + 3 < span ? block[j + 3] : totalIdentity;
+                    combine<Total, kMode>(t, v0);
+                    combine<Total, kMode>(t, v1);
+                    combine<Total, kMode>(t, v2);
+                    combine<Total, kMode>(t, v3);
+                }
+            }
+            output[outIndex(p, level.outOffset, bins, b)] = finishBin<T, kMode>(t, level.divisor);
+        };
+        // The levels other than F as one run of items, level after level (each level's part P * L^2 items): a lane
+        // finds its item's level by selects in a uniform loop, so every lane runs the same code (no pass per level).
+        for (int32_t item = lane; item < planes * plan.flatItems; item += 32)
+        {
+            int32_t level = 0;
+            int32_t inLevel = item;
+            int32_t start = 0;
+            for (int32_t l = 0; l < g.numLevels; ++l)
+            {
+                if ((plan.cellLevels >> l & 1) == 0)
+                {
+                    bool const past = item >= start;
+                    level = past ? l : level;
+                    inLevel = past ? item - start : inLevel;
+                    start += planes * plan.levels[l].bins * plan.levels[l].bins;
+                }
+            }
+            storeBin(plan.levels[level], inLevel);
+        }
+#else
         // cells: (cell row of the group, cell column) from the partials of its lanes (rowLanes x cellChunks)
         for (int32_t q = lane; q < planes * planeCells; q += 32)
         {
@@ -1696,6 +1804,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
                 output[n * g.features + level.outOffset + c * bins + b] = finishBin<T, kMode>(t, level.divisor);
             }
         }
+#endif
     }
 }
 
