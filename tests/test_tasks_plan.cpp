@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
@@ -88,6 +89,42 @@ std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
     {
         return "shared memory: tile to byte " + std::to_string(tileEnd) + ", tasks at " + std::to_string(plan.offTasks)
             + ", divisors at " + std::to_string(plan.offDivisors) + ", " + std::to_string(plan.smemBytes) + " bytes";
+    }
+    return "";
+}
+
+// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh): task group t runs tasks k = (t - lead) mod groups,
+// + groups, ... of each segment. Every task must run exactly once, and over the whole program no group may run more
+// than one task more than another (the tasks are dealt in one sequence). "" or the problem.
+std::string dealingProblem(TasksPlan const& plan)
+{
+    int32_t const groups = tasks::taskGroupsOf(kTHREADS, plan.planes);
+    std::vector<int32_t> load(static_cast<size_t>(groups), 0);
+    for (int32_t s = 0; s < plan.numSegments; ++s)
+    {
+        int32_t const count = plan.segments[s].count;
+        std::vector<int32_t> runs(static_cast<size_t>(count), 0);
+        for (int32_t t = 0; t < groups; ++t)
+        {
+            for (int32_t k = (t - plan.lead[s]) & (groups - 1); k < count; k += groups)
+            {
+                ++runs[static_cast<size_t>(k)];
+                ++load[static_cast<size_t>(t)];
+            }
+        }
+        for (int32_t k = 0; k < count; ++k)
+        {
+            if (runs[static_cast<size_t>(k)] != 1)
+            {
+                return "segment " + std::to_string(s) + " (lead " + std::to_string(plan.lead[s]) + "): task "
+                    + std::to_string(k) + " runs " + std::to_string(runs[static_cast<size_t>(k)]) + " times";
+            }
+        }
+    }
+    auto const [low, high] = std::minmax_element(load.begin(), load.end());
+    if (*high - *low > 1)
+    {
+        return "task groups run " + std::to_string(*low) + " to " + std::to_string(*high) + " tasks";
     }
     return "";
 }
@@ -266,6 +303,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                         ASSERT_TRUE(sppReferenceCpu(desc, x.data(), expected.data()).ok());
                         std::string const error = interpret(desc, plan, x, got);
                         ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
+                        ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
                         for (size_t i = 0; i < expected.size(); ++i)
                         {
                             bool const same = std::isnan(expected[i])
@@ -317,6 +355,12 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.shapes[1], 3 | 3 << 8);
     EXPECT_EQ(plan.shapes[2], 2 | 2 << 8);
     EXPECT_EQ(plan.shapes[3], 2 | 2 << 8);
+    // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the task groups
+    int32_t const groups = tasks::taskGroupsOf(kTHREADS, plan.planes);
+    EXPECT_EQ(plan.lead[0], 0);
+    EXPECT_EQ(plan.lead[1], 36 % groups);
+    EXPECT_EQ(plan.lead[2], 40 % groups);
+    EXPECT_EQ(plan.lead[3], 49 % groups);
     small.pyramid.mode = PoolMode::kAVG;
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
     for (int32_t s = 0; s < plan.numSegments; ++s)

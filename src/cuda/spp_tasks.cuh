@@ -50,11 +50,14 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! 13x13 {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
 #define SPP_TASKS_FIXED 0
 #endif
-#ifndef SPP_TASKS_PAIRS
-//! Tuning knob (scripts/device_tune.sh): 1 = where G >= 2, a thread runs each of its tasks on two planes (its lane's
-//! and the one G / 2 further), with twice the task groups: the task's decoding, width switch and loop control are
-//! shared by two planes. Not yet run on a GPU; 0 keeps the measured code.
-#define SPP_TASKS_PAIRS 0
+// (SPP_TASKS_PAIRS, in spp_tasks_plan.h: two planes per thread, sharing a task's decoding, width switch and loop
+// control. Tuning knob, scripts/device_tune.sh.)
+#ifndef SPP_TASKS_DEAL
+//! Tuning knob (scripts/device_tune.sh): 1 = a segment's task 0 runs on the plan's lead[] group, the program's tasks
+//! dealt to the task groups in one sequence (13x13 {1,2,3,6}, G = 16: the 13 tasks of phase 1 then go to groups 4-16
+//! instead of 0-8, whose groups 0-3 also had phase 0's 4 extra tasks). Not yet run on a GPU; 0 keeps the measured
+//! code.
+#define SPP_TASKS_DEAL 0
 #endif
 
 // A task's result on one or (kDual) two planes.
@@ -168,7 +171,7 @@ __device__ __forceinline__ AccPair<Acc> reduceFixed(Acc const* at, int32_t rowSt
     return acc;
 }
 
-// Where a thread's tasks of a segment are and where their results go: tasks taskGroup, taskGroup + taskGroups, ...;
+// Where a thread's tasks of a segment are and where their results go: tasks firstTask, firstTask + taskGroups, ...;
 // slot s of the source at base + s * step, the result of task k at dst + k * laneStride; with two planes (kDual) the
 // second plane's source lies `other` words further and its result `dstOther` words further, stored where `second`.
 template <typename Acc>
@@ -178,7 +181,7 @@ struct SegmentRun
     int32_t step;
     Acc* dst;
     int32_t laneStride;
-    int32_t taskGroup;
+    int32_t firstTask;
     int32_t taskGroups;
     int32_t other;
     int32_t dstOther;
@@ -201,7 +204,7 @@ __device__ __forceinline__ void runFixed(
     tasks::TaskSegment const& seg, uint32_t const* taskTable, SegmentRun<Acc> const& run, int32_t colStep)
 {
     int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = run.taskGroup; k < seg.count; k += run.taskGroups)
+    for (int32_t k = run.firstTask; k < seg.count; k += run.taskGroups)
     {
         Acc const* const at = run.base + static_cast<int32_t>(taskTable[seg.first + k] & 0xffff) * colStep;
         storeTask<Acc, kDual>(run, k, reduceFixed<Acc, kMode, kRows, kCols, kDual>(at, rowStep, colStep, run.other));
@@ -228,7 +231,7 @@ __device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, int32_
     }
 #endif
     int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = run.taskGroup; k < seg.count; k += run.taskGroups)
+    for (int32_t k = run.firstTask; k < seg.count; k += run.taskGroups)
     {
         uint32_t const task = taskTable[seg.first + k];
         int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
@@ -273,6 +276,7 @@ __global__ void SPP_TASKS_BOUNDS
     int32_t const lanePlane = tid & (groupLanes - 1);
     int32_t const taskGroup = tid >> (plan.planeShift - pairShift);
     int32_t const taskGroups = kTHREADS >> (plan.planeShift - pairShift);
+    static_assert((kTHREADS & (kTHREADS - 1)) == 0, "task groups are a power of 2 (SPP_TASKS_DEAL masks by them)");
     // (32-bit plane and element offsets: the planner refuses N * C * H * W >= 2^31)
     auto const totalPlanes = static_cast<int32_t>(g.n * g.c);
     auto const numGroups = static_cast<int32_t>(plan.numGroups);
@@ -399,8 +403,10 @@ __global__ void SPP_TASKS_BOUNDS
             int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
             int32_t const shape = SPP_TASKS_FIXED ? plan.shapes[s] : 0;
             // (slot-major slots are one word apart between planes; pixels pixPlane words)
+            // this thread's first task of the segment (taskGroups is a power of 2)
+            int32_t const firstTask = SPP_TASKS_DEAL ? (taskGroup - plan.lead[s]) & (taskGroups - 1) : taskGroup;
             SegmentRun<Acc> const run{tile + (seg.fromPixels != 0 ? pixelWord : derivedWord), step,
-                tile + (derivedWord + seg.dst * laneStride), laneStride, taskGroup, taskGroups,
+                tile + (derivedWord + seg.dst * laneStride), laneStride, firstTask, taskGroups,
                 groupLanes * (seg.fromPixels != 0 ? plan.pixPlane : 1), groupLanes, lanePlane + groupLanes < numPlanes};
             if (lanePlane < numPlanes)
             {

@@ -337,6 +337,14 @@ bool buildProgram(
     plan.offTasks = static_cast<int32_t>(tileBytes);
     plan.offDivisors = static_cast<int32_t>(tileBytes + taskBytes);
     plan.smemBytes = static_cast<size_t>(smem);
+    // lead[] (knob SPP_TASKS_DEAL): the tasks of all segments dealt to the task groups in one sequence
+    int32_t const groups = taskGroupsOf(threads, planes);
+    int32_t dealt = 0;
+    for (int32_t s = 0; s < plan.numSegments; ++s)
+    {
+        plan.lead[s] = static_cast<uint16_t>(dealt % groups);
+        dealt += plan.segments[s].count;
+    }
     return true;
 }
 

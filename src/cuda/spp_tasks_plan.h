@@ -39,12 +39,19 @@ constexpr int32_t kMAX_SIDE = 255;
 #ifndef SPP_TASKS_CONTIGUOUS
 #define SPP_TASKS_CONTIGUOUS 1 //!< 0: every group's pixels slot-major in shared memory
 #endif
+#ifndef SPP_TASKS_PAIRS
+//! Tuning knob (also read by the kernel, spp_tasks.cuh): 1 = where G >= 2, a thread runs each of its tasks on two
+//! planes (its lane's and the one G / 2 further), with twice the task groups. Not yet run on a GPU; 0 keeps the
+//! measured code.
+#define SPP_TASKS_PAIRS 0
+#endif
 #ifndef SPP_TASKS_CTAS_PER_SM
 // Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
 // 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
 #define SPP_TASKS_CTAS_PER_SM 3
 #endif
 constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
+constexpr bool kPAIRS = SPP_TASKS_PAIRS != 0;
 constexpr int64_t kCTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
 
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
@@ -117,9 +124,20 @@ struct TasksPlan
     //! Per segment: rows | cols << 8 when every task has that rectangle (rows and cols 1-255), else 0. (After the
     //! tables, so that the parameter offsets of the fields above stay those of the measured kernel.)
     uint16_t shapes[kMAX_SEGMENTS];
+    //! Per segment: the task group that runs its task 0 (knob SPP_TASKS_DEAL): the program's tasks are dealt to the
+    //! task groups in one sequence, so a segment starts where the one before it ended, instead of every segment at
+    //! group 0 (where the remainders of all segments would pile up). Always filled; see taskGroupsOf.
+    uint16_t lead[kMAX_SEGMENTS];
 };
 static_assert(sizeof(TasksPlan) <= 3840,
     "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
+
+//! Task groups of a CTA of `threads` threads running G = `planes` planes: G lanes on consecutive planes each, or with
+//! SPP_TASKS_PAIRS and G >= 2, G / 2 lanes on two planes each.
+constexpr int32_t taskGroupsOf(int32_t threads, int32_t planes)
+{
+    return threads / (kPAIRS && planes > 1 ? planes / 2 : planes);
+}
 
 //! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
 //! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, C * sum(L^2) >= 2^31,
