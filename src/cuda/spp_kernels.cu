@@ -1661,6 +1661,20 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
             }
         }
         __syncwarp(); // partials visible
+        // cell q of the group ((cell row, cell column) of its planes) from the partials of its lanes (rowLanes x
+        // cellChunks)
+        auto const cellOf = [&](int32_t q, int32_t cellRow) {
+            Acc const* from = partials + cellRow * 32 + (q - cellRow * fine) * plan.cellChunks;
+            Total t = totalIdentity;
+            for (int32_t r = 0; r < plan.rowLanes; ++r, from += plan.chunks)
+            {
+                for (int32_t k = 0; k < plan.cellChunks; ++k)
+                {
+                    combine<Total, kMode>(t, static_cast<Total>(from[k]));
+                }
+            }
+            return t;
+        };
         int64_t const next = group + stride;
         if (next < plan.numGroups && loads)
         {
@@ -1682,19 +1696,11 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
             }
             return n * g.features + outOffset + c * bins + b;
         };
-        // cells: (cell row of the group, cell column) from the partials of its lanes (rowLanes x cellChunks)
+        // cells
         for (int32_t q = lane; q < planes * planeCells; q += 32)
         {
             int32_t const cellRow = plan.perFine.div(q);
-            Acc const* from = partials + cellRow * 32 + (q - cellRow * fine) * plan.cellChunks;
-            Total t = totalIdentity;
-            for (int32_t r = 0; r < plan.rowLanes; ++r, from += plan.chunks)
-            {
-                for (int32_t k = 0; k < plan.cellChunks; ++k)
-                {
-                    combine<Total, kMode>(t, static_cast<Total>(from[k]));
-                }
-            }
+            Total const t = cellOf(q, cellRow);
             cells[q] = t;
             if (plan.cellLevels != 0) // a level of F x F bins: the cell is its bin
             {
@@ -1755,19 +1761,11 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
             storeBin(plan.levels[level], inLevel);
         }
 #else
-        // cells: (cell row of the group, cell column) from the partials of its lanes (rowLanes x cellChunks)
+        // cells
         for (int32_t q = lane; q < planes * planeCells; q += 32)
         {
             int32_t const cellRow = plan.perFine.div(q);
-            Acc const* from = partials + cellRow * 32 + (q - cellRow * fine) * plan.cellChunks;
-            Total t = totalIdentity;
-            for (int32_t r = 0; r < plan.rowLanes; ++r, from += plan.chunks)
-            {
-                for (int32_t k = 0; k < plan.cellChunks; ++k)
-                {
-                    combine<Total, kMode>(t, static_cast<Total>(from[k]));
-                }
-            }
+            Total const t = cellOf(q, cellRow);
             cells[q] = t;
         }
         __syncwarp(); // cells visible; partials free for the next group
