@@ -22,18 +22,31 @@ targets=$bench-bench
 export SPP_REQUIRE_GPU=1
 status=0
 ok=()
+# The variants build side by side (each build is mostly one long translation unit, spp_kernels.cu, so one build
+# leaves most cores idle), then are tested and timed one after another.
+jobs=$(( $(nproc) / $# + 1 ))
+pids=()
 i=0
 for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
     flags=""
     for knob in $variant; do flags="$flags -D$knob"; done
-    ok[$i]=0
-    if ! { cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+    mkdir -p $b
+    { cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
         -DSPP_BUILD_TESTS="$([ "${TESTS:-0}" = 1 ] && echo ON || echo OFF)" \
-        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" > /dev/null \
-        && cmake --build $b -j "$(nproc)" --target $targets > /dev/null; }; then
-        echo "=== build of '$variant' failed"
+        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" \
+        && cmake --build $b -j "$jobs" --target $targets; } > $b/build.log 2>&1 &
+    pids[$i]=$!
+done
+i=0
+for variant in "$@"; do
+    i=$((i + 1))
+    b=build-tune-$i
+    ok[$i]=0
+    if ! wait "${pids[$i]}"; then
+        echo "=== build of '$variant' failed:"
+        grep -E "error|Error" $b/build.log | head -10
         status=1
         continue
     fi
