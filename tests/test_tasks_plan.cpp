@@ -129,6 +129,73 @@ std::string dealingProblem(TasksPlan const& plan)
     return "";
 }
 
+// The vector store (knob SPP_TASKS_VSTORE) as the kernel runs it with vectors of `kV` elements, where the plan allows
+// them: in every group, vector v of the group's store (levels' runs back to back) walks from its first element with
+// tasks::StoreWalk; each element must be read from the word the scalar store reads for it and written to its own
+// output element, every output element once, and every vector must start at a multiple of kV elements. "" or the
+// problem.
+std::string vectorStoreProblem(SppDesc const& desc, TasksPlan const& plan, int32_t kV)
+{
+    if (plan.storeVector < kV)
+    {
+        return "";
+    }
+    int32_t const g = plan.planes;
+    int32_t const levels = desc.pyramid.numLevels;
+    int64_t const features = outputFeatures(desc.pyramid, desc.c);
+    std::vector<int32_t> writes(static_cast<size_t>(desc.n * features), 0);
+    for (int64_t group = 0; group < plan.numGroups; ++group)
+    {
+        int64_t const first = group * g;
+        int64_t const n0 = first / desc.c;
+        int64_t const c0 = first - n0 * desc.c;
+        if (c0 + g > desc.c || first + g > desc.n * desc.c)
+        {
+            return "storeVector " + std::to_string(plan.storeVector) + " but group " + std::to_string(group)
+                + " is not G whole planes of one sample";
+        }
+        for (int32_t v = 0; v < g * binsPerChannel(desc.pyramid) / kV; ++v)
+        {
+            int32_t level = 0;
+            for (int32_t l = 1; l < levels; ++l)
+            {
+                level = v * kV >= g * plan.store[l].prefix ? l : level;
+            }
+            tasks::StoreLevel const& lv = plan.store[level];
+            int32_t const e = v * kV - g * lv.prefix;
+            int64_t const at = n0 * features + lv.out + c0 * lv.bins + e;
+            if (at % kV != 0)
+            {
+                return "group " + std::to_string(group) + " vector " + std::to_string(v) + " starts at element "
+                    + std::to_string(at);
+            }
+            tasks::StoreWalk walk = tasks::StoreWalk::at(lv, plan.laneStride, e);
+            for (int32_t j = 0; j < kV; ++j, walk.next(lv, plan.laneStride))
+            {
+                int32_t const p = (e + j) / lv.bins;
+                int32_t const bin = (e + j) % lv.bins;
+                int64_t const element = n0 * features + desc.c * lv.prefix + (c0 + p) * lv.bins + bin;
+                if (walk.word != lv.binWord + bin * plan.laneStride + p || at + j != element)
+                {
+                    return "group " + std::to_string(group) + " vector " + std::to_string(v) + " element "
+                        + std::to_string(j) + ": word " + std::to_string(walk.word) + ", output " + std::to_string(at + j)
+                        + " (plane " + std::to_string(p) + ", bin " + std::to_string(bin) + " of level "
+                        + std::to_string(level) + ")";
+                }
+                ++writes[static_cast<size_t>(element)];
+            }
+        }
+    }
+    for (size_t i = 0; i < writes.size(); ++i)
+    {
+        if (writes[i] != 1)
+        {
+            return "output element " + std::to_string(i) + " written " + std::to_string(writes[i]) + " times";
+        }
+    }
+    return "";
+}
+
 // Runs `plan` on every plane of `input` (fp32 NCHW) into `output` ([N, C * sum(L^2)]). Returns "" or what is wrong
 // with the plan's structure.
 std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input,
@@ -258,6 +325,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     int32_t derived = 0;
     int32_t split = 0;
     int32_t slotMajor = 0; // G > 1 planes of even size: pixels slot-major
+    int32_t vectorStores = 0; // plans whose store may use 16-byte fp32 vectors
     for (PlanCase const& s : shapes)
     {
         std::vector<float> input(static_cast<size_t>(s.n * s.c * s.h * s.w));
@@ -304,6 +372,12 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                         std::string const error = interpret(desc, plan, x, got);
                         ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
                         ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        for (int32_t const kV : {4, 8, 16}) // fp32, fp16 / bf16, int8 elements per 16 bytes
+                        {
+                            ASSERT_EQ(vectorStoreProblem(desc, plan, kV), "")
+                                << test::describe(desc) << " sms " << sms << " vectors of " << kV;
+                        }
+                        vectorStores += plan.storeVector >= 4 ? 1 : 0;
                         for (size_t i = 0; i < expected.size(); ++i)
                         {
                             bool const same = std::isnan(expected[i])
@@ -324,6 +398,7 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     EXPECT_GT(plans, 1000);
     EXPECT_GT(derived, 450); // max (and avg where windows are disjoint) derives coarse levels
     EXPECT_GT(split, 500);   // few large planes per CTA split bins into rows
+    EXPECT_GT(vectorStores, 50) << vectorStores;
     if (tasks::kCONTIGUOUS)
     {
         EXPECT_GT(slotMajor, 30); // 16x16 planes, several per CTA
@@ -361,6 +436,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.lead[1], 36 % groups);
     EXPECT_EQ(plan.lead[2], 40 % groups);
     EXPECT_EQ(plan.lead[3], 49 % groups);
+    EXPECT_EQ(plan.storeVector, 16); // G * L^2 = 16, 64, 144, 576; C = 256
     small.pyramid.mode = PoolMode::kAVG;
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));
     for (int32_t s = 0; s < plan.numSegments; ++s)
@@ -374,6 +450,7 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.planes, 1);
     EXPECT_EQ(plan.segments[0].count, 252);
     EXPECT_EQ(plan.shapes[0], 1 | 11 << 8); // each a row of 11 pixels
+    EXPECT_EQ(plan.storeVector, 1);         // one plane per group: level 1 is one element
     EXPECT_EQ(plan.binBase, 38 * 63 + 252);
     EXPECT_EQ(plan.autoPick, 1);
 }

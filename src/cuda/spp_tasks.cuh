@@ -50,6 +50,14 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! 13x13 {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
 #define SPP_TASKS_FIXED 0
 #endif
+#ifndef SPP_TASKS_VSTORE
+//! Tuning knob (scripts/device_tune.sh): 1 = where the plan's storeVector allows (every group whole planes of one
+//! sample, every level's run whole 16-byte vectors: 13x13 {1,2,3,6}, C = 256), the store writes 16-byte vectors, the
+//! vectors of all levels in one pass, instead of one element per thread and a pass per level (today's store is about
+//! a third of 13x13's warp instructions: per level ~22 instructions of setup, then ~18 per element). Not yet run on a
+//! GPU; 0 keeps the measured code.
+#define SPP_TASKS_VSTORE 0
+#endif
 // (SPP_TASKS_PAIRS, in spp_tasks_plan.h: two planes per thread, sharing a task's decoding, width switch and loop
 // control. Tuning knob, scripts/device_tune.sh.)
 #ifndef SPP_TASKS_DEAL
@@ -446,7 +454,38 @@ __global__ void SPP_TASKS_BOUNDS
             return finishBin<T, kMode>(
                 tile[lv.binWord + bin * laneStride + p], kMode == PoolMode::kAVG ? divisors[lv.prefix + bin] : 1);
         };
-        if (oneSample) // (kept apart from the general loop: almost every group takes it)
+        bool const vectorStore = SPP_TASKS_VSTORE != 0 && plan.storeVector >= kV
+            && (reinterpret_cast<uintptr_t>(output) & 15) == 0;
+        if (vectorStore)
+        {
+            // Every group is G whole planes of one sample and every level's run is whole, aligned 16-byte vectors
+            // (the plan's storeVector): the vectors of all levels in one pass (on 13x13 {1,2,3,6} a thread stores at
+            // most one), each walking its elements' words from its first one.
+            int32_t const vectors = plan.planes * g.sumL2 / kV;
+            for (int32_t v = tid; v < vectors; v += kTHREADS)
+            {
+                int32_t level = 0;
+                for (int32_t l = 1; l < g.numLevels; ++l)
+                {
+                    level = v * kV >= plan.planes * plan.store[l].prefix ? l : level;
+                }
+                tasks::StoreLevel const lv = plan.store[level];
+                int32_t const e = v * kV - plan.planes * lv.prefix; // the vector's first element in the level's run
+                tasks::StoreWalk walk = tasks::StoreWalk::at(lv, laneStride, e);
+                T values[kV];
+#pragma unroll
+                for (int32_t j = 0; j < kV; ++j)
+                {
+                    values[j] = finishBin<T, kMode>(
+                        tile[walk.word], kMode == PoolMode::kAVG ? divisors[lv.prefix + walk.bin] : 1);
+                    walk.next(lv, laneStride);
+                }
+                int4 vector;
+                memcpy(&vector, values, 16);
+                *reinterpret_cast<int4*>(sampleOut + (lv.out + c0 * lv.bins + e)) = vector;
+            }
+        }
+        else if (oneSample) // (kept apart from the general loop: almost every group takes it)
         {
             for (int32_t l = 0; l < g.numLevels; ++l)
             {

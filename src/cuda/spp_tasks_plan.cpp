@@ -337,6 +337,18 @@ bool buildProgram(
     plan.offTasks = static_cast<int32_t>(tileBytes);
     plan.offDivisors = static_cast<int32_t>(tileBytes + taskBytes);
     plan.smemBytes = static_cast<size_t>(smem);
+    // storeVector (knob SPP_TASKS_VSTORE): the largest vector in which every group's level runs are whole and aligned
+    plan.storeVector = 0;
+    for (int32_t v = 16; v >= 1 && plan.storeVector == 0; v /= 2)
+    {
+        bool whole = g.c % planes == 0 && g.c * g.sumL2 % v == 0;
+        for (int32_t l = 0; l < g.numLevels; ++l)
+        {
+            whole = whole && static_cast<int64_t>(planes) * plan.store[l].bins % v == 0
+                && g.c * plan.store[l].prefix % v == 0;
+        }
+        plan.storeVector = whole ? v : 0;
+    }
     // lead[] (knob SPP_TASKS_DEAL): the tasks of all segments dealt to the task groups in one sequence
     int32_t const groups = taskGroupsOf(threads, planes);
     int32_t dealt = 0;

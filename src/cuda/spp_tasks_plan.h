@@ -128,9 +128,44 @@ struct TasksPlan
     //! task groups in one sequence, so a segment starts where the one before it ended, instead of every segment at
     //! group 0 (where the remainders of all segments would pile up). Always filled; see taskGroupsOf.
     uint16_t lead[kMAX_SEGMENTS];
+    //! Largest vector (1, 2, 4, 8 or 16 elements; 0: none) in which every group's store of every level is whole,
+    //! aligned vectors (knob SPP_TASKS_VSTORE): every group is G whole planes of one sample (C % G == 0) and, in
+    //! elements, G * L^2, C * (sum of L'^2 before the level) and C * sum(L^2) are multiples of it. (Element counts
+    //! only, so the plan is the same for every dtype; the kernel stores 16-byte vectors when this is at least its
+    //! elements per 16 bytes and the output is 16-byte aligned.)
+    int32_t storeVector;
 };
 static_assert(sizeof(TasksPlan) <= 3840,
     "the tasks kernel's parameters (plan, geometry, pointers) must stay under 4 KiB");
+
+//! Walks a level's bins of a group in output order (plane-major: element e is bin e % L^2 of plane e / L^2) through
+//! their shared-memory words (slot-major: bin b of plane p at binWord + b * laneStride + p): the vector store's
+//! order (knob SPP_TASKS_VSTORE). Host and device, so that the tests walk exactly as the kernel does.
+struct StoreWalk
+{
+    int32_t plane;
+    int32_t bin;
+    int32_t word;
+
+    SPP_HD static StoreWalk at(StoreLevel const& level, int32_t laneStride, int32_t element)
+    {
+        int32_t const p = level.perBins.div(element);
+        int32_t const b = element - p * level.bins;
+        return StoreWalk{p, b, level.binWord + b * laneStride + p};
+    }
+
+    SPP_HD void next(StoreLevel const& level, int32_t laneStride)
+    {
+        ++bin;
+        word += laneStride;
+        if (bin == level.bins)
+        {
+            bin = 0;
+            ++plane;
+            word = level.binWord + plane;
+        }
+    }
+};
 
 //! Task groups of a CTA of `threads` threads running G = `planes` planes: G lanes on consecutive planes each, or with
 //! SPP_TASKS_PAIRS and G >= 2, G / 2 lanes on two planes each.
