@@ -1,5 +1,6 @@
 // GPU tests: the kernels against the CPU reference over a randomized grid of dtypes, layouts, modes, rules, level
 // sets and shapes, with poisoned outputs. Max (and int8) must match bit for bit. Without a GPU they skip, saying why.
+#include "cuda/spp_tasks_plan.h"
 #include "spp/cuda.h"
 #include "test_gpu_util.h"
 #include "test_util.h"
@@ -504,6 +505,41 @@ TEST(Kernels, TasksKernelGroups)
         }
     }
     EXPECT_GE(checked, 4 * 6 * 2 * 2 * 2); // every shape with the two nesting pyramids, every dtype / mode / rule
+}
+
+// Shapes whose groups are whole planes of one sample with every level's run whole 16-byte vectors (the plan's
+// storeVector, in elements: G here), where the tasks kernel's SPP_TASKS_VSTORE store runs. The plans are checked on the
+// host, so the test says when no shape reaches that store for a dtype any more.
+TEST(Kernels, TasksKernelVectorStore)
+{
+    SKIP_WITHOUT_GPU();
+    int32_t sms = 0;
+    ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+    std::mt19937_64 rng(0x7a5c6u);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
+    {
+        int32_t const perVector = 16 / static_cast<int32_t>(elementSize(dtype));
+        int32_t vectorized = 0;
+        for (Shape const& s : {Shape{32, 256, 13, 13}, Shape{8, 512, 9, 9}, Shape{16, 128, 6, 10}})
+        {
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (auto const& levels : {std::vector<int32_t>{1, 2, 3, 6}, std::vector<int32_t>{4, 2, 1}})
+                {
+                    SppDesc const desc = makeDesc(
+                        pyramidOf(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                    tasks::TasksPlan plan;
+                    ASSERT_TRUE(tasks::planTasks(desc, 256, sms, plan)) << test::describe(desc); // 256: the CTA size
+                    vectorized += plan.storeVector >= perVector ? 1 : 0;
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kTASKS), "") << test::describe(desc);
+                }
+            }
+        }
+        EXPECT_GE(vectorized, 4) << "dtype " << static_cast<int32_t>(dtype)
+                                 << ": too few shapes reach the vector store";
+    }
 }
 
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
