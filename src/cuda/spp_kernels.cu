@@ -1439,8 +1439,12 @@ __global__ void __launch_bounds__(kTHREADS) sppPlanesKernel(Geometry g, PlanesPl
 
 //! Largest finest level of the grid kernel (its per-warp shared memory grows with F^2).
 constexpr int32_t kGRID_MAX_FINE = 16;
-//! Loads a grid-kernel lane keeps in flight.
-constexpr int32_t kGRID_BATCH = 8;
+//! Loads a grid-kernel lane keeps in flight (a tuning knob: 16 halves the round trips of a group of 64x64 or 96x96
+//! planes, which now run as 8 or 12 batches one after another, at 64 registers of batch; not yet run on a GPU).
+#ifndef SPP_GRID_BATCH
+#define SPP_GRID_BATCH 8
+#endif
+constexpr int32_t kGRID_BATCH = SPP_GRID_BATCH;
 //! Most planes a grid-kernel warp takes at once.
 constexpr int32_t kGRID_MAX_PLANES = 8;
 //! Fewest loading lanes (rowLanes * chunks) for kAUTO to take the grid kernel. Every measured shape loads with 24 or
