@@ -385,7 +385,7 @@ TEST(Kernels, GridKernelUniformPyramids)
     };
     std::vector<GridCase> const cases = {{{3, 7, 64, 64}, {1, 2, 4}, true}, {{2, 5, 48, 96}, {1, 2, 3, 6}, true},
         {{1, 3, 16, 128}, {1, 2, 4, 8, 16}, false}, {{4, 333, 32, 32}, {2, 4, 1}, false},
-        {{13, 999, 16, 32}, {1, 2}, true}};
+        {{13, 999, 16, 32}, {1, 2}, true}, {{2, 6, 32, 64}, {4, 4, 2}, true}, {{1, 9, 32, 32}, {4}, false}};
     int32_t checked = 0;
     for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16, DataType::kINT8})
     {

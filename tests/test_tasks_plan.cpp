@@ -93,13 +93,21 @@ std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
     return "";
 }
 
-// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh): task group t runs tasks k = (t - lead) mod groups,
-// + groups, ... of each segment. Every task must run exactly once, and over the whole program no group may run more
-// than one task more than another (the tasks are dealt in one sequence). "" or the problem.
+// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh): with its task groups (kTHREADS >> (log2 G - 1)
+// with SPP_TASKS_PAIRS and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups,
+// ... of each segment. Every task must run exactly once, and in every barrier interval the busiest group must run no
+// more than ceil(tasks of the interval / groups): the interval's tasks are dealt as one run. "" or the problem.
 std::string dealingProblem(TasksPlan const& plan)
 {
-    int32_t const groups = tasks::taskGroupsOf(kTHREADS, plan.planes);
+    int32_t const pairShift = tasks::kPAIRS && plan.planes > 1 ? 1 : 0;
+    int32_t const groups = kTHREADS >> (plan.planeShift - pairShift);
+    if (groups != tasks::taskGroupsOf(kTHREADS, plan.planes))
+    {
+        return "the planner deals to " + std::to_string(tasks::taskGroupsOf(kTHREADS, plan.planes))
+            + " task groups, the kernel has " + std::to_string(groups);
+    }
     std::vector<int32_t> load(static_cast<size_t>(groups), 0);
+    int32_t intervalTasks = 0;
     for (int32_t s = 0; s < plan.numSegments; ++s)
     {
         int32_t const count = plan.segments[s].count;
@@ -120,11 +128,18 @@ std::string dealingProblem(TasksPlan const& plan)
                     + std::to_string(k) + " runs " + std::to_string(runs[static_cast<size_t>(k)]) + " times";
             }
         }
-    }
-    auto const [low, high] = std::minmax_element(load.begin(), load.end());
-    if (*high - *low > 1)
-    {
-        return "task groups run " + std::to_string(*low) + " to " + std::to_string(*high) + " tasks";
+        intervalTasks += count;
+        if (plan.segments[s].sync != 0) // the interval ends
+        {
+            int32_t const busiest = *std::max_element(load.begin(), load.end());
+            if (busiest > (intervalTasks + groups - 1) / groups)
+            {
+                return "the interval ending at segment " + std::to_string(s) + " has " + std::to_string(intervalTasks)
+                    + " tasks for " + std::to_string(groups) + " groups, one group runs " + std::to_string(busiest);
+            }
+            std::fill(load.begin(), load.end(), 0);
+            intervalTasks = 0;
+        }
     }
     return "";
 }
@@ -156,14 +171,16 @@ std::string vectorStoreProblem(SppDesc const& desc, TasksPlan const& plan, int32
         }
         for (int32_t v = 0; v < g * binsPerChannel(desc.pyramid) / kV; ++v)
         {
-            int32_t level = 0;
-            for (int32_t l = 1; l < levels; ++l)
-            {
-                level = v * kV >= g * plan.store[l].prefix ? l : level;
-            }
+            tasks::StoreVector const vector = tasks::StoreVector::of(plan.store, levels, g, v * kV);
+            int32_t const level = vector.level;
             tasks::StoreLevel const& lv = plan.store[level];
-            int32_t const e = v * kV - g * lv.prefix;
-            int64_t const at = n0 * features + lv.out + c0 * lv.bins + e;
+            int32_t const e = vector.element;
+            if (level < 0 || level >= levels || e < 0 || e >= g * lv.bins || g * lv.prefix + e != v * kV)
+            {
+                return "group " + std::to_string(group) + " vector " + std::to_string(v) + ": level "
+                    + std::to_string(level) + ", element " + std::to_string(e);
+            }
+            int64_t const at = n0 * features + lv.sampleElement(static_cast<int32_t>(c0), e);
             if (at % kV != 0)
             {
                 return "group " + std::to_string(group) + " vector " + std::to_string(v) + " starts at element "
@@ -405,6 +422,47 @@ TEST(TasksPlan, ProgramsComputeTheReference)
     }
 }
 
+TEST(TasksPlan, VectorStoreOfManyPlanesPerGroup)
+{
+    // ProgramsComputeTheReference's shapes have few planes, so most of their plans take one plane per CTA: here the
+    // vector store's walk on shapes with G > 1 and several levels (dtype-independent plans; every SM count a GPU of
+    // the benchmarks has)
+    std::vector<PlanCase> const shapes
+        = {{32, 256, 13, 13}, {16, 128, 6, 10}, {8, 512, 9, 9}, {4, 64, 5, 7}, {2, 96, 7, 7}, {64, 32, 3, 3}};
+    std::vector<std::vector<int32_t>> const levelSets = {{1, 2, 3, 6}, {4, 2, 1}, {4, 4, 2}, {1}, {2, 3}, {5}};
+    int32_t walked = 0;
+    int32_t widest = 0; // 16-element vectors over several levels with G > 1
+    for (PlanCase const& s : shapes)
+    {
+        for (auto const& levels : levelSets)
+        {
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (BinRule rule : {BinRule::kADAPTIVE, BinRule::kCAFFE})
+                {
+                    for (int32_t const sms : {132, 114, 78})
+                    {
+                        SppDesc const desc = makeDesc(
+                            pyramidOf(levels, mode, rule), DataType::kFLOAT, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                        TasksPlan plan;
+                        ASSERT_TRUE(tasks::planTasks(desc, kTHREADS, sms, plan)) << test::describe(desc);
+                        for (int32_t const kV : {4, 8, 16})
+                        {
+                            ASSERT_EQ(vectorStoreProblem(desc, plan, kV), "")
+                                << test::describe(desc) << " sms " << sms << " vectors of " << kV;
+                        }
+                        ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        walked += plan.storeVector >= 4 && plan.planes > 1 ? 1 : 0;
+                        widest += plan.storeVector == 16 && plan.planes > 1 && levels.size() > 1 ? 1 : 0;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_GT(walked, 150) << walked;
+    EXPECT_GT(widest, 50) << widest;
+}
+
 TEST(TasksPlan, ShapesOfTheBenchmark)
 {
     // 13x13 {1,2,3,6}, 8192 planes: 16 planes per CTA; 6 direct, 3 and 2 from 6, 1 from 2 (max); all direct (avg,
@@ -430,12 +488,15 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.shapes[1], 3 | 3 << 8);
     EXPECT_EQ(plan.shapes[2], 2 | 2 << 8);
     EXPECT_EQ(plan.shapes[3], 2 | 2 << 8);
-    // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the task groups
-    int32_t const groups = tasks::taskGroupsOf(kTHREADS, plan.planes);
-    EXPECT_EQ(plan.lead[0], 0);
-    EXPECT_EQ(plan.lead[1], 36 % groups);
-    EXPECT_EQ(plan.lead[2], 40 % groups);
-    EXPECT_EQ(plan.lead[3], 49 % groups);
+    // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the task groups (16 for G =
+    // 16; 32 with SPP_TASKS_PAIRS)
+    if (plan.planes == 16)
+    {
+        EXPECT_EQ(plan.lead[0], 0);
+        EXPECT_EQ(plan.lead[1], 4);
+        EXPECT_EQ(plan.lead[2], 8);
+        EXPECT_EQ(plan.lead[3], tasks::kPAIRS ? 17 : 1);
+    }
     EXPECT_EQ(plan.storeVector, 16); // G * L^2 = 16, 64, 144, 576; C = 256
     small.pyramid.mode = PoolMode::kAVG;
     ASSERT_TRUE(tasks::planTasks(small, kTHREADS, 132, plan));

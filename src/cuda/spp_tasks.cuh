@@ -62,9 +62,9 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 // control. Tuning knob, scripts/device_tune.sh.)
 #ifndef SPP_TASKS_DEAL
 //! Tuning knob (scripts/device_tune.sh): 1 = a segment's task 0 runs on the plan's lead[] group, the program's tasks
-//! dealt to the task groups in one sequence (13x13 {1,2,3,6}, G = 16: the 13 tasks of phase 1 then go to groups 4-16
-//! instead of 0-8, whose groups 0-3 also had phase 0's 4 extra tasks). Not yet run on a GPU; 0 keeps the measured
-//! code.
+//! dealt to the task groups in one sequence. On 13x13 {1,2,3,6} (G = 16, 16 groups) phase 1 has two segments, 4 and 9
+//! tasks, which today both start at group 0, so groups 0-3 run two tasks there while groups 9-15 idle; dealt, no
+//! group runs more than one. Not yet run on a GPU; 0 keeps the measured code.
 #define SPP_TASKS_DEAL 0
 #endif
 
@@ -284,7 +284,8 @@ __global__ void SPP_TASKS_BOUNDS
     int32_t const lanePlane = tid & (groupLanes - 1);
     int32_t const taskGroup = tid >> (plan.planeShift - pairShift);
     int32_t const taskGroups = kTHREADS >> (plan.planeShift - pairShift);
-    static_assert((kTHREADS & (kTHREADS - 1)) == 0, "task groups are a power of 2 (SPP_TASKS_DEAL masks by them)");
+    static_assert(SPP_TASKS_DEAL == 0 || (kTHREADS & (kTHREADS - 1)) == 0,
+        "SPP_TASKS_DEAL masks by the task groups, which needs a power-of-2 CTA size");
     // (32-bit plane and element offsets: the planner refuses N * C * H * W >= 2^31)
     auto const totalPlanes = static_cast<int32_t>(g.n * g.c);
     auto const numGroups = static_cast<int32_t>(plan.numGroups);
@@ -464,14 +465,9 @@ __global__ void SPP_TASKS_BOUNDS
             int32_t const vectors = plan.planes * g.sumL2 / kV;
             for (int32_t v = tid; v < vectors; v += kTHREADS)
             {
-                int32_t level = 0;
-                for (int32_t l = 1; l < g.numLevels; ++l)
-                {
-                    level = v * kV >= plan.planes * plan.store[l].prefix ? l : level;
-                }
-                tasks::StoreLevel const lv = plan.store[level];
-                int32_t const e = v * kV - plan.planes * lv.prefix; // the vector's first element in the level's run
-                tasks::StoreWalk walk = tasks::StoreWalk::at(lv, laneStride, e);
+                tasks::StoreVector const at = tasks::StoreVector::of(plan.store, g.numLevels, plan.planes, v * kV);
+                tasks::StoreLevel const lv = plan.store[at.level];
+                tasks::StoreWalk walk = tasks::StoreWalk::at(lv, laneStride, at.element);
                 T values[kV];
 #pragma unroll
                 for (int32_t j = 0; j < kV; ++j)
@@ -482,7 +478,7 @@ __global__ void SPP_TASKS_BOUNDS
                 }
                 int4 vector;
                 memcpy(&vector, values, 16);
-                *reinterpret_cast<int4*>(sampleOut + (lv.out + c0 * lv.bins + e)) = vector;
+                *reinterpret_cast<int4*>(sampleOut + lv.sampleElement(c0, at.element)) = vector;
             }
         }
         else if (oneSample) // (kept apart from the general loop: almost every group takes it)

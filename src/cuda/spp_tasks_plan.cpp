@@ -341,11 +341,10 @@ bool buildProgram(
     plan.storeVector = 0;
     for (int32_t v = 16; v >= 1 && plan.storeVector == 0; v /= 2)
     {
-        bool whole = g.c % planes == 0 && g.c * g.sumL2 % v == 0;
+        bool whole = g.c % planes == 0;
         for (int32_t l = 0; l < g.numLevels; ++l)
         {
-            whole = whole && static_cast<int64_t>(planes) * plan.store[l].bins % v == 0
-                && g.c * plan.store[l].prefix % v == 0;
+            whole = whole && planes * plan.store[l].bins % v == 0;
         }
         plan.storeVector = whole ? v : 0;
     }

@@ -94,6 +94,30 @@ struct StoreLevel
     int32_t out;           //!< C * (sum of L'^2 over earlier levels): the level's block in a sample
     int32_t binWord;       //!< shared-memory word of the level's bin 0, plane 0: binWords + prefix * laneStride
     int32_t prefix;        //!< sum of L'^2 over earlier levels: the level's first bin (and divisor)
+
+    //! Offset in a sample's output of element `element` of the level's run of a group whose first channel is c0.
+    SPP_HD int32_t sampleElement(int32_t c0, int32_t element) const
+    {
+        return out + c0 * bins + element;
+    }
+};
+
+//! Element `first` of a group's store when the levels' runs (planes * L^2 elements each) follow one another: its
+//! level and its element in that level's run (the vector store, knob SPP_TASKS_VSTORE, finds each vector's start so).
+struct StoreVector
+{
+    int32_t level;
+    int32_t element;
+
+    SPP_HD static StoreVector of(StoreLevel const* store, int32_t numLevels, int32_t planes, int32_t first)
+    {
+        int32_t level = 0;
+        for (int32_t l = 1; l < numLevels; ++l)
+        {
+            level = first >= planes * store[l].prefix ? l : level;
+        }
+        return StoreVector{level, first - planes * store[level].prefix};
+    }
 };
 
 struct TasksPlan
@@ -129,10 +153,10 @@ struct TasksPlan
     //! group 0 (where the remainders of all segments would pile up). Always filled; see taskGroupsOf.
     uint16_t lead[kMAX_SEGMENTS];
     //! Largest vector (1, 2, 4, 8 or 16 elements; 0: none) in which every group's store of every level is whole,
-    //! aligned vectors (knob SPP_TASKS_VSTORE): every group is G whole planes of one sample (C % G == 0) and, in
-    //! elements, G * L^2, C * (sum of L'^2 before the level) and C * sum(L^2) are multiples of it. (Element counts
-    //! only, so the plan is the same for every dtype; the kernel stores 16-byte vectors when this is at least its
-    //! elements per 16 bytes and the output is 16-byte aligned.)
+    //! aligned vectors (knob SPP_TASKS_VSTORE): every group is G whole planes of one sample (C % G == 0) and every
+    //! G * L^2 is a multiple of it - then so are C * (sum of L'^2 before a level) and C * sum(L^2), multiples of
+    //! sums of G * L^2. (Element counts only, so the plan is the same for every dtype; the kernel stores 16-byte
+    //! vectors when this is at least its elements per 16 bytes and the output is 16-byte aligned.)
     int32_t storeVector;
 };
 static_assert(sizeof(TasksPlan) <= 3840,
