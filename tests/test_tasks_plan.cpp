@@ -4,6 +4,7 @@
 // the load) wrote, stay inside the slots, and the last segment ends with a barrier before the store. The GPU tests
 // (test_cuda.cpp) run the kernel itself.
 #include "cuda/spp_tasks_plan.h"
+#include "cuda/spp_tasks_program.h"
 
 #include "core/bins.h"
 #include "test_util.h"
@@ -213,6 +214,126 @@ std::string vectorStoreProblem(SppDesc const& desc, TasksPlan const& plan, int32
     return "";
 }
 
+std::vector<float> randomFloats(int64_t count, std::mt19937_64& rng)
+{
+    std::uniform_real_distribution<float> dist(-8.0F, 8.0F);
+    std::vector<float> values(static_cast<size_t>(count));
+    for (float& v : values)
+    {
+        v = dist(rng);
+    }
+    return values;
+}
+
+// The kernel's program phase run on the host: for every group of planes, the tile laid out as the kernel lays it
+// out (pixels contiguous or slot-major, other slots slot-major), then, segment by segment, tasks::runThreadSegment -
+// the code the kernel runs between its barriers - for each of the CTA's kTHREADS threads, with the knobs given here
+// instead of the compiled ones (fixed rectangles, two planes per thread, dealt tasks); then every bin read from its
+// word and finished as the kernel's store does (avg: divided by the window's divisor). fp32 accumulation like the
+// kernel.
+template <PoolMode kMode, bool kFixed>
+void emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input, bool pairsKnob,
+    bool deal, std::vector<float>& output)
+{
+    int32_t const g = plan.planes;
+    int32_t const pixels = static_cast<int32_t>(desc.h * desc.w);
+    int64_t const totalPlanes = desc.n * desc.c;
+    int64_t const features = outputFeatures(desc.pyramid, desc.c);
+    int32_t const laneStride = plan.laneStride;
+    bool const pairs = pairsKnob && g > 1;
+    std::vector<float> tile(static_cast<size_t>(plan.offTasks / 4));
+    for (int64_t group = 0; group < plan.numGroups; ++group)
+    {
+        auto const numPlanes = static_cast<int32_t>(std::min<int64_t>(g, totalPlanes - group * g));
+        std::fill(tile.begin(), tile.end(), std::nanf("")); // a slot read before it is written shows
+        for (int32_t p = 0; p < numPlanes; ++p)
+        {
+            for (int32_t e = 0; e < pixels; ++e)
+            {
+                float const v = input[static_cast<size_t>((group * g + p) * pixels + e)];
+                tile[static_cast<size_t>(plan.contiguous != 0 ? p * pixels + e : e * laneStride + p)] = v;
+            }
+        }
+        for (int32_t s = 0; s < plan.numSegments; ++s)
+        {
+            for (int32_t tid = 0; tid < kTHREADS; ++tid)
+            {
+                tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
+                int32_t const firstTask
+                    = deal ? (lane.taskGroup - plan.lead[s]) & (lane.taskGroups - 1) : lane.taskGroup;
+                tasks::runThreadSegment<float, kMode, kFixed>(plan.segments[s], kFixed ? plan.shapes[s] : 0,
+                    firstTask, lane, pairs, numPlanes, plan.tasks, tile.data(), lane.lanePlane * plan.pixPlane,
+                    plan.derivedBase - pixels * laneStride + lane.lanePlane, plan.pixSlot, plan.pixPlane, laneStride,
+                    kMode == PoolMode::kMAX ? -std::numeric_limits<float>::infinity() : 0.0F);
+            }
+        }
+        for (int32_t p = 0; p < numPlanes; ++p)
+        {
+            int64_t const plane = group * g + p;
+            int64_t const n = plane / desc.c;
+            int64_t const c = plane - n * desc.c;
+            for (int32_t l = 0; l < desc.pyramid.numLevels; ++l)
+            {
+                tasks::StoreLevel const& lv = plan.store[l];
+                int32_t const side = desc.pyramid.levels[l];
+                for (int32_t bin = 0; bin < lv.bins; ++bin)
+                {
+                    float value = tile[static_cast<size_t>(lv.binWord + bin * laneStride + p)];
+                    if (kMode == PoolMode::kAVG)
+                    {
+                        int64_t const d = detail::avgDivisor(desc.pyramid.rule,
+                                              detail::binWindow(desc.pyramid.rule, bin / side, desc.h, side), desc.h,
+                                              side)
+                            * detail::avgDivisor(desc.pyramid.rule,
+                                detail::binWindow(desc.pyramid.rule, bin % side, desc.w, side), desc.w, side);
+                        value = value / static_cast<float>(d > 0 ? d : 1);
+                    }
+                    output[static_cast<size_t>(n * features + desc.c * lv.prefix + c * lv.bins + bin)] = value;
+                }
+            }
+        }
+    }
+}
+
+// emulateProgram for each combination of the fixed / pairs / deal knobs; "" or the first mismatch with `expected`
+// (max bit-exact, NaN as NaN; avg within fp32 rounding).
+std::string emulatedProblem(
+    SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input, std::vector<float> const& expected)
+{
+    bool const max = desc.pyramid.mode == PoolMode::kMAX;
+    for (int32_t knobs = 0; knobs < 8; ++knobs)
+    {
+        bool const fixed = (knobs & 1) != 0;
+        bool const pairs = (knobs & 2) != 0;
+        bool const deal = (knobs & 4) != 0;
+        std::vector<float> got(expected.size(), 12345.0F);
+        if (max)
+        {
+            (fixed ? emulateProgram<PoolMode::kMAX, true> : emulateProgram<PoolMode::kMAX, false>)(
+                desc, plan, input, pairs, deal, got);
+        }
+        else
+        {
+            (fixed ? emulateProgram<PoolMode::kAVG, true> : emulateProgram<PoolMode::kAVG, false>)(
+                desc, plan, input, pairs, deal, got);
+        }
+        for (size_t i = 0; i < expected.size(); ++i)
+        {
+            bool const same = std::isnan(expected[i])
+                ? std::isnan(got[i])
+                : (got[i] == expected[i]
+                    || (!max && std::fabs(got[i] - expected[i]) <= 1e-5F * (1.0F + std::fabs(expected[i]))));
+            if (!same)
+            {
+                return std::string("knobs fixed ") + (fixed ? "1" : "0") + " pairs " + (pairs ? "1" : "0") + " deal "
+                    + (deal ? "1" : "0") + ": output " + std::to_string(i) + " is " + std::to_string(got[i])
+                    + ", expected " + std::to_string(expected[i]);
+            }
+        }
+    }
+    return "";
+}
+
 // Runs `plan` on every plane of `input` (fp32 NCHW) into `output` ([N, C * sum(L^2)]). Returns "" or what is wrong
 // with the plan's structure.
 std::string interpret(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input,
@@ -389,6 +510,8 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                         std::string const error = interpret(desc, plan, x, got);
                         ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
                         ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        ASSERT_EQ(emulatedProblem(desc, plan, x, expected), "")
+                            << test::describe(desc) << " sms " << sms;
                         for (int32_t const kV : {4, 8, 16}) // fp32, fp16 / bf16, int8 elements per 16 bytes
                         {
                             ASSERT_EQ(vectorStoreProblem(desc, plan, kV), "")
@@ -430,8 +553,10 @@ TEST(TasksPlan, VectorStoreOfManyPlanesPerGroup)
     std::vector<PlanCase> const shapes
         = {{32, 256, 13, 13}, {16, 128, 6, 10}, {8, 512, 9, 9}, {4, 64, 5, 7}, {2, 96, 7, 7}, {64, 32, 3, 3}};
     std::vector<std::vector<int32_t>> const levelSets = {{1, 2, 3, 6}, {4, 2, 1}, {4, 4, 2}, {1}, {2, 3}, {5}};
+    std::mt19937_64 rng(0x7a5c7u);
     int32_t walked = 0;
     int32_t widest = 0; // 16-element vectors over several levels with G > 1
+    int32_t emulated = 0;
     for (PlanCase const& s : shapes)
     {
         for (auto const& levels : levelSets)
@@ -452,6 +577,16 @@ TEST(TasksPlan, VectorStoreOfManyPlanesPerGroup)
                                 << test::describe(desc) << " sms " << sms << " vectors of " << kV;
                         }
                         ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        if (inputElements(desc) <= 100000 && rule == BinRule::kADAPTIVE) // (the emulation is slow)
+                        {
+                            // the program with G > 1 (pairs of planes per thread happen only there)
+                            std::vector<float> const x = randomFloats(inputElements(desc), rng);
+                            std::vector<float> expected(static_cast<size_t>(outputElements(desc)));
+                            ASSERT_TRUE(sppReferenceCpu(desc, x.data(), expected.data()).ok());
+                            ASSERT_EQ(emulatedProblem(desc, plan, x, expected), "")
+                                << test::describe(desc) << " sms " << sms;
+                            ++emulated;
+                        }
                         walked += plan.storeVector >= 4 && plan.planes > 1 ? 1 : 0;
                         widest += plan.storeVector == 16 && plan.planes > 1 && levels.size() > 1 ? 1 : 0;
                     }
@@ -461,6 +596,7 @@ TEST(TasksPlan, VectorStoreOfManyPlanesPerGroup)
     }
     EXPECT_GT(walked, 150) << walked;
     EXPECT_GT(widest, 50) << widest;
+    EXPECT_GT(emulated, 80) << emulated;
 }
 
 TEST(TasksPlan, ShapesOfTheBenchmark)

@@ -26,6 +26,7 @@
 #include "device_traits.h"
 #include "magic.h"
 #include "spp_tasks_plan.h"
+#include "spp_tasks_program.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

@@ -22,7 +22,7 @@
 //     sample); avg divides by the per-bin divisors.
 #pragma once
 
-// (spp_kernels.cu includes spp_tasks_plan.h at file scope, before its namespaces.)
+// (spp_kernels.cu includes spp_tasks_plan.h and spp_tasks_program.h at file scope, before its namespaces.)
 
 #ifndef SPP_TASKS_BATCH
 #define SPP_TASKS_BATCH 4 // tuning knob (scripts/device_tune.sh)
@@ -68,191 +68,6 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 #define SPP_TASKS_DEAL 0
 #endif
 
-// A task's result on one or (kDual) two planes.
-template <typename Acc>
-struct AccPair
-{
-    Acc a; //!< this lane's plane
-    Acc b; //!< the plane `other` words further (kDual only)
-};
-
-// Reduces the rows x kCols rectangle at `at` (and, kDual, at `at + other`) into acc, row by row and within a row
-// left to right (the CPU reference's order, so avg sums match it). With colStep a compile-time 1 the loads take
-// immediate offsets.
-template <typename Acc, PoolMode kMode, int32_t kCols, bool kDual>
-__device__ __forceinline__ void reduceRows(
-    Acc const* at, int32_t rows, int32_t rowStep, int32_t colStep, int32_t other, AccPair<Acc>& acc)
-{
-#pragma unroll 1
-    for (int32_t r = 0; r < rows; ++r, at += rowStep)
-    {
-#pragma unroll
-        for (int32_t c = 0; c < kCols; ++c)
-        {
-            combine<Acc, kMode>(acc.a, at[c * colStep]);
-            if constexpr (kDual)
-            {
-                combine<Acc, kMode>(acc.b, at[other + c * colStep]);
-            }
-        }
-    }
-}
-
-// Reduces a rows x cols rectangle of slots (rowStep words between rows, colStep between columns), in reduceRows'
-// order. Rectangles up to four wide take an unrolled row of exactly their width (the lanes of a task group share
-// the task, so the switch is uniform in them; a warp's task groups diverge only where their widths differ); wider
-// ones go in steps of four columns with the last step predicated. (H200, session 10: one predicated four-column
-// step per row for widths up to four took 13x13 {1,2,3,6} from 8.2 to 7.7 us per call from a CUDA graph against
-// steps of four plus up to three predicated columns; this switch, measured together with unit-step segments and the
-// leaner store, 7.7 -> 6.9 us; four accumulators measured slower: 10.8 vs 10.0 us.)
-template <typename Acc, PoolMode kMode, bool kDual>
-__device__ __forceinline__ AccPair<Acc> reduceRect(Acc const* at, int32_t rows, int32_t cols, int32_t rowStep,
-    int32_t colStep, int32_t other, Acc identity)
-{
-    AccPair<Acc> acc{identity, identity};
-    switch (cols)
-    {
-    case 1: reduceRows<Acc, kMode, 1, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
-    case 2: reduceRows<Acc, kMode, 2, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
-    case 3: reduceRows<Acc, kMode, 3, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
-    case 4: reduceRows<Acc, kMode, 4, kDual>(at, rows, rowStep, colStep, other, acc); return acc;
-    default: break;
-    }
-    int32_t const o1 = colStep;
-    int32_t const o2 = 2 * colStep;
-    int32_t const o3 = 3 * colStep;
-    for (int32_t r = 0; r < rows; ++r, at += rowStep)
-    {
-        Acc const* p = at;
-#pragma unroll 1
-        for (int32_t c = 0; c < cols; c += 4, p += 4 * colStep)
-        {
-            Acc const v0 = p[0];
-            Acc const v1 = c + 1 < cols ? p[o1] : identity;
-            Acc const v2 = c + 2 < cols ? p[o2] : identity;
-            Acc const v3 = c + 3 < cols ? p[o3] : identity;
-            combine<Acc, kMode>(acc.a, v0);
-            combine<Acc, kMode>(acc.a, v1);
-            combine<Acc, kMode>(acc.a, v2);
-            combine<Acc, kMode>(acc.a, v3);
-            if constexpr (kDual)
-            {
-                Acc const w0 = p[other];
-                Acc const w1 = c + 1 < cols ? p[other + o1] : identity;
-                Acc const w2 = c + 2 < cols ? p[other + o2] : identity;
-                Acc const w3 = c + 3 < cols ? p[other + o3] : identity;
-                combine<Acc, kMode>(acc.b, w0);
-                combine<Acc, kMode>(acc.b, w1);
-                combine<Acc, kMode>(acc.b, w2);
-                combine<Acc, kMode>(acc.b, w3);
-            }
-        }
-    }
-    return acc;
-}
-
-// Reduces a kRows x kCols rectangle, fully unrolled, in reduceRows' order; max starts from the first slot instead
-// of the identity (the same value, NaN included), avg from 0 + the first slot (so that a window of -0.0 sums to
-// +0.0 as in the other paths and the CPU reference).
-template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols, bool kDual>
-__device__ __forceinline__ AccPair<Acc> reduceFixed(Acc const* at, int32_t rowStep, int32_t colStep, int32_t other)
-{
-    AccPair<Acc> acc{at[0], kDual ? at[other] : at[0]};
-    if constexpr (kMode == PoolMode::kAVG)
-    {
-        acc.a = Acc(0) + acc.a;
-        acc.b = Acc(0) + acc.b;
-    }
-#pragma unroll
-    for (int32_t r = 0; r < kRows; ++r)
-    {
-#pragma unroll
-        for (int32_t c = r == 0 ? 1 : 0; c < kCols; ++c)
-        {
-            combine<Acc, kMode>(acc.a, at[r * rowStep + c * colStep]);
-            if constexpr (kDual)
-            {
-                combine<Acc, kMode>(acc.b, at[other + r * rowStep + c * colStep]);
-            }
-        }
-    }
-    return acc;
-}
-
-// Where a thread's tasks of a segment are and where their results go: tasks firstTask, firstTask + taskGroups, ...;
-// slot s of the source at base + s * step, the result of task k at dst + k * laneStride; with two planes (kDual) the
-// second plane's source lies `other` words further and its result `dstOther` words further, stored where `second`.
-template <typename Acc>
-struct SegmentRun
-{
-    Acc const* base;
-    int32_t step;
-    Acc* dst;
-    int32_t laneStride;
-    int32_t firstTask;
-    int32_t taskGroups;
-    int32_t other;
-    int32_t dstOther;
-    bool second;
-};
-
-template <typename Acc, bool kDual>
-__device__ __forceinline__ void storeTask(SegmentRun<Acc> const& run, int32_t k, AccPair<Acc> const& acc)
-{
-    run.dst[k * run.laneStride] = acc.a;
-    if (kDual && run.second)
-    {
-        run.dst[k * run.laneStride + run.dstOther] = acc.b;
-    }
-}
-
-// The task loop of a segment whose tasks are all kRows x kCols (none empty): only their first slots differ.
-template <typename Acc, PoolMode kMode, int32_t kRows, int32_t kCols, bool kDual>
-__device__ __forceinline__ void runFixed(
-    tasks::TaskSegment const& seg, uint32_t const* taskTable, SegmentRun<Acc> const& run, int32_t colStep)
-{
-    int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = run.firstTask; k < seg.count; k += run.taskGroups)
-    {
-        Acc const* const at = run.base + static_cast<int32_t>(taskTable[seg.first + k] & 0xffff) * colStep;
-        storeTask<Acc, kDual>(run, k, reduceFixed<Acc, kMode, kRows, kCols, kDual>(at, rowStep, colStep, run.other));
-    }
-}
-
-// Runs this thread's tasks of one segment (SegmentRun says which and where). kUnitStep says the source step is 1
-// (contiguous pixels, or G == 1), which lets the compiler address a rectangle's columns by immediate offsets.
-template <typename Acc, PoolMode kMode, bool kUnitStep, bool kDual>
-__device__ __forceinline__ void runSegment(tasks::TaskSegment const& seg, int32_t shape, uint32_t const* taskTable,
-    SegmentRun<Acc> const& run, Acc identity)
-{
-    int32_t const colStep = kUnitStep ? 1 : run.step;
-#if SPP_TASKS_FIXED
-    if (shape == (3 | 3 << 8))
-    {
-        runFixed<Acc, kMode, 3, 3, kDual>(seg, taskTable, run, colStep);
-        return;
-    }
-    if (shape == (2 | 2 << 8))
-    {
-        runFixed<Acc, kMode, 2, 2, kDual>(seg, taskTable, run, colStep);
-        return;
-    }
-#endif
-    int32_t const rowStep = seg.stride * colStep;
-    for (int32_t k = run.firstTask; k < seg.count; k += run.taskGroups)
-    {
-        uint32_t const task = taskTable[seg.first + k];
-        int32_t const rows = static_cast<int32_t>(task >> 16 & 0xff);
-        int32_t const cols = static_cast<int32_t>(task >> 24);
-        AccPair<Acc> acc = reduceRect<Acc, kMode, kDual>(run.base + static_cast<int32_t>(task & 0xffff) * colStep,
-            rows, cols, rowStep, colStep, run.other, identity);
-        bool const empty = rows == 0 || cols == 0;
-        acc.a = empty ? Acc(0) : acc.a;
-        acc.b = empty ? Acc(0) : acc.b;
-        storeTask<Acc, kDual>(run, k, acc);
-    }
-}
-
 // Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,
 // the bounds name no minimum, which ptxas (CUDA 13) compiles to 48-64 registers: 4 CTAs per SM, all 512 CTAs of 13x13
 // {1,2,3,6} in one wave. (An explicit minimum of 1 took 72-95 registers, 3 CTAs per SM: 13x13 fp32 7.9 -> 11.0 us.)
@@ -279,11 +94,7 @@ __global__ void SPP_TASKS_BOUNDS
     // The program's lanes: a task group of G lanes on consecutive planes (G a power of 2), or with SPP_TASKS_PAIRS
     // and G >= 2 one of G / 2 lanes, each on its plane and the one G / 2 further.
     bool const pairs = SPP_TASKS_PAIRS != 0 && plan.planes > 1;
-    int32_t const pairShift = pairs ? 1 : 0;
-    int32_t const groupLanes = plan.planes >> pairShift;
-    int32_t const lanePlane = tid & (groupLanes - 1);
-    int32_t const taskGroup = tid >> (plan.planeShift - pairShift);
-    int32_t const taskGroups = kTHREADS >> (plan.planeShift - pairShift);
+    tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, plan.planes, plan.planeShift, pairs);
     static_assert(SPP_TASKS_DEAL == 0 || (kTHREADS & (kTHREADS - 1)) == 0,
         "SPP_TASKS_DEAL masks by the task groups, which needs a power-of-2 CTA size");
     // (32-bit plane and element offsets: the planner refuses N * C * H * W >= 2^31)
@@ -402,43 +213,18 @@ __global__ void SPP_TASKS_BOUNDS
         }
         __syncthreads();
 
-        // 2. The program (lanes past the planes of a last, partial group sit it out).
-        // A task's slot src lies at word base + src * step: pixels as the plan lays them out, other slots slot-major.
-        int32_t const pixelWord = pixelBase + lanePlane * plan.pixPlane;
-        int32_t const derivedWord = plan.derivedBase - pixels * laneStride + lanePlane;
+        // 2. The program (tasks::runThreadSegment; lanes past the planes of a last, partial group sit it out).
+        int32_t const pixelWord = pixelBase + lane.lanePlane * plan.pixPlane;
+        int32_t const derivedWord = plan.derivedBase - pixels * laneStride + lane.lanePlane;
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
-            int32_t const step = seg.fromPixels != 0 ? plan.pixSlot : laneStride;
-            int32_t const shape = SPP_TASKS_FIXED ? plan.shapes[s] : 0;
-            // (slot-major slots are one word apart between planes; pixels pixPlane words)
             // this thread's first task of the segment (taskGroups is a power of 2)
-            int32_t const firstTask = SPP_TASKS_DEAL ? (taskGroup - plan.lead[s]) & (taskGroups - 1) : taskGroup;
-            SegmentRun<Acc> const run{tile + (seg.fromPixels != 0 ? pixelWord : derivedWord), step,
-                tile + (derivedWord + seg.dst * laneStride), laneStride, firstTask, taskGroups,
-                groupLanes * (seg.fromPixels != 0 ? plan.pixPlane : 1), groupLanes, lanePlane + groupLanes < numPlanes};
-            if (lanePlane < numPlanes)
-            {
-                if (pairs)
-                {
-                    if (step == 1)
-                    {
-                        runSegment<Acc, kMode, true, true>(seg, shape, taskTable, run, identity);
-                    }
-                    else
-                    {
-                        runSegment<Acc, kMode, false, true>(seg, shape, taskTable, run, identity);
-                    }
-                }
-                else if (step == 1)
-                {
-                    runSegment<Acc, kMode, true, false>(seg, shape, taskTable, run, identity);
-                }
-                else
-                {
-                    runSegment<Acc, kMode, false, false>(seg, shape, taskTable, run, identity);
-                }
-            }
+            int32_t const firstTask
+                = SPP_TASKS_DEAL ? (lane.taskGroup - plan.lead[s]) & (lane.taskGroups - 1) : lane.taskGroup;
+            tasks::runThreadSegment<Acc, kMode, SPP_TASKS_FIXED != 0>(seg, SPP_TASKS_FIXED ? plan.shapes[s] : 0,
+                firstTask, lane, pairs, numPlanes, taskTable, tile, pixelWord, derivedWord, plan.pixSlot,
+                plan.pixPlane, laneStride, identity);
             if (seg.sync != 0)
             {
                 __syncthreads();
