@@ -197,7 +197,8 @@ std::string vectorStoreProblem(SppDesc const& desc, TasksPlan const& plan, int32
                 {
                     return "group " + std::to_string(group) + " vector " + std::to_string(v) + " element "
                         + std::to_string(j) + ": word " + std::to_string(walk.word) + ", output "
-                        + std::to_string(at + j) + " (plane " + std::to_string(p) + ", bin " + std::to_string(bin) + " of level "
+                        + std::to_string(at + j) + " (plane " + std::to_string(p) + ", bin " + std::to_string(bin)
+                        + " of level "
                         + std::to_string(level) + ")";
                 }
                 ++writes[static_cast<size_t>(element)];
