@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -102,6 +103,13 @@ std::string dealingProblem(TasksPlan const& plan)
 {
     int32_t const pairShift = tasks::kPAIRS && plan.planes > 1 ? 1 : 0;
     int32_t const groups = kTHREADS >> (plan.planeShift - pairShift);
+    int32_t const laneGroups
+        = tasks::TaskLane::of(0, kTHREADS, plan.planes, plan.planeShift, tasks::kPAIRS && plan.planes > 1).taskGroups;
+    if (laneGroups != groups)
+    {
+        return "tasks::TaskLane has " + std::to_string(laneGroups) + " task groups, the kernel "
+            + std::to_string(groups);
+    }
     if (groups != tasks::taskGroupsOf(kTHREADS, plan.planes))
     {
         return "the planner deals to " + std::to_string(tasks::taskGroupsOf(kTHREADS, plan.planes))
@@ -227,14 +235,16 @@ std::vector<float> randomFloats(int64_t count, std::mt19937_64& rng)
 }
 
 // The kernel's program phase run on the host: for every group of planes, the tile laid out as the kernel lays it
-// out (pixels contiguous or slot-major, other slots slot-major), then, segment by segment, tasks::runThreadSegment -
-// the code the kernel runs between its barriers - for each of the CTA's kTHREADS threads, with the knobs given here
-// instead of the compiled ones (fixed rectangles, two planes per thread, dealt tasks); then every bin read from its
-// word and finished as the kernel's store does (avg: divided by the window's divisor). fp32 accumulation like the
-// kernel.
+// out (pixels contiguous from word pixelBase - the input's misalignment, 0 to 15 elements - or slot-major, other slots
+// slot-major), then, segment by segment, tasks::runThreadSegment - the code the kernel runs between its barriers - for
+// each of the CTA's kTHREADS threads, with the knobs given here instead of the compiled ones (fixed rectangles, two
+// planes per thread, dealt tasks); then every bin read from its word and finished as the kernel's store does (avg:
+// divided by the window's divisor). fp32 accumulation like the kernel. Each barrier interval runs twice, threads in
+// order and in reverse, and both must leave the same tile: a thread reading or overwriting another thread's words of
+// the same interval (a race on the GPU) shows. "" or the problem.
 template <PoolMode kMode, bool kFixed>
-void emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input, bool pairsKnob,
-    bool deal, std::vector<float>& output)
+std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<float> const& input, bool pairsKnob,
+    bool deal, int32_t pixelBase, std::vector<float>& output)
 {
     int32_t const g = plan.planes;
     int32_t const pixels = static_cast<int32_t>(desc.h * desc.w);
@@ -242,7 +252,9 @@ void emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<floa
     int64_t const features = outputFeatures(desc.pyramid, desc.c);
     int32_t const laneStride = plan.laneStride;
     bool const pairs = pairsKnob && g > 1;
+    int32_t const base = plan.contiguous != 0 ? pixelBase : 0;
     std::vector<float> tile(static_cast<size_t>(plan.offTasks / 4));
+    std::vector<float> reversed;
     for (int64_t group = 0; group < plan.numGroups; ++group)
     {
         auto const numPlanes = static_cast<int32_t>(std::min<int64_t>(g, totalPlanes - group * g));
@@ -252,21 +264,45 @@ void emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<floa
             for (int32_t e = 0; e < pixels; ++e)
             {
                 float const v = input[static_cast<size_t>((group * g + p) * pixels + e)];
-                tile[static_cast<size_t>(plan.contiguous != 0 ? p * pixels + e : e * laneStride + p)] = v;
+                tile[static_cast<size_t>(plan.contiguous != 0 ? base + p * pixels + e : e * laneStride + p)] = v;
             }
         }
-        for (int32_t s = 0; s < plan.numSegments; ++s)
+        auto const runThread = [&](int32_t s, int32_t tid, std::vector<float>& words) {
+            tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
+            tasks::runThreadSegment<float, kMode, kFixed>(plan.segments[s], kFixed ? plan.shapes[s] : 0,
+                lane.firstTask(plan.lead[s], deal), lane, pairs, numPlanes, plan.tasks, words.data(),
+                lane.pixelWord(base, plan.pixPlane), lane.derivedWord(plan.derivedBase, pixels, laneStride),
+                plan.pixSlot, plan.pixPlane, laneStride,
+                kMode == PoolMode::kMAX ? -std::numeric_limits<float>::infinity() : 0.0F);
+        };
+        for (int32_t first = 0; first < plan.numSegments;)
         {
-            for (int32_t tid = 0; tid < kTHREADS; ++tid)
+            int32_t last = first; // the interval: segments first .. last, a barrier after last
+            while (last + 1 < plan.numSegments && plan.segments[last].sync == 0)
             {
-                tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
-                int32_t const firstTask
-                    = deal ? (lane.taskGroup - plan.lead[s]) & (lane.taskGroups - 1) : lane.taskGroup;
-                tasks::runThreadSegment<float, kMode, kFixed>(plan.segments[s], kFixed ? plan.shapes[s] : 0,
-                    firstTask, lane, pairs, numPlanes, plan.tasks, tile.data(), lane.lanePlane * plan.pixPlane,
-                    plan.derivedBase - pixels * laneStride + lane.lanePlane, plan.pixSlot, plan.pixPlane, laneStride,
-                    kMode == PoolMode::kMAX ? -std::numeric_limits<float>::infinity() : 0.0F);
+                ++last;
             }
+            reversed = tile;
+            for (int32_t s = first; s <= last; ++s)
+            {
+                for (int32_t tid = 0; tid < kTHREADS; ++tid)
+                {
+                    runThread(s, tid, tile);
+                }
+            }
+            for (int32_t s = last; s >= first; --s)
+            {
+                for (int32_t tid = kTHREADS - 1; tid >= 0; --tid)
+                {
+                    runThread(s, tid, reversed);
+                }
+            }
+            if (std::memcmp(tile.data(), reversed.data(), tile.size() * sizeof(float)) != 0)
+            {
+                return "group " + std::to_string(group) + ": segments " + std::to_string(first) + " to "
+                    + std::to_string(last) + " leave different words when their threads run in reverse order";
+            }
+            first = last + 1;
         }
         for (int32_t p = 0; p < numPlanes; ++p)
         {
@@ -294,6 +330,7 @@ void emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vector<floa
             }
         }
     }
+    return "";
 }
 
 // emulateProgram for each combination of the fixed / pairs / deal knobs; "" or the first mismatch with `expected`
@@ -308,15 +345,14 @@ std::string emulatedProblem(
         bool const pairs = (knobs & 2) != 0;
         bool const deal = (knobs & 4) != 0;
         std::vector<float> got(expected.size(), 12345.0F);
-        if (max)
+        int32_t const pixelBase = knobs % 2 == 0 ? 0 : 7; // the input's misalignment in elements (contiguous pixels)
+        auto const emulate = max
+            ? (fixed ? emulateProgram<PoolMode::kMAX, true> : emulateProgram<PoolMode::kMAX, false>)
+            : (fixed ? emulateProgram<PoolMode::kAVG, true> : emulateProgram<PoolMode::kAVG, false>);
+        std::string const error = emulate(desc, plan, input, pairs, deal, pixelBase, got);
+        if (!error.empty())
         {
-            (fixed ? emulateProgram<PoolMode::kMAX, true> : emulateProgram<PoolMode::kMAX, false>)(
-                desc, plan, input, pairs, deal, got);
-        }
-        else
-        {
-            (fixed ? emulateProgram<PoolMode::kAVG, true> : emulateProgram<PoolMode::kAVG, false>)(
-                desc, plan, input, pairs, deal, got);
+            return error;
         }
         for (size_t i = 0; i < expected.size(); ++i)
         {

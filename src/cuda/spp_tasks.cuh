@@ -214,14 +214,13 @@ __global__ void SPP_TASKS_BOUNDS
         __syncthreads();
 
         // 2. The program (tasks::runThreadSegment; lanes past the planes of a last, partial group sit it out).
-        int32_t const pixelWord = pixelBase + lane.lanePlane * plan.pixPlane;
-        int32_t const derivedWord = plan.derivedBase - pixels * laneStride + lane.lanePlane;
+        int32_t const pixelWord = lane.pixelWord(pixelBase, plan.pixPlane);
+        int32_t const derivedWord = lane.derivedWord(plan.derivedBase, pixels, laneStride);
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
             // this thread's first task of the segment (taskGroups is a power of 2)
-            int32_t const firstTask
-                = SPP_TASKS_DEAL ? (lane.taskGroup - plan.lead[s]) & (lane.taskGroups - 1) : lane.taskGroup;
+            int32_t const firstTask = lane.firstTask(plan.lead[s], SPP_TASKS_DEAL != 0);
             tasks::runThreadSegment<Acc, kMode, SPP_TASKS_FIXED != 0>(seg, SPP_TASKS_FIXED ? plan.shapes[s] : 0,
                 firstTask, lane, pairs, numPlanes, taskTable, tile, pixelWord, derivedWord, plan.pixSlot,
                 plan.pixPlane, laneStride, identity);

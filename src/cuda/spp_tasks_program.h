@@ -11,7 +11,10 @@
 #include "device_traits.h"
 #endif
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #if defined(__CUDA_ARCH__)
 #define SPP_UNROLL _Pragma("unroll")
@@ -26,20 +29,33 @@ namespace spp
 namespace tasks
 {
 
-//! acc = max(acc, v) keeping NaN (device::maxNaN: max.NaN on the GPU), or acc += v.
+//! acc = max(acc, v) keeping NaN, or acc += v. On the GPU device::combine (max: one max.NaN instruction); the host
+//! copy does what that instruction does: a NaN operand gives the canonical NaN, and -0 < +0.
 template <typename Acc, PoolMode kMode>
 SPP_HD void combineSlot(Acc& acc, Acc v)
 {
 #if defined(__CUDA_ARCH__)
     device::combine<Acc, kMode>(acc, v);
 #else
-    if constexpr (kMode == PoolMode::kMAX)
+    if constexpr (kMode == PoolMode::kAVG)
     {
-        acc = (v > acc || v != v) ? v : acc; // (a NaN acc stays: neither test holds)
+        acc += v;
+    }
+    else if constexpr (std::is_floating_point<Acc>::value)
+    {
+        if (acc != acc || v != v)
+        {
+            uint32_t const canonical = 0x7fffffffU;
+            std::memcpy(&acc, &canonical, sizeof(acc));
+        }
+        else if (v > acc || (v == acc && std::signbit(acc) && !std::signbit(v)))
+        {
+            acc = v;
+        }
     }
     else
     {
-        acc += v;
+        acc = v > acc ? v : acc;
     }
 #endif
 }
@@ -243,6 +259,24 @@ struct TaskLane
         return TaskLane{groupLanes, tid & (groupLanes - 1), tid >> (planeShift - pairShift),
             threads >> (planeShift - pairShift)};
     }
+
+    //! This thread's first task of a segment whose task 0 runs on group `lead` (SPP_TASKS_DEAL; taskGroups is a power
+    //! of 2), or on group 0.
+    SPP_HD int32_t firstTask(int32_t lead, bool deal) const
+    {
+        return deal ? (taskGroup - lead) & (taskGroups - 1) : taskGroup;
+    }
+
+    //! Words where this lane's plane starts: its pixels (the group's run at word pixelBase when the plan's pixels are
+    //! contiguous) and its other slots (slot-major after the pixels).
+    SPP_HD int32_t pixelWord(int32_t pixelBase, int32_t pixPlane) const
+    {
+        return pixelBase + lanePlane * pixPlane;
+    }
+    SPP_HD int32_t derivedWord(int32_t derivedBase, int32_t pixels, int32_t laneStride) const
+    {
+        return derivedBase - pixels * laneStride + lanePlane;
+    }
 };
 
 //! One thread's part of segment `seg` (the kernel's barriers around it): its tasks, from `firstTask` on (taskGroup,
@@ -286,3 +320,6 @@ SPP_HD void runThreadSegment(TaskSegment const& seg, int32_t shape, int32_t firs
 
 } // namespace tasks
 } // namespace spp
+
+#undef SPP_UNROLL
+#undef SPP_UNROLL_NOT
