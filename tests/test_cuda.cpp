@@ -419,7 +419,7 @@ TEST(Kernels, GridKernelUniformPyramids)
             }
         }
     }
-    EXPECT_EQ(checked, 3 * 5 * 4 + 3 * 4); // fp32/fp16/bf16: 5 cases; int8: 3; each in 2 modes x 2 rules
+    EXPECT_EQ(checked, 3 * 7 * 4 + 4 * 4); // fp32/fp16/bf16: 7 cases; int8: 4; each in 2 modes x 2 rules
 }
 
 // More groups than warps can be resident (2048 / 32 per SM on the SMs of this GPU), so warps of the grid kernel take
