@@ -77,7 +77,7 @@ constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 // levels' bins of a group in one pass over all their items instead of one pass per level (a tuning knob, not yet run
 // on a GPU; 0 keeps the measured code).
 #ifndef SPP_GRID_FLAT
-#define SPP_GRID_FLAT 0
+#define SPP_GRID_FLAT 1
 #endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6

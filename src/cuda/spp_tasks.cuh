@@ -48,7 +48,7 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
 //! shapes[]) run it fully unrolled, without the per-task width switch and row loop (in max mode every segment of
 //! 13x13 {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
-#define SPP_TASKS_FIXED 0
+#define SPP_TASKS_FIXED 1
 #endif
 #ifndef SPP_TASKS_VSTORE
 //! Tuning knob (scripts/device_tune.sh): 1 = where the plan's storeVector allows (every group whole planes of one
@@ -56,7 +56,7 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! vectors of all levels in one pass, instead of one element per thread and a pass per level (today's store is about
 //! a third of 13x13's warp instructions: per level ~22 instructions of setup, then ~18 per element). Not yet run on a
 //! GPU; 0 keeps the measured code.
-#define SPP_TASKS_VSTORE 0
+#define SPP_TASKS_VSTORE 1
 #endif
 // (SPP_TASKS_PAIRS, in spp_tasks_plan.h: two planes per thread, sharing a task's decoding, width switch and loop
 // control. Tuning knob, scripts/device_tune.sh.)
@@ -65,7 +65,7 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! dealt to the task groups in one sequence. On 13x13 {1,2,3,6} (G = 16, 16 groups) phase 1 has two segments, 4 and 9
 //! tasks, which today both start at group 0, so groups 0-3 run two tasks there while groups 9-15 idle; dealt, no
 //! group runs more than one. Not yet run on a GPU; 0 keeps the measured code.
-#define SPP_TASKS_DEAL 0
+#define SPP_TASKS_DEAL 1
 #endif
 
 // Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,
