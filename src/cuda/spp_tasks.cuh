@@ -47,15 +47,16 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 #ifndef SPP_TASKS_FIXED
 //! Tuning knob (scripts/device_tune.sh): 1 = segments whose tasks all have one rectangle of 2x2 or 3x3 (the plan's
 //! shapes[]) run it fully unrolled, without the per-task width switch and row loop (in max mode every segment of
-//! 13x13 {1,2,3,6} and the derived ones of 38x63). Not yet run on a GPU; 0 keeps the measured code.
+//! 13x13 {1,2,3,6} and the derived ones of 38x63). H100, session 11: 13x13 7.5 -> 6.9 us fp32 (graph), 6.6 -> 6.3
+//! fp16.
 #define SPP_TASKS_FIXED 1
 #endif
 #ifndef SPP_TASKS_VSTORE
 //! Tuning knob (scripts/device_tune.sh): 1 = where the plan's storeVector allows (every group whole planes of one
 //! sample, every level's run whole 16-byte vectors: 13x13 {1,2,3,6}, C = 256), the store writes 16-byte vectors, the
-//! vectors of all levels in one pass, instead of one element per thread and a pass per level (today's store is about
-//! a third of 13x13's warp instructions: per level ~22 instructions of setup, then ~18 per element). Not yet run on a
-//! GPU; 0 keeps the measured code.
+//! vectors of all levels in one pass, instead of one element per thread and a pass per level (0; that store was
+//! about a third of 13x13's warp instructions: per level ~22 instructions of setup, then ~18 per element). H100,
+//! session 11: 13x13 7.5 -> 6.7 us fp32 (graph), 6.6 -> 6.3 fp16.
 #define SPP_TASKS_VSTORE 1
 #endif
 // (SPP_TASKS_PAIRS, in spp_tasks_plan.h: two planes per thread, sharing a task's decoding, width switch and loop
@@ -63,8 +64,9 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 #ifndef SPP_TASKS_DEAL
 //! Tuning knob (scripts/device_tune.sh): 1 = a segment's task 0 runs on the plan's lead[] group, the program's tasks
 //! dealt to the task groups in one sequence. On 13x13 {1,2,3,6} (G = 16, 16 groups) phase 1 has two segments, 4 and 9
-//! tasks, which today both start at group 0, so groups 0-3 run two tasks there while groups 9-15 idle; dealt, no
-//! group runs more than one. Not yet run on a GPU; 0 keeps the measured code.
+//! tasks, which with 0 both start at group 0, so groups 0-3 run two tasks there while groups 9-15 idle; dealt, no
+//! group runs more than one. H100, session 11: 13x13 fp32 7.5 -> 7.0 us (graph), fp16 unchanged; with VSTORE and
+//! FIXED 13x13 6.4 us fp32, 6.1 fp16.
 #define SPP_TASKS_DEAL 1
 #endif
 

@@ -41,8 +41,9 @@ constexpr int32_t kMAX_SIDE = 255;
 #endif
 #ifndef SPP_TASKS_PAIRS
 //! Tuning knob (also read by the kernel, spp_tasks.cuh): 1 = where G >= 2, a thread runs each of its tasks on two
-//! planes (its lane's and the one G / 2 further), with twice the task groups. Not yet run on a GPU; 0 keeps the
-//! measured code.
+//! planes (its lane's and the one G / 2 further), with twice the task groups. H100, session 11, with the other
+//! tasks knobs on and SPP_TASKS_MIN_BLOCKS=4 (else ptxas spills): 13x13 fp16 6.1 -> 5.9 us but fp32 6.4 -> 6.7 us,
+//! so off.
 #define SPP_TASKS_PAIRS 0
 #endif
 #ifndef SPP_TASKS_CTAS_PER_SM
