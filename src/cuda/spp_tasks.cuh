@@ -95,7 +95,7 @@ __global__ void SPP_TASKS_BOUNDS
     int32_t const tid = static_cast<int32_t>(threadIdx.x);
     // The program's lanes: a task group of G lanes on consecutive planes (G a power of 2), or with SPP_TASKS_PAIRS
     // and G >= 2 one of G / 2 lanes, each on its plane and the one G / 2 further.
-    bool const pairs = SPP_TASKS_PAIRS != 0 && plan.planes > 1;
+    bool const pairs = (SPP_TASKS_PAIRS == 1 || (SPP_TASKS_PAIRS == 2 && sizeof(T) == 2)) && plan.planes > 1;
     tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, plan.planes, plan.planeShift, pairs);
     static_assert(SPP_TASKS_DEAL == 0 || (kTHREADS & (kTHREADS - 1)) == 0,
         "SPP_TASKS_DEAL masks by the task groups, which needs a power-of-2 CTA size");

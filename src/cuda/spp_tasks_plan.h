@@ -43,7 +43,8 @@ constexpr int32_t kMAX_SIDE = 255;
 //! Tuning knob (also read by the kernel, spp_tasks.cuh): 1 = where G >= 2, a thread runs each of its tasks on two
 //! planes (its lane's and the one G / 2 further), with twice the task groups. H100, session 11, with the other
 //! tasks knobs on and SPP_TASKS_MIN_BLOCKS=4 (else ptxas spills): 13x13 fp16 6.1 -> 5.9 us but fp32 6.4 -> 6.7 us,
-//! so off.
+//! so off. 2 = only the kernels of 2-byte types (fp16, bf16) pair planes; the plans, which are the same for every
+//! type, then deal tasks as for unpaired groups (still each task once, less evenly for fp16; not yet run on a GPU).
 #define SPP_TASKS_PAIRS 0
 #endif
 #ifndef SPP_TASKS_CTAS_PER_SM
@@ -52,7 +53,7 @@ constexpr int32_t kMAX_SIDE = 255;
 #define SPP_TASKS_CTAS_PER_SM 3
 #endif
 constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
-constexpr bool kPAIRS = SPP_TASKS_PAIRS != 0;
+constexpr bool kPAIRS = SPP_TASKS_PAIRS == 1; //!< every type pairs planes (the plans' dealing assumes it)
 constexpr int64_t kCTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
 
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
