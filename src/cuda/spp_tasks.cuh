@@ -218,11 +218,15 @@ __global__ void SPP_TASKS_BOUNDS
         // 2. The program (tasks::runThreadSegment; lanes past the planes of a last, partial group sit it out).
         int32_t const pixelWord = lane.pixelWord(pixelBase, plan.pixPlane);
         int32_t const derivedWord = lane.derivedWord(plan.derivedBase, pixels, laneStride);
+        int32_t dealt = 0; // tasks of the segments before (SPP_TASKS_PAIRS == 2 deals with the kernel's own groups)
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
-            // this thread's first task of the segment (taskGroups is a power of 2)
-            int32_t const firstTask = lane.firstTask(plan.lead[s], SPP_TASKS_DEAL != 0);
+            // this thread's first task of the segment (taskGroups is a power of 2); the plans' lead[] assumes the
+            // groups of SPP_TASKS_PAIRS 0 or 1, so with 2 the kernel deals from its count of the tasks before
+            int32_t const lead = SPP_TASKS_PAIRS == 2 ? dealt & (lane.taskGroups - 1) : plan.lead[s];
+            dealt += seg.count;
+            int32_t const firstTask = lane.firstTask(lead, SPP_TASKS_DEAL != 0);
             tasks::runThreadSegment<Acc, kMode, SPP_TASKS_FIXED != 0>(seg, SPP_TASKS_FIXED ? plan.shapes[s] : 0,
                 firstTask, lane, pairs, numPlanes, taskTable, tile, pixelWord, derivedWord, plan.pixSlot,
                 plan.pixPlane, laneStride, identity);
