@@ -15,11 +15,14 @@
 //     distinct banks), at a division and four scalar stores per vector. Row partials and bins are always
 //     slot-major. While the first loads are in flight the CTA copies the task table to shared memory and, for avg,
 //     makes the bins' divisors.
-//  2. The program: thread t runs plane t % G of tasks t / G, t / G + 256 / G, ... of each segment, so the G lanes of
-//     a task group run the same task on consecutive planes; barriers where the plan says. (Knob SPP_TASKS_PAIRS:
-//     groups of G / 2 lanes, each lane on two planes G / 2 apart.)
+//  2. The program (spp_tasks_program.h, host/device code the plan tests also run): thread t runs plane t % G of the
+//     tasks of task group t / G of each segment, so the G lanes of a task group run the same task on consecutive
+//     planes; a segment's tasks are dealt to the groups in one sequence over the program (the plan's lead[]); 2x2 and
+//     3x3 segments run fully unrolled; barriers where the plan says. (Knob SPP_TASKS_PAIRS: groups of G / 2 lanes,
+//     each lane on two planes G / 2 apart.)
 //  3. Store: each level's bins of the group are one contiguous output run (when the group's planes lie in one
-//     sample); avg divides by the per-bin divisors.
+//     sample); where every group's runs are whole aligned 16-byte vectors (the plan's storeVector), a thread stores
+//     vectors, all levels in one pass; avg divides by the per-bin divisors.
 #pragma once
 
 // (spp_kernels.cu includes spp_tasks_plan.h and spp_tasks_program.h at file scope, before its namespaces.)
