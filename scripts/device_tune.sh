@@ -3,7 +3,7 @@
 # with each (GPU machine).
 #   [BENCH=roi] [TESTS=1] [CASES="NAME ..."] [ROUNDS=N] scripts/device_tune.sh ALGO "KNOB=V KNOB=V" ["KNOB=V ..." ...]
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
-# SPP_COLUMNS_MIN_BLOCKS, SPP_GRID_MIN_BLOCKS, SPP_GRID_FLAT, SPP_GRID_BATCH; (src/cuda/spp_tasks*)
+# SPP_COLUMNS_MIN_BLOCKS, SPP_GRID_MIN_BLOCKS, SPP_GRID_BATCH; (src/cuda/spp_tasks*)
 # SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS, SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH, SPP_TASKS_FIXED, SPP_TASKS_PAIRS,
 # SPP_TASKS_DEAL, SPP_TASKS_VSTORE; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Knobs go to both the CUDA and the
 # C++ compiler. Example:

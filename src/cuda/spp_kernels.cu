@@ -73,12 +73,6 @@ constexpr int64_t kSTAGED_TILE_TARGET = SPP_STAGED_TILE_KIB * 1024;
 #ifndef SPP_GRID_MIN_BLOCKS
 #define SPP_GRID_MIN_BLOCKS 3
 #endif
-// 1 = the grid kernel writes the levels whose bins are its cells (L = F) while it forms the cells, and the other
-// levels' bins of a group in one pass over all their items instead of one pass per level (a tuning knob; H100,
-// session 11: 1-4 % faster on every large case than 0, the pass per level).
-#ifndef SPP_GRID_FLAT
-#define SPP_GRID_FLAT 1
-#endif
 #ifndef SPP_STAGED_MIN_BLOCKS
 #define SPP_STAGED_MIN_BLOCKS 6
 #endif
@@ -1492,8 +1486,8 @@ struct GridPlan
     size_t smemBytes;
     GridLevel levels[kMAX_LEVELS];
     // (after the levels, so that the offsets of the fields above stay those of the measured kernel)
-    int32_t cellLevels; // bit l: level l is F (its bins are the cells); SPP_GRID_FLAT writes it with the cells
-    int32_t flatItems;  // bins per plane of the other levels (SPP_GRID_FLAT: one pass over P * flatItems items)
+    int32_t cellLevels; // bit l: level l is F (its bins are the cells, written as the cells are formed)
+    int32_t flatItems;  // bins per plane of the other levels (one pass over P * flatItems items per group)
 };
 
 template <typename T>
@@ -1685,7 +1679,6 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
         {
             loadGridBatch(batch, base + next * groupChunks, step, 0, planesOf(next) * plan.loadsPerLane);
         }
-#if SPP_GRID_FLAT
         // (n, c) of the group's first plane; its other planes are the next channels, wrapping into the next samples.
         int64_t const first = group * plan.planes;
         int64_t const n0 = sampleOf(g, first);
@@ -1765,49 +1758,6 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
             }
             storeBin(plan.levels[level], inLevel);
         }
-#else
-        // cells
-        for (int32_t q = lane; q < planes * planeCells; q += 32)
-        {
-            int32_t const cellRow = plan.perFine.div(q);
-            Total const t = cellOf(q, cellRow);
-            cells[q] = t;
-        }
-        __syncwarp(); // cells visible; partials free for the next group
-        // bins of every level: a bin of level L is a block of F / L x F / L cells. (n, c) of the group's first plane;
-        // its other planes are the next channels, wrapping into the next samples.
-        int64_t const first = group * plan.planes;
-        int64_t const n0 = sampleOf(g, first);
-        int64_t const c0 = first - n0 * g.c;
-        for (int32_t l = 0; l < g.numLevels; ++l)
-        {
-            GridLevel const level = plan.levels[l];
-            int32_t const bins = level.bins * level.bins;
-            for (int32_t item = lane; item < planes * bins; item += 32)
-            {
-                int32_t const p = level.perPlane.div(item);
-                int32_t const b = item - p * bins;
-                int32_t const by = level.perAxis.div(b);
-                Total const* block = cells + p * planeCells + (by * fine + (b - by * level.bins)) * level.span;
-                Total t = totalIdentity;
-                for (int32_t i = 0; i < level.span; ++i, block += fine)
-                {
-                    for (int32_t j = 0; j < level.span; ++j)
-                    {
-                        combine<Total, kMode>(t, block[j]);
-                    }
-                }
-                int64_t n = n0;
-                int64_t c = c0 + p;
-                while (c >= g.c) // planes of the group past the sample's last channel
-                {
-                    c -= g.c;
-                    ++n;
-                }
-                output[n * g.features + level.outOffset + c * bins + b] = finishBin<T, kMode>(t, level.divisor);
-            }
-        }
-#endif
     }
 }
 
