@@ -73,6 +73,14 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 #define SPP_TASKS_DEAL 1
 #endif
 
+#ifndef SPP_TASKS_BULK
+//! Tuning knob (scripts/device_tune.sh): 1 = in fp32 kernels built for sm_90 or later, where the plan lays the pixels
+//! out contiguous, one thread loads a group's aligned 16-byte body with one bulk copy (bulk_copy.cuh) as the CTA's
+//! first instruction, and the CTA's setup (task table, divisors), the scalar head and tail overlap it; 0 = every
+//! thread loads 16-byte vectors (kTASKS_BATCH in flight) and stores them to shared memory.
+#define SPP_TASKS_BULK 0
+#endif
+
 // Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,
 // the bounds name no minimum, which ptxas (CUDA 13) compiles to 48-64 registers: 4 CTAs per SM, all 512 CTAs of 13x13
 // {1,2,3,6} in one wave. (An explicit minimum of 1 took 72-95 registers, 3 CTAs per SM: 13x13 fp32 7.9 -> 11.0 us.)
@@ -107,6 +115,20 @@ __global__ void SPP_TASKS_BOUNDS
     auto const numGroups = static_cast<int32_t>(plan.numGroups);
     Acc const identity = device::identity<T, kMode>();
 
+    // SPP_TASKS_BULK: the bulk copy's barrier (phase parity alternates per group)
+    constexpr bool kBulk = SPP_TASKS_BULK != 0 && bulk::kBULK_COPY && std::is_same_v<T, float>;
+#if SPP_TASKS_BULK
+    __shared__ uint64_t bulkBarrierWord;
+    uint64_t* const bulkBarrier = &bulkBarrierWord;
+#else
+    uint64_t* const bulkBarrier = nullptr;
+#endif
+    uint32_t bulkParity = 0;
+    if (kBulk && plan.contiguous != 0 && tid == 0)
+    {
+        bulk::initBarrier(bulkBarrier); // visible to the other threads at the first group's barrier below
+    }
+
     // the task table and the avg divisors, made while the first group's loads are in flight
     auto const fillTables = [&]() {
         for (int32_t i = tid; i < plan.numTasks; i += kTHREADS)
@@ -138,7 +160,26 @@ __global__ void SPP_TASKS_BOUNDS
         auto const* const body = reinterpret_cast<int4 const*>(src + head);
         // contiguous pixels: element e at word pixelBase + e, so vector v's words start at a multiple of kV
         int32_t const pixelBase = plan.contiguous != 0 ? misalign : 0;
-        for (int32_t base = 0; base < vectors; base += kTASKS_BATCH * kTHREADS)
+        // SPP_TASKS_BULK: the body [head, tail) by one bulk copy to words [pixelBase + head, ...), 16-byte aligned
+        // (pixelBase + head is 0 or kV)
+        bool const bulkLoad = kBulk && plan.contiguous != 0 && vectors > 0;
+        if (bulkLoad)
+        {
+            if (tid == 0)
+            {
+                if (!firstGroup)
+                {
+                    bulk::fenceBeforeCopy(); // after the barrier above: the last group's reads of the tile are done
+                }
+                bulk::copyToShared(tile + pixelBase + head, body, static_cast<uint32_t>(vectors) * 16u, bulkBarrier);
+            }
+            if (firstGroup)
+            {
+                __syncthreads(); // the barrier's initialization visible before anyone waits on it
+                fillTables();
+            }
+        }
+        for (int32_t base = 0; base < (bulkLoad ? 0 : vectors); base += kTASKS_BATCH * kTHREADS)
         {
             int4 batch[kTASKS_BATCH];
 #pragma unroll
@@ -215,6 +256,11 @@ __global__ void SPP_TASKS_BOUNDS
         {
             int32_t const p = plan.contiguous != 0 ? 0 : plan.perPlane.div(e);
             tile[plan.contiguous != 0 ? pixelBase + e : (e - p * pixels) * laneStride + p] = Traits<T>::load(src[e]);
+        }
+        if (bulkLoad)
+        {
+            bulk::waitBarrier(bulkBarrier, bulkParity);
+            bulkParity ^= 1u;
         }
         __syncthreads();
 
