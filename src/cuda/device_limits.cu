@@ -13,7 +13,6 @@ namespace
 constexpr int32_t kMAX_DEVICES = 64;
 std::atomic<int32_t> gSmCount[kMAX_DEVICES] = {};
 std::atomic<int32_t> gSmemOptin[kMAX_DEVICES] = {};
-std::atomic<int32_t> gCcMajor[kMAX_DEVICES] = {};
 } // namespace
 
 int32_t currentDevice()
@@ -24,7 +23,7 @@ int32_t currentDevice()
 
 DeviceLimits deviceLimits()
 {
-    DeviceLimits limits{1, 48 * 1024, 0};
+    DeviceLimits limits{1, 48 * 1024};
     int32_t const device = currentDevice();
     if (device < 0)
     {
@@ -35,18 +34,15 @@ DeviceLimits deviceLimits()
     {
         int32_t const sms = gSmCount[device].load(std::memory_order_relaxed);
         int32_t const smem = gSmemOptin[device].load(std::memory_order_relaxed);
-        int32_t const major = gCcMajor[device].load(std::memory_order_relaxed);
-        if (sms > 0 && smem > 0 && major > 0)
+        if (sms > 0 && smem > 0)
         {
-            return DeviceLimits{sms, smem, major};
+            return DeviceLimits{sms, smem};
         }
     }
     int32_t sms = 0;
     int32_t smem = 0;
-    int32_t major = 0;
     if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0
-        || cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess || smem <= 0
-        || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major <= 0)
+        || cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess || smem <= 0)
     {
         cudaGetLastError();
         return limits;
@@ -55,9 +51,8 @@ DeviceLimits deviceLimits()
     {
         gSmCount[device].store(sms, std::memory_order_relaxed);
         gSmemOptin[device].store(smem, std::memory_order_relaxed);
-        gCcMajor[device].store(major, std::memory_order_relaxed);
     }
-    return DeviceLimits{sms, smem, major};
+    return DeviceLimits{sms, smem};
 }
 
 } // namespace device

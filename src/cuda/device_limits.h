@@ -14,14 +14,13 @@ struct DeviceLimits
 {
     int32_t sms;       //!< multiprocessors
     int64_t smemOptin; //!< most dynamic shared memory one block may opt in to
-    int32_t ccMajor;   //!< compute capability, major (0 when unknown)
 };
 
 //! The current device's ordinal, or -1 when none is usable.
 int32_t currentDevice();
 
-//! SM count, shared-memory opt-in limit and compute capability of the current device; without a usable device, 1 SM,
-//! the 48 KiB every device allows and capability 0 (so feasibility queries still work on machines without a GPU).
+//! SM count and shared-memory opt-in limit of the current device; without a usable device, 1 SM and the 48 KiB every
+//! device allows (so feasibility queries still work on machines without a GPU).
 DeviceLimits deviceLimits();
 
 } // namespace device

@@ -1441,19 +1441,6 @@ constexpr int32_t kGRID_MAX_FINE = 16;
 #define SPP_GRID_BATCH 8
 #endif
 constexpr int32_t kGRID_BATCH = SPP_GRID_BATCH;
-#ifndef SPP_GRID_BULK
-//! Tuning knob (scripts/device_tune.sh): 1 = on sm_90 and later, a grid-kernel warp's lane 0 copies the warp's input
-//! into shared memory with bulk copies (bulk_copy.cuh), SPP_GRID_BULK_STAGES buffers of about SPP_GRID_BULK_KIB
-//! each kept in flight across groups, and the lanes read their chunks from there; 0 = each lane keeps kGRID_BATCH
-//! 16-byte loads from global memory in flight.
-#define SPP_GRID_BULK 0
-#endif
-#ifndef SPP_GRID_BULK_STAGES
-#define SPP_GRID_BULK_STAGES 3
-#endif
-#ifndef SPP_GRID_BULK_KIB
-#define SPP_GRID_BULK_KIB 4
-#endif
 //! Most planes a grid-kernel warp takes at once.
 constexpr int32_t kGRID_MAX_PLANES = 8;
 //! Fewest loading lanes (rowLanes * chunks) for kAUTO to take the grid kernel. Every measured shape loads with 24 or
@@ -1502,12 +1489,6 @@ struct GridPlan
     // (after the levels, so that the offsets of the fields above stay those of the measured kernel)
     int32_t cellLevels; // bit l: level l is F (its bins are the cells, written as the cells are formed)
     int32_t flatItems;  // bins per plane of the other levels (one pass over P * flatItems items per group)
-    // SPP_GRID_BULK: per warp `stages` buffers of stageRows rows of the group's planes (to the warp one tall plane),
-    // each filled by one bulk copy; 0 stages: the lanes load from global memory
-    int32_t stages;
-    int32_t stageRows;   // a multiple of rowLanes
-    int32_t stageOffset; // from a warp's area: its stage barriers (8 bytes each, 16-byte aligned), then the buffers
-    int32_t stageBytes;  // stageRows rows
 };
 
 template <typename T>
@@ -1570,28 +1551,6 @@ bool planGrid(Geometry const& g, DeviceLimits const& device, bool vector, GridPl
     plan.loadsPerCell = cellRows / rowLanes;
     plan.warpBytes = static_cast<int32_t>(warpBytes(p));
     plan.autoPick = rowLanes * chunks >= kGRID_AUTO_LANES;
-    plan.stages = 0;
-    plan.stageRows = 0;
-    plan.stageOffset = plan.warpBytes;
-    plan.stageBytes = 0;
-    if (SPP_GRID_BULK != 0 && device.ccMajor >= 9)
-    {
-        // buffers of whole lane rows (rowLanes rows: one load per lane), about SPP_GRID_BULK_KIB, at most a group
-        int64_t const rowBytes = g.w * static_cast<int64_t>(sizeof(T));
-        int64_t const target = int64_t{SPP_GRID_BULK_KIB} * 1024;
-        int64_t rows = target / rowBytes / rowLanes * rowLanes;
-        rows = rows < rowLanes ? rowLanes : rows;
-        rows = rows > p * g.h ? p * g.h : rows;
-        int64_t const barrierBytes = align16(int64_t{SPP_GRID_BULK_STAGES} * 8);
-        int64_t const warpTotal = plan.warpBytes + barrierBytes + SPP_GRID_BULK_STAGES * rows * rowBytes;
-        if (warpTotal * (kTHREADS / 32) <= device.smemOptin)
-        {
-            plan.stages = SPP_GRID_BULK_STAGES;
-            plan.stageRows = static_cast<int32_t>(rows);
-            plan.stageBytes = static_cast<int32_t>(rows * rowBytes);
-            plan.warpBytes = static_cast<int32_t>(warpTotal);
-        }
-    }
     plan.smemBytes = static_cast<size_t>(plan.warpBytes) * (kTHREADS / 32);
     int64_t prefix = 0;
     plan.cellLevels = 0;
@@ -1662,120 +1621,15 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
 
     int64_t const stride = static_cast<int64_t>(gridDim.x) * kWARPS;
     int64_t group = static_cast<int64_t>(blockIdx.x) * kWARPS + threadIdx.x / 32;
-
-    // SPP_GRID_BULK: lane 0 keeps plan.stages bulk copies in flight over the warp's sequence of (group, stage)
-    // buffers, the lanes consume them in the same order (copy k uses buffer k % stages, phase parity k / stages).
-    bool const bulkLoads = SPP_GRID_BULK != 0 && bulk::kBULK_COPY && plan.stages > 0;
-    auto* const barriers = reinterpret_cast<uint64_t*>(area + plan.stageOffset);
-    char* const buffers = area + plan.stageOffset + 16 * ((plan.stages + 1) / 2);
-    int64_t const groupElements = g.h * g.w * plan.planes;
-    int64_t issueGroup = group;
-    int32_t issueRow = 0; // first row of the next copy in issueGroup's planes
-    uint32_t issued = 0;
-    uint32_t consumed = 0;
-    auto const issueNext = [&]() {
-        if (issueGroup >= plan.numGroups)
-        {
-            return;
-        }
-        int32_t const rows = planesOf(issueGroup) * static_cast<int32_t>(g.h);
-        int32_t const copyRows = min(plan.stageRows, rows - issueRow);
-        uint32_t const buffer = issued % static_cast<uint32_t>(plan.stages);
-        if (issued >= static_cast<uint32_t>(plan.stages))
-        {
-            bulk::fenceBeforeCopy(); // the lanes' reads of this buffer (ordered by the __syncwarp before) are done
-        }
-        bulk::copyToShared(buffers + buffer * static_cast<uint32_t>(plan.stageBytes),
-            input + issueGroup * groupElements + static_cast<int64_t>(issueRow) * g.w,
-            static_cast<uint32_t>(copyRows) * static_cast<uint32_t>(g.w) * static_cast<uint32_t>(sizeof(T)),
-            barriers + buffer);
-        ++issued;
-        issueRow += copyRows;
-        if (issueRow == rows)
-        {
-            issueRow = 0;
-            issueGroup += stride;
-        }
-    };
-    if (bulkLoads)
-    {
-        if (lane == 0)
-        {
-            for (int32_t k = 0; k < plan.stages; ++k)
-            {
-                bulk::initBarrier(barriers + k);
-            }
-            for (int32_t k = 0; k < plan.stages; ++k)
-            {
-                issueNext();
-            }
-        }
-        __syncwarp(); // the barriers' initialization visible to the lanes
-    }
-
     int4 batch[kGRID_BATCH];
-    if (group < plan.numGroups && loads && !bulkLoads)
+    if (group < plan.numGroups && loads)
     {
         loadGridBatch(batch, base + group * groupChunks, step, 0, planesOf(group) * plan.loadsPerLane);
     }
     for (; group < plan.numGroups; group += stride)
     {
         int32_t const planes = planesOf(group);
-        if (bulkLoads)
-        {
-            // the same walk over the lane's chunks as below, from the buffers
-            int32_t const count = planes * plan.loadsPerLane;
-            int32_t const perStage = plan.stageRows / plan.rowLanes;
-            ChunkAcc<T, kMode, kV> acc;
-            acc.reset(identity);
-            int32_t inCell = 0;
-            Acc* slot = partials + lane;
-            for (int32_t t0 = 0; t0 < count; t0 += perStage)
-            {
-                uint32_t const buffer = consumed % static_cast<uint32_t>(plan.stages);
-                bulk::waitBarrier(barriers + buffer, (consumed / static_cast<uint32_t>(plan.stages)) & 1u);
-                ++consumed;
-                if (loads)
-                {
-                    auto const* const from = reinterpret_cast<int4 const*>(
-                                                 buffers + buffer * static_cast<uint32_t>(plan.stageBytes))
-                        + firstChunk;
-                    int32_t const n = min(perStage, count - t0);
-                    for (int32_t u0 = 0; u0 < n; u0 += kGRID_BATCH)
-                    {
-#pragma unroll
-                        for (int32_t k = 0; k < kGRID_BATCH; ++k)
-                        {
-                            if (u0 + k < n)
-                            {
-                                batch[k] = from[static_cast<uint32_t>(u0 + k) * step];
-                            }
-                        }
-#pragma unroll
-                        for (int32_t k = 0; k < kGRID_BATCH; ++k)
-                        {
-                            if (u0 + k < n)
-                            {
-                                acc.add(batch[k]);
-                                if (++inCell == plan.loadsPerCell) // a cell row is complete: file the partial
-                                {
-                                    *slot = acc.reduce();
-                                    slot += 32;
-                                    acc.reset(identity);
-                                    inCell = 0;
-                                }
-                            }
-                        }
-                    }
-                }
-                __syncwarp(); // every lane is done with the buffer
-                if (lane == 0)
-                {
-                    issueNext();
-                }
-            }
-        }
-        else if (loads)
+        if (loads)
         {
             int4 const* const src = base + group * groupChunks;
             int32_t const count = planes * plan.loadsPerLane;
@@ -1822,7 +1676,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
             return t;
         };
         int64_t const next = group + stride;
-        if (next < plan.numGroups && loads && !bulkLoads)
+        if (next < plan.numGroups && loads)
         {
             loadGridBatch(batch, base + next * groupChunks, step, 0, planesOf(next) * plan.loadsPerLane);
         }

@@ -77,8 +77,9 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 //! Tuning knob (scripts/device_tune.sh): 1 = in fp32 kernels built for sm_90 or later, where the plan lays the pixels
 //! out contiguous, one thread loads a group's aligned 16-byte body with one bulk copy (bulk_copy.cuh) as the CTA's
 //! first instruction, and the CTA's setup (task table, divisors), the scalar head and tail overlap it; 0 = every
-//! thread loads 16-byte vectors (kTASKS_BATCH in flight) and stores them to shared memory.
-#define SPP_TASKS_BULK 0
+//! thread loads 16-byte vectors (kTASKS_BATCH in flight) and stores them to shared memory. H100, session 12:
+//! 13x13 fp32 6.44 -> 6.16 us per call from a graph, 38x63 fp32 5.61 -> 5.53 us.
+#define SPP_TASKS_BULK 1
 #endif
 
 // Tuning knob (scripts/device_tune.sh): SPP_TASKS_MIN_BLOCKS, CTAs per SM the compiler must fit by registers. Unset,

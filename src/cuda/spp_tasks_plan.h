@@ -43,10 +43,11 @@ constexpr int32_t kMAX_SIDE = 255;
 //! Tuning knob (also read by the kernel, spp_tasks.cuh): 1 = where G >= 2, a thread runs each of its tasks on two
 //! planes (its lane's and the one G / 2 further), with twice the task groups. H100, session 11, with the other
 //! tasks knobs on and SPP_TASKS_MIN_BLOCKS=4 (else ptxas spills): 13x13 fp16 6.1 -> 5.9 us but fp32 6.4 -> 6.7 us,
-//! so off. 2 = only the kernels of 2-byte types (fp16, bf16) pair planes; the plans are the same for every type, so
-//! the kernel then deals the tasks from its own count of task groups instead of the plan's lead[] (not yet run on a
-//! GPU).
-#define SPP_TASKS_PAIRS 0
+//! so not that. 2 (default) = only the kernels of 2-byte types (fp16, bf16) pair planes; the plans are the same for
+//! every type, so the kernel then deals the tasks from its own count of task groups instead of the plan's lead[].
+//! H100, session 12 (with SPP_TASKS_BULK): 13x13 fp16 6.05-6.29 -> 5.98-5.99 us per call from a graph, fp32 and
+//! 38x63 within +-0.05 us.
+#define SPP_TASKS_PAIRS 2
 #endif
 #ifndef SPP_TASKS_CTAS_PER_SM
 // Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
