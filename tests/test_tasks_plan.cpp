@@ -95,35 +95,52 @@ std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
     return "";
 }
 
-// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh): with its task groups (kTHREADS >> (log2 G - 1)
-// with SPP_TASKS_PAIRS and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups,
-// ... of each segment. Every task must run exactly once, and in every barrier interval the busiest group must run no
-// more than ceil(tasks of the interval / groups): the interval's tasks are dealt as one run. "" or the problem.
-std::string dealingProblem(TasksPlan const& plan)
+// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh), for a kernel whose lanes take two planes each
+// (`pairs`: SPP_TASKS_PAIRS 1, or 2 in the 2-byte kernels) or one: with its task groups (kTHREADS >> (log2 G - 1)
+// with pairs and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups, ... of each
+// segment, lead as the kernel picks it: the plan's lead[], or with SPP_TASKS_PAIRS 2 the count of the program's tasks
+// before the segment modulo the kernel's groups (the kernel's own expression, spp_tasks.cuh). Every task must run
+// exactly once, and in every barrier interval the busiest group must run no more than ceil(tasks of the interval /
+// groups): the interval's tasks are dealt as one run. "" or the problem.
+// Whether the compiled kernels' lanes take one plane (false) or two (true): with SPP_TASKS_PAIRS 2 the fp32 and int8
+// kernels one, the fp16 and bf16 kernels two.
+std::vector<bool> kernelPairs()
 {
-    int32_t const pairShift = tasks::kPAIRS && plan.planes > 1 ? 1 : 0;
-    int32_t const groups = kTHREADS >> (plan.planeShift - pairShift);
-    int32_t const laneGroups
-        = tasks::TaskLane::of(0, kTHREADS, plan.planes, plan.planeShift, tasks::kPAIRS && plan.planes > 1).taskGroups;
-    if (laneGroups != groups)
+    if (SPP_TASKS_PAIRS == 2)
     {
-        return "tasks::TaskLane has " + std::to_string(laneGroups) + " task groups, the kernel "
+        return {false, true};
+    }
+    return {SPP_TASKS_PAIRS == 1};
+}
+
+std::string dealingProblem(TasksPlan const& plan, bool pairs)
+{
+    int32_t const pairShift = pairs && plan.planes > 1 ? 1 : 0;
+    int32_t const groups = kTHREADS >> (plan.planeShift - pairShift);
+    tasks::TaskLane const lane0 = tasks::TaskLane::of(0, kTHREADS, plan.planes, plan.planeShift, pairShift != 0);
+    if (lane0.taskGroups != groups)
+    {
+        return "tasks::TaskLane has " + std::to_string(lane0.taskGroups) + " task groups, the kernel "
             + std::to_string(groups);
     }
-    if (groups != tasks::taskGroupsOf(kTHREADS, plan.planes))
+    bool const ownDealing = SPP_TASKS_PAIRS == 2;
+    if (!ownDealing && groups != tasks::taskGroupsOf(kTHREADS, plan.planes))
     {
         return "the planner deals to " + std::to_string(tasks::taskGroupsOf(kTHREADS, plan.planes))
             + " task groups, the kernel has " + std::to_string(groups);
     }
     std::vector<int32_t> load(static_cast<size_t>(groups), 0);
     int32_t intervalTasks = 0;
+    int32_t dealt = 0;
     for (int32_t s = 0; s < plan.numSegments; ++s)
     {
         int32_t const count = plan.segments[s].count;
+        int32_t const lead = ownDealing ? dealt & (groups - 1) : plan.lead[s];
+        dealt += count;
         std::vector<int32_t> runs(static_cast<size_t>(count), 0);
         for (int32_t t = 0; t < groups; ++t)
         {
-            for (int32_t k = (t - plan.lead[s]) & (groups - 1); k < count; k += groups)
+            for (int32_t k = (t - lead) & (groups - 1); k < count; k += groups)
             {
                 ++runs[static_cast<size_t>(k)];
                 ++load[static_cast<size_t>(t)];
@@ -133,7 +150,7 @@ std::string dealingProblem(TasksPlan const& plan)
         {
             if (runs[static_cast<size_t>(k)] != 1)
             {
-                return "segment " + std::to_string(s) + " (lead " + std::to_string(plan.lead[s]) + "): task "
+                return "segment " + std::to_string(s) + " (lead " + std::to_string(lead) + "): task "
                     + std::to_string(k) + " runs " + std::to_string(runs[static_cast<size_t>(k)]) + " times";
             }
         }
@@ -267,10 +284,17 @@ std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vect
                 tile[static_cast<size_t>(plan.contiguous != 0 ? base + p * pixels + e : e * laneStride + p)] = v;
             }
         }
+        std::vector<int32_t> tasksBefore(static_cast<size_t>(plan.numSegments) + 1, 0);
+        for (int32_t s = 0; s < plan.numSegments; ++s)
+        {
+            tasksBefore[static_cast<size_t>(s) + 1] = tasksBefore[static_cast<size_t>(s)] + plan.segments[s].count;
+        }
         auto const runThread = [&](int32_t s, int32_t tid, std::vector<float>& words) {
             tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
+            int32_t const lead // (as the kernel picks it, spp_tasks.cuh)
+                = SPP_TASKS_PAIRS == 2 ? tasksBefore[static_cast<size_t>(s)] & (lane.taskGroups - 1) : plan.lead[s];
             tasks::runThreadSegment<float, kMode, kFixed>(plan.segments[s], kFixed ? plan.shapes[s] : 0,
-                lane.firstTask(plan.lead[s], deal), lane, pairs, numPlanes, plan.tasks, words.data(),
+                lane.firstTask(lead, deal), lane, pairs, numPlanes, plan.tasks, words.data(),
                 lane.pixelWord(base, plan.pixPlane), lane.derivedWord(plan.derivedBase, pixels, laneStride),
                 plan.pixSlot, plan.pixPlane, laneStride,
                 kMode == PoolMode::kMAX ? -std::numeric_limits<float>::infinity() : 0.0F);
@@ -546,7 +570,11 @@ TEST(TasksPlan, ProgramsComputeTheReference)
                         ASSERT_TRUE(sppReferenceCpu(desc, x.data(), expected.data()).ok());
                         std::string const error = interpret(desc, plan, x, got);
                         ASSERT_EQ(error, "") << test::describe(desc) << " sms " << sms;
-                        ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        for (bool const pairs : kernelPairs())
+                        {
+                            ASSERT_EQ(dealingProblem(plan, pairs), "")
+                                << test::describe(desc) << " sms " << sms << " pairs " << pairs;
+                        }
                         ASSERT_EQ(emulatedProblem(desc, plan, x, expected), "")
                             << test::describe(desc) << " sms " << sms;
                         for (int32_t const kV : {4, 8, 16}) // fp32, fp16 / bf16, int8 elements per 16 bytes
@@ -613,7 +641,11 @@ TEST(TasksPlan, VectorStoreOfManyPlanesPerGroup)
                             ASSERT_EQ(vectorStoreProblem(desc, plan, kV), "")
                                 << test::describe(desc) << " sms " << sms << " vectors of " << kV;
                         }
-                        ASSERT_EQ(dealingProblem(plan), "") << test::describe(desc) << " sms " << sms;
+                        for (bool const pairs : kernelPairs())
+                        {
+                            ASSERT_EQ(dealingProblem(plan, pairs), "")
+                                << test::describe(desc) << " sms " << sms << " pairs " << pairs;
+                        }
                         if (inputElements(desc) <= 100000 && rule == BinRule::kADAPTIVE) // (the emulation is slow)
                         {
                             // the program with G > 1 (pairs of planes per thread happen only there)

@@ -14,7 +14,9 @@
 //     plane] (laneStride = G + 1, odd, so lanes on consecutive planes and threads on consecutive pixels both hit
 //     distinct banks), at a division and four scalar stores per vector. Row partials and bins are always
 //     slot-major. While the first loads are in flight the CTA copies the task table to shared memory and, for avg,
-//     makes the bins' divisors.
+//     makes the bins' divisors. fp32 kernels built for sm_90 (SPP_TASKS_BULK) load contiguous pixels with one bulk
+//     copy by thread 0 instead (its values need no conversion), issued before anything else, so that the setup
+//     above and the scalar head and tail overlap it.
 //  2. The program (spp_tasks_program.h, host/device code the plan tests also run): thread t runs plane t % G of the
 //     tasks of task group t / G of each segment, so the G lanes of a task group run the same task on consecutive
 //     planes; a segment's tasks are dealt to the groups in one sequence over the program (the plan's lead[]); 2x2 and
