@@ -5,8 +5,8 @@
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
 # SPP_COLUMNS_MIN_BLOCKS, SPP_GRID_MIN_BLOCKS, SPP_GRID_BATCH; (src/cuda/spp_tasks*)
 # SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS, SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH, SPP_TASKS_FIXED, SPP_TASKS_PAIRS,
-# SPP_TASKS_DEAL, SPP_TASKS_VSTORE; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Knobs go to both the CUDA and the
-# C++ compiler. Example:
+# SPP_TASKS_DEAL, SPP_TASKS_VSTORE, SPP_TASKS_BULK; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Knobs go to
+# both the CUDA and the C++ compiler. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 (SPP bench only) also builds each variant's spp_cuda_tests and runs its GPU kernel tests (the grids and the
 # tasks kernel's shapes: every algorithm against the CPU reference) before any timing; a variant that fails is not
