@@ -542,6 +542,51 @@ TEST(Kernels, TasksKernelVectorStore)
     }
 }
 
+// Persistent CTAs that run three or more groups each (at most 8 CTAs of 256 threads fit an SM, so 24 groups per SM
+// guarantee it), in the fp32 kernels with their bulk-copied loads (SPP_TASKS_BULK: the barrier's parity must alternate
+// over several groups) and the fp16 kernels with two planes per lane (SPP_TASKS_PAIRS 2): 13x13 (whole aligned groups);
+// 1x1 planes whose last group holds one plane (no 16-byte vector: no bulk copy after bulk-copied groups); 89x101, one
+// plane per CTA whose 35956-byte planes leave every group differently misaligned. Aligned and misaligned inputs.
+TEST(Kernels, TasksKernelManyGroupsPerCta)
+{
+    SKIP_WITHOUT_GPU();
+    int32_t sms = 0;
+    ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+    int64_t const minGroups = int64_t{24} * sms;
+    std::mt19937_64 rng(0x7a5c7u);
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF})
+    {
+        for (Shape const& s :
+            {Shape{400, 256, 13, 13}, Shape{1, 32 * minGroups + 1, 1, 1}, Shape{1, minGroups, 89, 101}})
+        {
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                SppDesc const desc = makeDesc(
+                    pyramidOf({1, 2, 3, 6}, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
+                tasks::TasksPlan plan;
+                ASSERT_TRUE(tasks::planTasks(desc, 256, sms, plan)) << test::describe(desc); // 256: the CTA size
+                ASSERT_GE(plan.numGroups, minGroups) << test::describe(desc);
+                ASSERT_NE(plan.contiguous, 0) << test::describe(desc) << ": pixels not contiguous, no bulk copy";
+                if (s.h * s.w == 1)
+                {
+                    ASSERT_EQ(s.n * s.c % plan.planes, 1) << test::describe(desc) << ": last group not one plane";
+                }
+                if (s.h == 89)
+                {
+                    ASSERT_EQ(plan.planes, 1) << test::describe(desc);
+                }
+                for (size_t const offset : {size_t{0}, elementSize(dtype)})
+                {
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kTASKS, offset), "")
+                        << test::describe(desc) << " input offset " << offset;
+                }
+            }
+        }
+    }
+}
+
 // ---- launcher contract (no GPU needed: these return before any CUDA call) -----------------------------------------
 
 TEST(Launcher, RejectsInvalidInputWithoutLaunching)

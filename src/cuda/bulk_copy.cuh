@@ -2,12 +2,12 @@
 // mbarrier in shared memory), for kernels that want a contiguous run of input in shared memory without spending
 // every thread's load instructions and registers on it: one thread arms the barrier with the byte count and issues
 // the copy; the others do other work, then wait on the barrier's phase. Only for code compiled for sm_90 or later
-// (kBULK_COPY); on older targets the functions are never called and trap.
+// (kBULK_COPY); on older targets the calls are compiled out (the bodies would trap).
 //
 // Rules the callers keep (PTX ISA, cp.async.bulk): source and destination 16-byte aligned, size a multiple of 16;
 // the barrier initialized, and that made visible to the CTA (fence + __syncthreads) before any thread waits on it;
-// the buffer not read (by any thread) between issue and completion, and not re-filled before every reader is done
-// (a CTA barrier after the readers, then a proxy fence before the next copy).
+// the buffer not accessed (by any thread) between issue and completion, and not re-filled before every thread is
+// done reading or writing it (a CTA barrier after those accesses, then a proxy fence by the copying thread).
 #pragma once
 
 #include <cstdint>
@@ -41,7 +41,8 @@ __device__ __forceinline__ void initBarrier(uint64_t* barrier)
 #endif
 }
 
-//! Orders this thread's earlier shared-memory accesses (generic proxy) before its later bulk copies (async proxy).
+//! Orders earlier shared-memory accesses (generic proxy) - this thread's, and other threads' ordered before it by a
+//! barrier - before this thread's later bulk copies (async proxy).
 __device__ __forceinline__ void fenceBeforeCopy()
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

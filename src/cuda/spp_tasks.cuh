@@ -15,8 +15,8 @@
 //     distinct banks), at a division and four scalar stores per vector. Row partials and bins are always
 //     slot-major. While the first loads are in flight the CTA copies the task table to shared memory and, for avg,
 //     makes the bins' divisors. fp32 kernels built for sm_90 (SPP_TASKS_BULK) load contiguous pixels with one bulk
-//     copy by thread 0 instead (its values need no conversion), issued before anything else, so that the setup
-//     above and the scalar head and tail overlap it.
+//     copy by thread 0 instead (its values need no conversion), issued before the setup above, so that the setup
+//     and the scalar head and tail overlap it.
 //  2. The program (spp_tasks_program.h, host/device code the plan tests also run): thread t runs plane t % G of the
 //     tasks of task group t / G of each segment, so the G lanes of a task group run the same task on consecutive
 //     planes; a segment's tasks are dealt to the groups in one sequence over the program (the plan's lead[]); 2x2 and
@@ -77,10 +77,10 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 
 #ifndef SPP_TASKS_BULK
 //! Tuning knob (scripts/device_tune.sh): 1 = in fp32 kernels built for sm_90 or later, where the plan lays the pixels
-//! out contiguous, one thread loads a group's aligned 16-byte body with one bulk copy (bulk_copy.cuh) as the CTA's
-//! first instruction, and the CTA's setup (task table, divisors), the scalar head and tail overlap it; 0 = every
-//! thread loads 16-byte vectors (kTASKS_BATCH in flight) and stores them to shared memory. H100, session 12:
-//! 13x13 fp32 6.44 -> 6.16 us per call from a graph, 38x63 fp32 5.61 -> 5.53 us.
+//! out contiguous, one thread loads a group's aligned 16-byte body with one bulk copy (bulk_copy.cuh), issued right
+//! after the barrier's initialization, and the scalar head and tail (and, for a CTA's first group, its setup: task
+//! table, divisors) overlap it; 0 = every thread loads 16-byte vectors (kTASKS_BATCH in flight) and stores them to
+//! shared memory. H100, session 12: 13x13 fp32 6.44 -> 6.16 us per call from a graph, 38x63 fp32 5.61 -> 5.53 us.
 #define SPP_TASKS_BULK 1
 #endif
 
@@ -118,7 +118,7 @@ __global__ void SPP_TASKS_BOUNDS
     auto const numGroups = static_cast<int32_t>(plan.numGroups);
     Acc const identity = device::identity<T, kMode>();
 
-    // SPP_TASKS_BULK: the bulk copy's barrier (phase parity alternates per group)
+    // SPP_TASKS_BULK: the bulk copy's barrier (phase parity alternates per bulk-copied group)
     constexpr bool kBulk = SPP_TASKS_BULK != 0 && bulk::kBULK_COPY && std::is_same_v<T, float>;
 #if SPP_TASKS_BULK
     __shared__ uint64_t bulkBarrierWord;
@@ -172,7 +172,9 @@ __global__ void SPP_TASKS_BOUNDS
             {
                 if (!firstGroup)
                 {
-                    bulk::fenceBeforeCopy(); // after the barrier above: the last group's reads of the tile are done
+                    // after the barrier above: the last group's reads of the tile and its scalar head / tail writes
+                    // (which may lie inside this body) are done
+                    bulk::fenceBeforeCopy();
                 }
                 bulk::copyToShared(tile + pixelBase + head, body, static_cast<uint32_t>(vectors) * 16u, bulkBarrier);
             }
