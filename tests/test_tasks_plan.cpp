@@ -95,13 +95,6 @@ std::string layoutProblem(SppDesc const& desc, TasksPlan const& plan)
     return "";
 }
 
-// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh), for a kernel whose lanes take two planes each
-// (`pairs`: SPP_TASKS_PAIRS 1, or 2 in the 2-byte kernels) or one: with its task groups (kTHREADS >> (log2 G - 1)
-// with pairs and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups, ... of each
-// segment, lead as the kernel picks it: the plan's lead[], or with SPP_TASKS_PAIRS 2 the count of the program's tasks
-// before the segment modulo the kernel's groups (the kernel's own expression, spp_tasks.cuh). Every task must run
-// exactly once, and in every barrier interval the busiest group must run no more than ceil(tasks of the interval /
-// groups): the interval's tasks are dealt as one run. "" or the problem.
 // Whether the compiled kernels' lanes take one plane (false) or two (true): with SPP_TASKS_PAIRS 2 the fp32 and int8
 // kernels one, the fp16 and bf16 kernels two.
 std::vector<bool> kernelPairs()
@@ -113,6 +106,13 @@ std::vector<bool> kernelPairs()
     return {SPP_TASKS_PAIRS == 1};
 }
 
+// The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh), for a kernel whose lanes take two planes each
+// (`pairs`: SPP_TASKS_PAIRS 1, or 2 in the 2-byte kernels) or one: with its task groups (kTHREADS >> (log2 G - 1)
+// with pairs and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups, ... of each
+// segment, lead as the kernel picks it: the plan's lead[], or with SPP_TASKS_PAIRS 2 the count of the program's tasks
+// before the segment modulo the kernel's groups (the kernel's own expression, spp_tasks.cuh). Every task must run
+// exactly once, and in every barrier interval the busiest group must run no more than ceil(tasks of the interval /
+// groups): the interval's tasks are dealt as one run. "" or the problem.
 std::string dealingProblem(TasksPlan const& plan, bool pairs)
 {
     int32_t const pairShift = pairs && plan.planes > 1 ? 1 : 0;
@@ -272,6 +272,11 @@ std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vect
     int32_t const base = plan.contiguous != 0 ? pixelBase : 0;
     std::vector<float> tile(static_cast<size_t>(plan.offTasks / 4));
     std::vector<float> reversed;
+    std::vector<int32_t> tasksBefore(static_cast<size_t>(plan.numSegments) + 1, 0); // (SPP_TASKS_PAIRS 2's dealing)
+    for (int32_t s = 0; s < plan.numSegments; ++s)
+    {
+        tasksBefore[static_cast<size_t>(s) + 1] = tasksBefore[static_cast<size_t>(s)] + plan.segments[s].count;
+    }
     for (int64_t group = 0; group < plan.numGroups; ++group)
     {
         auto const numPlanes = static_cast<int32_t>(std::min<int64_t>(g, totalPlanes - group * g));
@@ -283,11 +288,6 @@ std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vect
                 float const v = input[static_cast<size_t>((group * g + p) * pixels + e)];
                 tile[static_cast<size_t>(plan.contiguous != 0 ? base + p * pixels + e : e * laneStride + p)] = v;
             }
-        }
-        std::vector<int32_t> tasksBefore(static_cast<size_t>(plan.numSegments) + 1, 0);
-        for (int32_t s = 0; s < plan.numSegments; ++s)
-        {
-            tasksBefore[static_cast<size_t>(s) + 1] = tasksBefore[static_cast<size_t>(s)] + plan.segments[s].count;
         }
         auto const runThread = [&](int32_t s, int32_t tid, std::vector<float>& words) {
             tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
