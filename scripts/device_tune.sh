@@ -5,12 +5,12 @@
 # Knobs (src/cuda/spp_kernels.cu): SPP_THREADS, SPP_STAGED_MIN_BLOCKS, SPP_STAGED_TILE_KIB, SPP_COLUMNS_ROWS,
 # SPP_COLUMNS_MIN_BLOCKS, SPP_GRID_MIN_BLOCKS, SPP_GRID_BATCH; (src/cuda/spp_tasks*)
 # SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS, SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH, SPP_TASKS_FIXED, SPP_TASKS_PAIRS,
-# SPP_TASKS_DEAL, SPP_TASKS_VSTORE, SPP_TASKS_BULK; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS. Knobs go to
-# both the CUDA and the C++ compiler. Example:
+# SPP_TASKS_DEAL, SPP_TASKS_VSTORE, SPP_TASKS_BULK; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS,
+# SPP_ROI_PAIR_LANES. Knobs go to both the CUDA and the C++ compiler. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
-# TESTS=1 (SPP bench only) also builds each variant's spp_cuda_tests and runs its GPU kernel tests (the grids and the
-# tasks kernel's shapes: every algorithm against the CPU reference) before any timing; a variant that fails is not
-# timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B;
+# TESTS=1 also builds each variant's GPU kernel tests and runs them before any timing (spp: spp_cuda_tests' grids and
+# tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant
+# that fails is not timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B;
 # default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no row fails the
 # script.
 set -uo pipefail
@@ -19,7 +19,9 @@ shift
 bench=${BENCH:-spp}
 rounds=${ROUNDS:-$([ "$bench" = roi ] && echo 2 || echo 1)}
 targets=$bench-bench
-[ "${TESTS:-0}" = 1 ] && [ "$bench" = spp ] && targets="$targets spp_cuda_tests"
+tests_bin=$([ "$bench" = roi ] && echo spp_roi_cuda_tests || echo spp_cuda_tests)
+tests_filter=$([ "$bench" = roi ] && echo 'RoiKernels.*' || echo 'Kernels.Grid*:Kernels.TasksKernel*:Kernels.Nan*')
+[ "${TESTS:-0}" = 1 ] && targets="$targets $tests_bin"
 export SPP_REQUIRE_GPU=1
 status=0
 ok=()
@@ -51,9 +53,8 @@ for variant in "$@"; do
         status=1
         continue
     fi
-    if [ "${TESTS:-0}" = 1 ] && [ "$bench" = spp ]; then
-        $b/tests/spp_cuda_tests --gtest_brief=1 --gtest_filter='Kernels.Grid*:Kernels.TasksKernel*:Kernels.Nan*' \
-            > $b/tests.log 2>&1
+    if [ "${TESTS:-0}" = 1 ]; then
+        $b/tests/$tests_bin --gtest_brief=1 --gtest_filter="$tests_filter" > $b/tests.log 2>&1
         rc=$?
         passed=$(grep -oE '^\[  PASSED  \] [0-9]+' $b/tests.log | grep -oE '[0-9]+$')
         if [ $rc -eq 0 ] && [ "${passed:-0}" -gt 0 ]; then
