@@ -62,6 +62,9 @@ constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table r
 #define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA
 #endif
 constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
+#ifndef SPP_ROI_DYNAMIC
+#define SPP_ROI_DYNAMIC 0 // compile-time knob: 1 = a CTA's warps take their next roi from a shared counter
+#endif
 #ifndef SPP_ROI_PAIR_LANES
 #define SPP_ROI_PAIR_LANES 0 // compile-time knob: 1 = a map task's two cells of a pair read by two lane quads at once
 #endif
@@ -170,7 +173,7 @@ struct SlicePlan
     int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
     int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
     int64_t sliceBytes;      //!< H * W * 64
-    int64_t tableBytes;      //!< per CTA: the task and copy tables (16-byte multiples)
+    int64_t tableBytes;      //!< per CTA: the task and copy tables and the roi counter (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
     int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
     SliceWorkspace workspace; //!< where the roi table and the NHWC copy of NCHW features are
@@ -347,7 +350,8 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
     plan.tableBytes = 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
-        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8; // copy table: an int2 per 16 bytes of staging
+        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8 // copy table: an int2 per 16 bytes of staging
+        + 16;                                                     // the CTA's next-roi counter (SPP_ROI_DYNAMIC)
     plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
     plan.roiRowBytes = sliceRoiRowBytes(setup.windows.count);
     setup.windows.roiRowBytes = plan.roiRowBytes;
@@ -812,11 +816,12 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
     int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
     int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
-    // Shared memory: [slice][direct tasks][derived tasks][copy table]
+    // Shared memory: [slice][direct tasks][derived tasks][copy table][next-roi counter, 16 bytes]
     //                [per warp: staging, two rows of the roi table (this roi's and the next one's)].
     uint4* const directTasks = reinterpret_cast<uint4*>(smem + plan.sliceBytes);
     uint4* const derivedTasks = directTasks + g.totalBins;
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);
+    auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes + plan.tableBytes - 16);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
         + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
     unsigned char* const roiRows = stage + plan.stageBytes;
@@ -854,6 +859,10 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
                 before += count;
             });
         }
+    }
+    if (threadIdx.x == 0)
+    {
+        *roiCounter = static_cast<unsigned long long>(kBegin + plan.warps); // each warp starts at kBegin + warp
     }
     stageSlice(g, features, b, c0, reinterpret_cast<uint32_t*>(smem));
     __syncthreads();
@@ -999,11 +1008,30 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         }
         __pipeline_commit(); // possibly empty: one group per roi keeps the wait below uniform
     };
+    // The roi after this warp's current one: the next in a fixed stride of `warps`, or (SPP_ROI_DYNAMIC) the next not
+    // yet taken by any warp of the CTA, so warps that drew small rois do not idle while others finish large ones.
+    auto const nextRoi = [&](int64_t k) -> int64_t {
+        if constexpr (SPP_ROI_DYNAMIC != 0)
+        {
+            unsigned long long taken = 0;
+            if (lane == 0)
+            {
+                taken = atomicAdd(roiCounter, 1ULL);
+            }
+            return static_cast<int64_t>(__shfl_sync(0xffffffffU, taken, 0));
+        }
+        else
+        {
+            return k + plan.warps;
+        }
+    };
     int32_t buffer = 0;
-    fetchRow(kBegin + warp, buffer);
-    for (int64_t k = kBegin + warp; k < kEnd; k += plan.warps, buffer ^= 1)
+    int64_t k = kBegin + warp;
+    fetchRow(k, buffer);
+    for (int64_t next = 0; k < kEnd; k = next, buffer ^= 1)
     {
-        fetchRow(k + plan.warps, buffer ^ 1);
+        next = nextRoi(k);
+        fetchRow(next, buffer ^ 1);
         __pipeline_wait_prior(1); // this roi's row has landed (the next one's may still be in flight)
         __syncwarp();
         unsigned char const* const roiRow = roiRows + buffer * plan.roiRowBytes;
