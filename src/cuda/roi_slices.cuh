@@ -860,7 +860,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
             });
         }
     }
-    if (threadIdx.x == 0)
+    if (SPP_ROI_DYNAMIC != 0 && threadIdx.x == 0)
     {
         *roiCounter = static_cast<unsigned long long>(kBegin + plan.warps); // each warp starts at kBegin + warp
     }
