@@ -109,8 +109,8 @@ std::vector<bool> kernelPairs()
 // The kernel's task assignment with SPP_TASKS_DEAL (spp_tasks.cuh), for a kernel whose lanes take two planes each
 // (`pairs`: SPP_TASKS_PAIRS 1, or 2 in the 2-byte kernels) or one: with its task groups (kTHREADS >> (log2 G - 1)
 // with pairs and G >= 2, else kTHREADS >> log2 G), group t runs tasks k = (t - lead) mod groups, + groups, ... of each
-// segment, lead as the kernel picks it: the plan's lead[], or with SPP_TASKS_PAIRS 2 the count of the program's tasks
-// before the segment modulo the kernel's groups (the kernel's own expression, spp_tasks.cuh). Every task must run
+// segment, lead as the kernel picks it: the count of the program's tasks before the segment modulo the kernel's
+// groups (the kernel's own expression, spp_tasks.cuh). Every task must run
 // exactly once, and in every barrier interval the busiest group must run no more than ceil(tasks of the interval /
 // groups): the interval's tasks are dealt as one run. "" or the problem.
 std::string dealingProblem(TasksPlan const& plan, bool pairs)
@@ -123,19 +123,13 @@ std::string dealingProblem(TasksPlan const& plan, bool pairs)
         return "tasks::TaskLane has " + std::to_string(lane0.taskGroups) + " task groups, the kernel "
             + std::to_string(groups);
     }
-    bool const ownDealing = SPP_TASKS_PAIRS == 2;
-    if (!ownDealing && groups != tasks::taskGroupsOf(kTHREADS, plan.planes))
-    {
-        return "the planner deals to " + std::to_string(tasks::taskGroupsOf(kTHREADS, plan.planes))
-            + " task groups, the kernel has " + std::to_string(groups);
-    }
     std::vector<int32_t> load(static_cast<size_t>(groups), 0);
     int32_t intervalTasks = 0;
     int32_t dealt = 0;
     for (int32_t s = 0; s < plan.numSegments; ++s)
     {
         int32_t const count = plan.segments[s].count;
-        int32_t const lead = ownDealing ? dealt & (groups - 1) : plan.lead[s];
+        int32_t const lead = dealt & (groups - 1);
         dealt += count;
         std::vector<int32_t> runs(static_cast<size_t>(count), 0);
         for (int32_t t = 0; t < groups; ++t)
@@ -272,7 +266,7 @@ std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vect
     int32_t const base = plan.contiguous != 0 ? pixelBase : 0;
     std::vector<float> tile(static_cast<size_t>(plan.offTasks / 4));
     std::vector<float> reversed;
-    std::vector<int32_t> tasksBefore(static_cast<size_t>(plan.numSegments) + 1, 0); // (SPP_TASKS_PAIRS 2's dealing)
+    std::vector<int32_t> tasksBefore(static_cast<size_t>(plan.numSegments) + 1, 0); // (the kernel's dealing)
     for (int32_t s = 0; s < plan.numSegments; ++s)
     {
         tasksBefore[static_cast<size_t>(s) + 1] = tasksBefore[static_cast<size_t>(s)] + plan.segments[s].count;
@@ -291,8 +285,7 @@ std::string emulateProgram(SppDesc const& desc, TasksPlan const& plan, std::vect
         }
         auto const runThread = [&](int32_t s, int32_t tid, std::vector<float>& words) {
             tasks::TaskLane const lane = tasks::TaskLane::of(tid, kTHREADS, g, plan.planeShift, pairs);
-            int32_t const lead // (as the kernel picks it, spp_tasks.cuh)
-                = SPP_TASKS_PAIRS == 2 ? tasksBefore[static_cast<size_t>(s)] & (lane.taskGroups - 1) : plan.lead[s];
+            int32_t const lead = tasksBefore[static_cast<size_t>(s)] & (lane.taskGroups - 1); // as the kernel's
             tasks::runThreadSegment<float, kMode, kFixed>(plan.segments[s], kFixed ? plan.shapes[s] : 0,
                 lane.firstTask(lead, deal), lane, pairs, numPlanes, plan.tasks, words.data(),
                 lane.pixelWord(base, plan.pixPlane), lane.derivedWord(plan.derivedBase, pixels, laneStride),
@@ -693,14 +686,11 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.shapes[1], 3 | 3 << 8);
     EXPECT_EQ(plan.shapes[2], 2 | 2 << 8);
     EXPECT_EQ(plan.shapes[3], 2 | 2 << 8);
-    // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the task groups (16 for G =
-    // 16; 32 with SPP_TASKS_PAIRS)
-    if (plan.planes == 16)
+    // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the kernel's task groups (16
+    // for G = 16; 32 in a kernel that pairs planes): leads 0, 4, 8, then 1 or 17
+    for (bool const pairs : {false, true})
     {
-        EXPECT_EQ(plan.lead[0], 0);
-        EXPECT_EQ(plan.lead[1], 4);
-        EXPECT_EQ(plan.lead[2], 8);
-        EXPECT_EQ(plan.lead[3], tasks::kPAIRS ? 17 : 1);
+        EXPECT_EQ(dealingProblem(plan, pairs), "") << "pairs " << pairs;
     }
     EXPECT_EQ(plan.storeVector, 16); // G * L^2 = 16, 64, 144, 576; C = 256
     small.pyramid.mode = PoolMode::kAVG;

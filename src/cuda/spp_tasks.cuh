@@ -19,7 +19,7 @@
 //     and the scalar head and tail overlap it.
 //  2. The program (spp_tasks_program.h, host/device code the plan tests also run): thread t runs plane t % G of the
 //     tasks of task group t / G of each segment, so the G lanes of a task group run the same task on consecutive
-//     planes; a segment's tasks are dealt to the groups in one sequence over the program (the plan's lead[]); 2x2 and
+//     planes; a segment's tasks are dealt to the groups in one sequence over the program (SPP_TASKS_DEAL); 2x2 and
 //     3x3 segments run fully unrolled; barriers where the plan says. (Knob SPP_TASKS_PAIRS: groups of G / 2 lanes,
 //     each lane on two planes G / 2 apart.)
 //  3. Store: each level's bins of the group are one contiguous output run (when the group's planes lie in one
@@ -67,8 +67,9 @@ __device__ __forceinline__ void fillTaskDivisors(Geometry const& g, int32_t* div
 // (SPP_TASKS_PAIRS, in spp_tasks_plan.h: two planes per thread, sharing a task's decoding, width switch and loop
 // control. Tuning knob, scripts/device_tune.sh.)
 #ifndef SPP_TASKS_DEAL
-//! Tuning knob (scripts/device_tune.sh): 1 = a segment's task 0 runs on the plan's lead[] group, the program's tasks
-//! dealt to the task groups in one sequence. On 13x13 {1,2,3,6} (G = 16, 16 groups) phase 1 has two segments, 4 and 9
+//! Tuning knob (scripts/device_tune.sh): 1 = a segment's task 0 runs on the task group after the one that ran the
+//! previous segment's last task (the tasks before it modulo the kernel's task groups): the program's tasks dealt to
+//! the task groups in one sequence. On 13x13 {1,2,3,6} (G = 16, 16 groups) phase 1 has two segments, 4 and 9
 //! tasks, which with 0 both start at group 0, so groups 0-3 run two tasks there while groups 9-15 idle; dealt, no
 //! group runs more than one. H100, session 11: 13x13 fp32 7.5 -> 7.0 us (graph), fp16 unchanged; with VSTORE and
 //! FIXED 13x13 6.4 us fp32, 6.1 fp16.
@@ -272,13 +273,13 @@ __global__ void SPP_TASKS_BOUNDS
         // 2. The program (tasks::runThreadSegment; lanes past the planes of a last, partial group sit it out).
         int32_t const pixelWord = lane.pixelWord(pixelBase, plan.pixPlane);
         int32_t const derivedWord = lane.derivedWord(plan.derivedBase, pixels, laneStride);
-        int32_t dealt = 0; // tasks of the segments before (SPP_TASKS_PAIRS == 2 deals with the kernel's own groups)
+        int32_t dealt = 0; // tasks of the segments before
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
-            // this thread's first task of the segment (taskGroups is a power of 2); the plans' lead[] assumes the
-            // groups of SPP_TASKS_PAIRS 0 or 1, so with 2 the kernel deals from its count of the tasks before
-            int32_t const lead = SPP_TASKS_PAIRS == 2 ? dealt & (lane.taskGroups - 1) : plan.lead[s];
+            // this thread's first task of the segment: the task group of the segment's task 0 (taskGroups is a power
+            // of 2, and depends on the kernel's type with SPP_TASKS_PAIRS 2, so the kernel deals, not the plan)
+            int32_t const lead = dealt & (lane.taskGroups - 1);
             dealt += seg.count;
             int32_t const firstTask = lane.firstTask(lead, SPP_TASKS_DEAL != 0);
             tasks::runThreadSegment<Acc, kMode, SPP_TASKS_FIXED != 0>(seg, SPP_TASKS_FIXED ? plan.shapes[s] : 0,

@@ -348,14 +348,6 @@ bool buildProgram(
         }
         plan.storeVector = whole ? v : 0;
     }
-    // lead[] (knob SPP_TASKS_DEAL): the tasks of all segments dealt to the task groups in one sequence
-    int32_t const groups = taskGroupsOf(threads, planes);
-    int32_t dealt = 0;
-    for (int32_t s = 0; s < plan.numSegments; ++s)
-    {
-        plan.lead[s] = static_cast<uint16_t>(dealt % groups);
-        dealt += plan.segments[s].count;
-    }
     return true;
 }
 

@@ -44,7 +44,7 @@ constexpr int32_t kMAX_SIDE = 255;
 //! planes (its lane's and the one G / 2 further), with twice the task groups. H100, session 11, with the other
 //! tasks knobs on and SPP_TASKS_MIN_BLOCKS=4 (else ptxas spills): 13x13 fp16 6.1 -> 5.9 us but fp32 6.4 -> 6.7 us,
 //! so not that. 2 (default) = only the kernels of 2-byte types (fp16, bf16) pair planes; the plans are the same for
-//! every type, so the kernel then deals the tasks from its own count of task groups instead of the plan's lead[].
+//! every type, and each kernel deals the tasks to its own task groups (spp_tasks.cuh, SPP_TASKS_DEAL).
 //! H100, session 12 (with SPP_TASKS_BULK): 13x13 fp16 6.05-6.29 -> 5.98-5.99 us per call from a graph, fp32 and
 //! 38x63 within +-0.05 us.
 #define SPP_TASKS_PAIRS 2
@@ -55,7 +55,6 @@ constexpr int32_t kMAX_SIDE = 255;
 #define SPP_TASKS_CTAS_PER_SM 3
 #endif
 constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
-constexpr bool kPAIRS = SPP_TASKS_PAIRS == 1; //!< every type pairs planes (the plans' dealing assumes it)
 constexpr int64_t kCTAS_PER_SM = SPP_TASKS_CTAS_PER_SM;
 
 //! Bytes of one slot: every element type accumulates in 4 bytes (float, or int32 for int8).
@@ -152,10 +151,6 @@ struct TasksPlan
     //! Per segment: rows | cols << 8 when every task has that rectangle (rows and cols 1-255), else 0. (After the
     //! tables, so that the parameter offsets of the fields above stay those of the measured kernel.)
     uint16_t shapes[kMAX_SEGMENTS];
-    //! Per segment: the task group that runs its task 0 (knob SPP_TASKS_DEAL): the program's tasks are dealt to the
-    //! task groups in one sequence, so a segment starts where the one before it ended, instead of every segment at
-    //! group 0 (where the remainders of all segments would pile up). Always filled; see taskGroupsOf.
-    uint16_t lead[kMAX_SEGMENTS];
     //! Largest vector (1, 2, 4, 8 or 16 elements; 0: none) in which every group's store of every level is whole,
     //! aligned vectors (knob SPP_TASKS_VSTORE): every group is G whole planes of one sample (C % G == 0) and every
     //! G * L^2 is a multiple of it - then so are C * (sum of L'^2 before a level) and C * sum(L^2), multiples of
@@ -194,13 +189,6 @@ struct StoreWalk
         }
     }
 };
-
-//! Task groups of a CTA of `threads` threads running G = `planes` planes: G lanes on consecutive planes each, or with
-//! SPP_TASKS_PAIRS and G >= 2, G / 2 lanes on two planes each.
-constexpr int32_t taskGroupsOf(int32_t threads, int32_t planes)
-{
-    return threads / (kPAIRS && planes > 1 ? planes / 2 : planes);
-}
 
 //! Builds the plan of `desc` (its mode, rule, levels and dims; NCHW only) for CTAs of `threads` threads on a device of
 //! `sms` SMs. False when the tasks kernel cannot take it (layout, H or W > 255, sum(L^2) > 640, C * sum(L^2) >= 2^31,
