@@ -19,8 +19,9 @@
 //        fails, the roi uses the direct schedule: every level read from the map.
 //     Its other CTAs copy NCHW features to NHWC in the workspace (pixel stride rounded up to 16 bytes), so the
 //     pooling kernel stages every slice with 16-byte copies.
-//  B. roiSlicesKernel: per (roi group, slice, image) CTA, the slice is staged, then a warp per roi (its row of the
-//     roi table copied to shared memory while the previous roi is pooled) does:
+//  B. roiSlicesKernel: per (roi group, slice, image) CTA, the slice is staged, then a warp per roi (the warps take the
+//     rois of the CTA's run from a shared counter; a roi's row of the roi table is copied to shared memory while the
+//     warp pools its previous roi) does:
 //     3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines results of earlier
 //        phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading
 //        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
@@ -63,16 +64,13 @@ constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table r
 #endif
 constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #ifndef SPP_ROI_DYNAMIC
-#define SPP_ROI_DYNAMIC 0 // compile-time knob: 1 = a CTA's warps take their next roi from a shared counter
+//! Compile-time knob (scripts/device_tune.sh): 1 = a CTA's warps take their next roi from a counter in shared memory;
+//! 0 = warp w pools rois kBegin + w, + warps, ... Rois differ in size (roi-bench: 1 to 25 cells a side), so with the
+//! fixed stride the warps that drew small rois idled at the end while others finished large ones. H100, session 13,
+//! roi-bench pipelined: fp32 max 96.0 -> 95.5 us, fp32 avg 161.4 -> 156.0, fp16 max 63.0 -> 62.9, fp16 avg 186.9 ->
+//! 174.1.
+#define SPP_ROI_DYNAMIC 1
 #endif
-#ifndef SPP_ROI_PAIR_LANES
-#define SPP_ROI_PAIR_LANES 0 // compile-time knob: 1 = a map task's two cells of a pair read by two lane quads at once
-#endif
-//! Map tasks: with SPP_ROI_PAIR_LANES, 8 lanes per bin, lanes 4-7 reading the second cell of each pair in the same
-//! load as lanes 0-3 read the first: the two cells are adjacent pixels, so one phase of 8 lanes touches all 32 banks
-//! once (two bins' first cells, as without it, fall on the same 16 banks whenever their pixels have equal parity).
-constexpr int32_t kSLICE_MAP_LANES_PER_BIN = SPP_ROI_PAIR_LANES ? 2 * kSLICE_LANES_PER_BIN : kSLICE_LANES_PER_BIN;
-constexpr int32_t kSLICE_MAP_BINS_AT_ONCE = 32 / kSLICE_MAP_LANES_PER_BIN;
 constexpr int32_t kSLICE_MIN_WARPS = 4;
 
 //! Channels per 4-byte word.
@@ -495,27 +493,6 @@ struct SliceAccumulator
         }
     }
 
-    //! Folds in the accumulator of lane `lane ^ offset` (same bin, other cells); every lane of `mask` calls it.
-    __device__ __forceinline__ void mergeLane(unsigned mask, int32_t offset)
-    {
-        if constexpr (kMode == PoolMode::kMAX)
-        {
-#pragma unroll
-            for (int32_t i = 0; i < 4; ++i)
-            {
-                raw[i] = maxWord<T>(raw[i], __shfl_xor_sync(mask, raw[i], offset));
-            }
-        }
-        else
-        {
-#pragma unroll
-            for (int32_t i = 0; i < kValues; ++i)
-            {
-                sums[i] += __shfl_xor_sync(mask, sums[i], offset);
-            }
-        }
-    }
-
     //! Value of channel `i` (0 .. kValues - 1): the raw max, or the sum times `scale` (the reciprocal of the area).
     __device__ __forceinline__ T value(int32_t i, float scale) const
     {
@@ -902,35 +879,6 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         Acc acc;
         acc.reset();
         int32_t x = 0;
-        if constexpr (SPP_ROI_PAIR_LANES != 0)
-        {
-            // This lane quad reads the pair's first (half 0) or second (half 1) cell; an odd row's last cell is read
-            // by both halves (the same address: a broadcast), and avg adds it once.
-            int32_t const half = (lane / kSLICE_LANES_PER_BIN) & 1;
-            for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
-            {
-                int32_t const xh = x + half * kCellBytes;
-                uint4 const v = *reinterpret_cast<uint4 const*>(p + (xh < last ? xh : last));
-                if (kMode == PoolMode::kMAX || xh <= last)
-                {
-                    acc.add(v);
-                }
-                x += 2 * kCellBytes;
-                if (x > last)
-                {
-                    x = 0;
-                    p += rowBytes;
-                }
-            }
-            // Both halves end with the bin's result; the 8 lanes of a bin run the same trip count.
-            unsigned const mask = 0xffu << (lane & ~(kSLICE_MAP_LANES_PER_BIN - 1));
-            acc.mergeLane(mask, kSLICE_LANES_PER_BIN);
-            if (half == 0)
-            {
-                stageResult(t, acc, area);
-            }
-            return;
-        }
         Acc second;
         second.reset();
         for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
@@ -1062,8 +1010,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         for (int32_t phase = 0; phase < phases; ++phase)
         {
             int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
-            int32_t const step = phase == 0 ? kSLICE_MAP_BINS_AT_ONCE : kSLICE_BINS_AT_ONCE;
-            for (int32_t s = begin + (phase == 0 ? lane / kSLICE_MAP_LANES_PER_BIN : group); s < end; s += step)
+            for (int32_t s = begin + group; s < end; s += kSLICE_BINS_AT_ONCE)
             {
                 if (phase == 0)
                 {
