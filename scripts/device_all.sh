@@ -5,7 +5,11 @@
 # The device tool returns at most 8 files, so logs are packed into $OUT/logs.tgz and the benchmark JSON copied
 # beside it. Exit status non-zero if any part fails.
 # One call of all parts takes about 10 minutes, the device tool's limit per command: name parts to split it, e.g.
-#   scripts/device_all.sh core            then            scripts/device_all.sh tensorrt roi python
+#   scripts/device_all.sh core
+#   scripts/device_all.sh tensorrt
+#   ROI_SANITIZER=0 scripts/device_all.sh roi python
+# (H100, session 13: `roi python` took 387 s). Never pipe a call through `tail` or `head`: a call stopped at the
+# limit then returns nothing; the summary lines are printed as each part ends.
 set -uo pipefail
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(core tensorrt roi python)
@@ -20,6 +24,9 @@ final=${OUT:-$PWD/device-out}
 mkdir -p "$final"
 work=$(mktemp -d)
 status=0
+# The logs are packed again after every part, so that a call the device tool stops at its time limit still brings
+# back those of the parts that finished (the summary lines below are on stdout as each part ends).
+pack() { tar czf "$final/logs.tgz" -C "$work" . 2>/dev/null; }
 run() {
     local name=$1
     shift
@@ -30,6 +37,7 @@ run() {
         echo "--- $name: FAILED"
         status=1
     fi
+    pack
 }
 if want core; then
     run core scripts/device_check.sh all
@@ -49,6 +57,6 @@ if want python; then
 fi
 cp "$work"/spp_bench.json "$work"/torch_bench.json "$work"/roi/roi_bench.json "$work"/roi/torchvision_roi_bench.json \
     "$final"/ 2>/dev/null
-tar czf "$final/logs.tgz" -C "$work" .
+pack
 echo "device_all: status $status"
 exit $status
