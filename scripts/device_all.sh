@@ -26,7 +26,8 @@ work=$(mktemp -d)
 status=0
 # The logs are packed again after every part, so that a call the device tool stops at its time limit still brings
 # back those of the parts that finished (the summary lines below are on stdout as each part ends).
-pack() { tar czf "$final/logs.tgz" -C "$work" . 2>/dev/null; }
+# (written aside, then renamed: a call stopped during a pack keeps the previous archive)
+pack() { tar czf "$final/logs.tgz.part" -C "$work" . && mv "$final/logs.tgz.part" "$final/logs.tgz"; }
 run() {
     local name=$1
     shift

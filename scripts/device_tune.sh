@@ -10,9 +10,9 @@
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 also builds each variant's GPU kernel tests and runs them before any timing (spp: spp_cuda_tests' grids and
 # tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant
-# that fails is not timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in turns (A B A B;
-# default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no row fails the
-# script.
+# that fails is not timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
+# turns (A B A B; default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no
+# row fails the script.
 set -uo pipefail
 algo=${1:?usage: device_tune.sh ALGO \"KNOB=V ...\" ...}
 shift
@@ -58,7 +58,7 @@ for variant in "$@"; do
         rc=$?
         passed=$(grep -oE '^\[  PASSED  \] [0-9]+' $b/tests.log | grep -oE '[0-9]+$')
         if [ $rc -eq 0 ] && [ "${passed:-0}" -gt 0 ]; then
-            echo "=== tests of '$variant': $passed passed ($(grep -cE '^\[ grid' $b/tests.log) grids)"
+            echo "=== tests of '$variant': $passed passed ($(grep -cE '^\[ (roi )?grid' $b/tests.log) grids)"
         else
             echo "=== tests of '$variant' FAILED:"
             grep -E "Failure|FAILED|error" $b/tests.log | head -20

@@ -687,10 +687,21 @@ TEST(TasksPlan, ShapesOfTheBenchmark)
     EXPECT_EQ(plan.shapes[2], 2 | 2 << 8);
     EXPECT_EQ(plan.shapes[3], 2 | 2 << 8);
     // dealt (SPP_TASKS_DEAL): each segment starts where the previous one ended, modulo the kernel's task groups (16
-    // for G = 16; 32 in a kernel that pairs planes): leads 0, 4, 8, then 1 or 17
+    // for G = 16; 32 in a kernel that pairs planes): leads 0, 4, 8, then 1 or 17 (the kernel's expression, as the
+    // emulation above uses it)
     for (bool const pairs : {false, true})
     {
         EXPECT_EQ(dealingProblem(plan, pairs), "") << "pairs " << pairs;
+        if (plan.planes == 16)
+        {
+            int32_t const groups = tasks::TaskLane::of(0, kTHREADS, plan.planes, plan.planeShift, pairs).taskGroups;
+            ASSERT_EQ(groups, pairs ? 32 : 16);
+            int32_t const want[4] = {0, 4, 8, pairs ? 17 : 1};
+            for (int32_t s = 0, dealt = 0; s < plan.numSegments; dealt += plan.segments[s].count, ++s)
+            {
+                EXPECT_EQ(dealt & (groups - 1), want[s]) << "segment " << s << ", pairs " << pairs;
+            }
+        }
     }
     EXPECT_EQ(plan.storeVector, 16); // G * L^2 = 16, 64, 144, 576; C = 256
     small.pyramid.mode = PoolMode::kAVG;

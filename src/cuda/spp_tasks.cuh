@@ -277,8 +277,8 @@ __global__ void SPP_TASKS_BOUNDS
         for (int32_t s = 0; s < plan.numSegments; ++s)
         {
             tasks::TaskSegment const seg = plan.segments[s];
-            // this thread's first task of the segment: the task group of the segment's task 0 (taskGroups is a power
-            // of 2, and depends on the kernel's type with SPP_TASKS_PAIRS 2, so the kernel deals, not the plan)
+            // lead: the task group that runs the segment's task 0 (taskGroups is a power of 2, and depends on the
+            // kernel's type with SPP_TASKS_PAIRS 2, so the kernel deals, not the plan); then this thread's first task
             int32_t const lead = dealt & (lane.taskGroups - 1);
             dealt += seg.count;
             int32_t const firstTask = lane.firstTask(lead, SPP_TASKS_DEAL != 0);
