@@ -63,6 +63,11 @@ constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table r
 #define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA
 #endif
 constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
+#ifndef SPP_ROI_FIXED_DERIVED
+//! Compile-time knob (scripts/device_tune.sh), not yet measured: 1 = derived tasks whose sources are 2x2 or 3x3 bins
+//! run fully unrolled (loads at constant offsets, no loop control), as the tasks kernel's SPP_TASKS_FIXED does.
+#define SPP_ROI_FIXED_DERIVED 0
+#endif
 #ifndef SPP_ROI_DYNAMIC
 //! Compile-time knob (scripts/device_tune.sh): 1 = a CTA's warps take their next roi from a counter in shared memory;
 //! 0 = warp w pools rois kBegin + w, + warps, ... Rois differ in size (roi-bench: 1 to 25 cells a side), so with the
@@ -422,6 +427,29 @@ __device__ __forceinline__ T wordChannel(uint32_t w, int32_t i)
         uint16_t const bits = static_cast<uint16_t>(w >> (16 * i));
         return *reinterpret_cast<T const*>(&bits);
     }
+}
+
+//! A lane's 4 words of a staged result at `q` in the per-warp staging buffer (output order: its channels are
+//! `channelBytes` apart there).
+template <typename T>
+__device__ __forceinline__ uint4 sourceWords(unsigned char const* q, uint32_t channelBytes)
+{
+    uint32_t w[4];
+#pragma unroll
+    for (int32_t i = 0; i < 4; ++i)
+    {
+        if constexpr (SliceWord<T>::kChannels == 1)
+        {
+            w[i] = *reinterpret_cast<uint32_t const*>(q + i * channelBytes);
+        }
+        else
+        {
+            uint32_t const lo = *reinterpret_cast<uint16_t const*>(q + 2 * i * channelBytes);
+            uint32_t const hi = *reinterpret_cast<uint16_t const*>(q + (2 * i + 1) * channelBytes);
+            w[i] = lo | hi << 16;
+        }
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
 //! One lane's share of a bin: 4 words = 4 * kChannels channels.
@@ -916,27 +944,39 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
         Acc acc;
         acc.reset();
+        // SPP_ROI_FIXED_DERIVED: 2x2 and 3x3 sources ({1,2,3,6}: 3 and 1 from 2x2, 2 from 3x3) fully unrolled
+        auto const addFixed = [&](auto const shape) {
+            constexpr int32_t kSide = decltype(shape)::value;
+#pragma unroll
+            for (int32_t y = 0; y < kSide; ++y)
+            {
+#pragma unroll
+                for (int32_t x = 0; x < kSide; ++x)
+                {
+                    acc.add(sourceWords<T>(p + y * rowBytes + x * static_cast<int32_t>(sizeof(T)), channelBytes));
+                }
+            }
+        };
+        if constexpr (SPP_ROI_FIXED_DERIVED != 0)
+        {
+            if (rows == 2 && cols == 2)
+            {
+                addFixed(std::integral_constant<int32_t, 2>{});
+                stageResult(t, acc, 1);
+                return;
+            }
+            if (rows == 3 && cols == 3)
+            {
+                addFixed(std::integral_constant<int32_t, 3>{});
+                stageResult(t, acc, 1);
+                return;
+            }
+        }
         for (int32_t y = 0; y < rows; ++y, p += rowBytes)
         {
             for (int32_t x = 0; x < cols; ++x)
             {
-                unsigned char const* const q = p + x * static_cast<int32_t>(sizeof(T));
-                uint32_t w[4];
-#pragma unroll
-                for (int32_t i = 0; i < 4; ++i)
-                {
-                    if constexpr (kChannels == 1)
-                    {
-                        w[i] = *reinterpret_cast<uint32_t const*>(q + i * channelBytes);
-                    }
-                    else
-                    {
-                        uint32_t const lo = *reinterpret_cast<uint16_t const*>(q + 2 * i * channelBytes);
-                        uint32_t const hi = *reinterpret_cast<uint16_t const*>(q + (2 * i + 1) * channelBytes);
-                        w[i] = lo | hi << 16;
-                    }
-                }
-                acc.add(make_uint4(w[0], w[1], w[2], w[3]));
+                acc.add(sourceWords<T>(p + x * static_cast<int32_t>(sizeof(T)), channelBytes));
             }
         }
         stageResult(t, acc, 1);
