@@ -520,7 +520,10 @@ TEST(Kernels, TasksKernelVectorStore)
     {
         int32_t const perVector = 16 / static_cast<int32_t>(elementSize(dtype));
         int32_t vectorized = 0;
-        for (Shape const& s : {Shape{32, 256, 13, 13}, Shape{8, 512, 9, 9}, Shape{16, 128, 6, 10}})
+        // the last shape has 32 planes for each CTA the choice of G aims for (G = 32 whatever the GPU and the
+        // SPP_TASKS_CTAS_PER_SM knob), so that int8's 16-element vectors stay reachable with the knob at 4 too
+        for (Shape const& s : {Shape{32, 256, 13, 13}, Shape{8, 512, 9, 9}, Shape{16, 128, 6, 10},
+                 Shape{sms * tasks::kCTAS_PER_SM, 32, 13, 13}})
         {
             SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, s.n, s.c, s.h, s.w);
             std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
