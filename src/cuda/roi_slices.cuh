@@ -64,9 +64,11 @@ constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table r
 #endif
 constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #ifndef SPP_ROI_FIXED_DERIVED
-//! Compile-time knob (scripts/device_tune.sh), not yet measured: 1 = derived tasks whose sources are 2x2 or 3x3 bins
-//! run fully unrolled (loads at constant offsets, no loop control), as the tasks kernel's SPP_TASKS_FIXED does.
-#define SPP_ROI_FIXED_DERIVED 0
+//! Compile-time knob (scripts/device_tune.sh): derived tasks (max) whose sources are 2x2 or 3x3 bins run fully
+//! unrolled (loads at constant offsets, no loop control), as the tasks kernel's SPP_TASKS_FIXED does: 0 = never,
+//! 1 = in every kernel, 2 (default) = in the kernels of 4-byte types only. H100, session 14, roi-bench pipelined
+//! (mean of two rounds), 0 -> 1: fp32 max 95.3 -> 90.0 us, fp16 max 62.7 -> 65.5, avg unchanged (no derived tasks).
+#define SPP_ROI_FIXED_DERIVED 2
 #endif
 #ifndef SPP_ROI_DYNAMIC
 //! Compile-time knob (scripts/device_tune.sh): 1 = a CTA's warps take their next roi from a counter in shared memory;
@@ -957,7 +959,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
                 }
             }
         };
-        if constexpr (SPP_ROI_FIXED_DERIVED != 0)
+        if constexpr (SPP_ROI_FIXED_DERIVED == 1 || (SPP_ROI_FIXED_DERIVED == 2 && sizeof(T) == 4))
         {
             if (rows == 2 && cols == 2)
             {
