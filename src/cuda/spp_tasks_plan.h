@@ -52,6 +52,7 @@ constexpr int32_t kMAX_SIDE = 255;
 #ifndef SPP_TASKS_CTAS_PER_SM
 // Fewest CTAs per SM the choice of G aims for: more, smaller CTAs overlap each other's load latency (on the H200,
 // 13x13 {1,2,3,6} with 8192 planes took 10.2 us at G = 32, 9.6 at G = 16 and 12.7 at G = 8: 1, 3 and 6 here).
+// H100, session 14: 4 made 13x13 slower (graph fp32 6.17 -> 7.61 us, fp16 5.99 -> 8.12), 38x63 unchanged.
 #define SPP_TASKS_CTAS_PER_SM 3
 #endif
 constexpr bool kCONTIGUOUS = SPP_TASKS_CONTIGUOUS != 0;
