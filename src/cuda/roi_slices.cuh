@@ -26,10 +26,12 @@
 //        phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading
 //        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
 //        fp32).
-//     4. Results go to a per-warp staging buffer laid out exactly like the roi's output row for this slice: per
-//        level, [channel][Lh * Lw]; an empty window gives 0 there.
+//     4. Results go to a per-warp staging buffer (an empty window gives 0 there). 2-byte types: laid out exactly like
+//        the roi's output row for this slice, per level [channel][Lh * Lw]. 4-byte types (SPP_ROI_BIN_MAJOR): like
+//        the map, [bin][16 words], so a lane stages and a derived task reads 16 bytes at a time.
 //     5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
-//        the slice is one contiguous run of the output row), else element by element.
+//        the slice is one contiguous run of the output row; bin-major gathers each vector's 4 words from a table),
+//        else element by element.
 // Shared memory per warp is only the staging buffer and two roi-table rows (no separate scratch for derived levels):
 // the slice of a 38 x 63 map takes 153 KB, and what is left holds 16 warps instead of 12, which the latency-bound
 // task loops need (H200, roi-bench fp32 max: 8 warps 148 us, 10 warps 139 us, 12 warps 118 us).
@@ -78,7 +80,55 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! 174.1 (mean of two rounds).
 #define SPP_ROI_DYNAMIC 1
 #endif
+#ifndef SPP_ROI_BIN_MAJOR
+//! Compile-time knob (scripts/device_tune.sh): how the kernels of 4-byte types stage a roi's results in shared memory.
+//! 1 = bin-major, [bin][16 words] (64 bytes a bin, bins in level order), the layout the map already has:
+//! a lane stages its 4 words of a bin with one 16-byte store and a derived task reads each source bin with one
+//! 16-byte load; the output copy gathers each 16-byte output vector (one channel, 4 bins) word by word. 0 (default)
+//! = output order, [channel][bin] per level (as the 2-byte kernels always do): the copy is 16-byte loads, but staging
+//! a result takes 4 strided 4-byte stores and a derived source 4 strided 4-byte loads. Nsight Compute, H100, session
+//! 15, roi-bench fp32 max with 0: per (roi, slice) 506 shared wavefronts, 160 of them derived-task loads (81 ideal:
+//! rounds of 1-4 active bins, 4-byte loads) and 73 result stores (46 ideal); the map's cell loads were 204.
+//! Bin-major stays opt-in until it is measured faster on the GPU (see bench/RESULTS.md, session 16).
+#define SPP_ROI_BIN_MAJOR 0
+#endif
+#ifndef SPP_ROI_PARITY_ORDER
+//! Compile-time knob (scripts/device_tune.sh): the order in which a map task loads its pair of cells. A pixel's slice
+//! is 64 bytes, half the banks, so the 8 lanes of two bins that share a 16-byte load phase conflict 2-way when both
+//! read pixels of the same parity (Nsight Compute, H100, session 15: 204 wavefronts per (roi, slice) for 142 ideal).
+//! 1 = bins of even task groups load the even pixel of the pair first, odd groups the odd one, so the two bins of a
+//! phase read opposite halves (two selects per pair); 0 = the left cell first.
+#define SPP_ROI_PARITY_ORDER 0
+#endif
+#ifndef SPP_ROI_GATHER_UNROLL
+//! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
+//! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1).
+#define SPP_ROI_GATHER_UNROLL 1
+#endif
+constexpr int32_t kSLICE_GATHER_UNROLL = SPP_ROI_GATHER_UNROLL;
 constexpr int32_t kSLICE_MIN_WARPS = 4;
+
+//! Whether kernels of `elementBytes`-byte elements stage results bin-major (SPP_ROI_BIN_MAJOR).
+__host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes)
+{
+    return SPP_ROI_BIN_MAJOR != 0 && elementBytes == 4;
+}
+
+//! Bin-major staging: byte offset of 16-byte chunk `q` (words 4q .. 4q + 3) of the bin at byte offset `binBytes`
+//! (bin * 64). The chunks are permuted so that the output copy, whose lanes read one word of the same channel from bins
+//! 4, 8, 12 ... apart (consecutive 16-byte output vectors of one channel), finds it in different banks: with
+//! g = bin / 4, bins of odd g swap places in pairs (moving to the other half of the 32 banks) and the chunks of a bin
+//! are rotated by (g / 2) % 4 (moving within the half), so 8 consecutive g give 8 different bank sets.
+__host__ __device__ constexpr uint32_t sliceBinChunk(uint32_t binBytes, uint32_t q)
+{
+    return (binBytes ^ ((binBytes >> 2) & 64U)) + 16U * (q ^ ((binBytes >> 9) & 3U));
+}
+
+//! Bin-major staging: word offset of word `w` (0 .. 15) of bin `bin` (sliceBinChunk's layout).
+__host__ __device__ constexpr uint32_t sliceBinWord(uint32_t bin, uint32_t w)
+{
+    return sliceBinChunk(bin * 64, w >> 2) / 4 + (w & 3U);
+}
 
 //! Channels per 4-byte word.
 template <typename T>
@@ -103,9 +153,10 @@ struct SliceWindow
 struct SliceTask
 {
     uint32_t windows; //!< bits 0-15: byte offset of its row window in the roi's window table; 16-31: of its column one
-    uint32_t stage;   //!< bits 0-15: staging byte offset of its first channel; 16-31: bytes between channels (Lh*Lw*size)
+    uint32_t stage;   //!< bits 0-15: staging byte offset of its first channel; 16-31: bytes between channels
+                      //!< (Lh*Lw*size); bin-major (sliceBinMajor): bin * 64 (before sliceBinChunk)
     uint32_t source;  //!< derived: bits 0-15: staging byte offset of its first source bin's first channel; 16-31: bytes
-                      //!< between the source level's channels
+                      //!< between the source level's channels; bin-major: the first source bin * 64
     uint32_t shape;   //!< derived: bits 0-15: staging bytes per source row; 16-23: source rows; 24-31: source columns
 };
 //! SliceWindow::bins flag: the window belongs to a level that others derive from, so it must not be empty (an empty
@@ -179,7 +230,7 @@ struct SlicePlan
     int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
     int64_t sliceBytes;      //!< H * W * 64
     int64_t tableBytes;      //!< per CTA: the task and copy tables and the roi counter (16-byte multiples)
-    int64_t stageBytes;      //!< per warp: the output-order staging, 64 * totalBins
+    int64_t stageBytes;      //!< per warp: the staging, 64 * totalBins (bin-major: totalBins rounded up to even)
     int64_t roiRowBytes;     //!< one roi's row of the roi table (sliceRoiRowBytes); each warp holds two
     SliceWorkspace workspace; //!< where the roi table and the NHWC copy of NCHW features are
     int64_t smemBytes;       //!< per CTA
@@ -199,6 +250,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
 {
     int32_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
     int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
+    bool const binMajor = sliceBinMajor(elementBytes);
     int32_t const levels = g.numLevels;
     int32_t rowOffset[kMAX_LEVELS], colOffset[kMAX_LEVELS], binOffset[kMAX_LEVELS];
     int32_t source[kMAX_LEVELS], phase[kMAX_LEVELS];
@@ -295,7 +347,13 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
                         uint32_t const colWindow = static_cast<uint32_t>(g.sumLh + colOffset[l] + bx) * 8;
                         uint32_t source = 0;
                         uint32_t shape = 0;
-                        if (s >= 0)
+                        if (s >= 0 && binMajor)
+                        {
+                            source = static_cast<uint32_t>((binOffset[s] + by * rh * g.levelsW[s] + bx * rw) * 64);
+                            shape = static_cast<uint32_t>(g.levelsW[s] * 64) | static_cast<uint32_t>(rh) << 16
+                                | static_cast<uint32_t>(rw) << 24;
+                        }
+                        else if (s >= 0)
                         {
                             int32_t const first = sliceChannels * binOffset[s] + by * rh * g.levelsW[s] + bx * rw;
                             source = static_cast<uint32_t>(first * elementBytes)
@@ -303,10 +361,13 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
                             shape = static_cast<uint32_t>(g.levelsW[s] * elementBytes)
                                 | static_cast<uint32_t>(rh) << 16 | static_cast<uint32_t>(rw) << 24;
                         }
-                        tasks[n++] = SliceTask{rowWindow | colWindow << 16,
-                            static_cast<uint32_t>((sliceChannels * binOffset[l] + bin) * elementBytes)
-                                | static_cast<uint32_t>(lh * lw * elementBytes) << 16,
-                            source, shape};
+                        uint32_t stage = static_cast<uint32_t>((binOffset[l] + bin) * 64);
+                        if (!binMajor)
+                        {
+                            stage = static_cast<uint32_t>((sliceChannels * binOffset[l] + bin) * elementBytes)
+                                | static_cast<uint32_t>(lh * lw * elementBytes) << 16;
+                        }
+                        tasks[n++] = SliceTask{rowWindow | colWindow << 16, stage, source, shape};
                     }
                 }
             }
@@ -346,6 +407,7 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         return false;
     }
     int64_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
+    bool const binMajor = sliceBinMajor(static_cast<int32_t>(elementBytes));
     plan.workspace = sliceWorkspace(g.n, g.c, g.h, g.w, g.k, g.sumLh + g.sumLw, g.layout, elementBytes);
     if (workspaceBytes < static_cast<uint64_t>(plan.workspace.totalBytes))
     {
@@ -355,9 +417,11 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
     plan.tableBytes = 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
-        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * 8 // copy table: an int2 per 16 bytes of staging
+        // copy table, per 16 bytes of staging: an int2 (output order), or a uint4 (bin-major: 4 word offsets)
+        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * (binMajor ? 16 : 8)
         + 16;                                                     // the CTA's next-roi counter (SPP_ROI_DYNAMIC)
-    plan.stageBytes = static_cast<int64_t>(g.totalBins) * wordBytes;
+    // bin-major: an even number of bins, as sliceBinChunk may move the last bin one up
+    plan.stageBytes = static_cast<int64_t>(binMajor ? (g.totalBins + 1) / 2 * 2 : g.totalBins) * wordBytes;
     plan.roiRowBytes = sliceRoiRowBytes(setup.windows.count);
     setup.windows.roiRowBytes = plan.roiRowBytes;
     setup.windows.derivable = plan.phases > 0 ? 1 : 0;
@@ -812,6 +876,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
     constexpr int32_t kCellBytes = kSLICE_WORDS * 4;
     constexpr int32_t kPerVector = 16 / static_cast<int32_t>(sizeof(T));
     using Acc = SliceAccumulator<T, kMode>;
+    constexpr bool kBinMajor = sliceBinMajor(static_cast<int32_t>(sizeof(T)));
     extern __shared__ __align__(16) unsigned char smem[];
 
     int64_t const b = blockIdx.z;
@@ -827,7 +892,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
     //                [per warp: staging, two rows of the roi table (this roi's and the next one's)].
     uint4* const directTasks = reinterpret_cast<uint4*>(smem + plan.sliceBytes);
     uint4* const derivedTasks = directTasks + g.totalBins;
-    int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);
+    int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);    // output order
+    uint4* const gatherTable = reinterpret_cast<uint4*>(derivedTasks + g.totalBins); // bin-major
     auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes + plan.tableBytes - 16);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
         + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
@@ -842,7 +908,8 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         derivedTasks[i] = make_uint4(e.windows, e.stage, e.source, e.shape);
     }
     // Output copy: when every level's block of this slice is whole 16-byte vectors at 16-byte aligned addresses, one
-    // table of (staging vector, vector in the output row) pairs serves all levels; else level by level (copyOut).
+    // table serves all levels: (staging vector, vector in the output row) pairs, or, bin-major, (vector in the output
+    // row, its 4 staging words as 16-bit word offsets); else level by level, element by element.
     bool vectorOut = (reinterpret_cast<uintptr_t>(output) & 15) == 0
         && g.features * static_cast<int64_t>(sizeof(T)) % 16 == 0;
     int32_t vectors = 0;
@@ -860,8 +927,27 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
                 if (i >= before && i < before + count)
                 {
                     int32_t const j = i - before;
-                    copyTable[i] = make_int2(kSliceChannels * binOffset / kPerVector + j,
-                        static_cast<int32_t>((g.c * binOffset + c0 * lh * lw) / kPerVector) + j);
+                    int32_t const base = static_cast<int32_t>((g.c * binOffset + c0 * lh * lw) / kPerVector);
+                    if constexpr (kBinMajor)
+                    {
+                        // Vector j holds elements 4j .. 4j + 3 of the level's [channel][bin] block (consecutive
+                        // lanes store consecutive vectors: whole sectors).
+                        int32_t const bins = lh * lw;
+                        uint32_t word[4];
+#pragma unroll
+                        for (int32_t e = 0; e < 4; ++e)
+                        {
+                            int32_t const f = 4 * j + e;
+                            word[e] = sliceBinWord(static_cast<uint32_t>(binOffset + f % bins),
+                                static_cast<uint32_t>(f / bins));
+                        }
+                        gatherTable[i] = make_uint4(static_cast<uint32_t>(base + j), word[0] | word[1] << 16,
+                            word[2] | word[3] << 16, 0U);
+                    }
+                    else
+                    {
+                        copyTable[i] = make_int2(kSliceChannels * binOffset / kPerVector + j, base + j);
+                    }
                 }
                 before += count;
             });
@@ -880,8 +966,22 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
 
     unsigned char const* table = nullptr; // the current roi's windows (int2), indexed by the tasks' byte offsets
 
-    // Stages a task's result (0 for an empty window) in output order: its channels are t.y >> 16 bytes apart.
+    // Stages a task's result (0 for an empty window): bin-major, the lane's 4 words as one 16-byte store (bin t.y / 64,
+    // sliceBinChunk); in output order, its channels t.y >> 16 bytes apart.
     auto const stageResult = [&](uint4 const t, Acc const& acc, int32_t area) {
+        if constexpr (kBinMajor)
+        {
+            float const scale = kMode == PoolMode::kAVG && area > 0 ? __frcp_rn(static_cast<float>(area)) : 0.0F;
+            uint32_t w[4];
+#pragma unroll
+            for (int32_t i = 0; i < 4; ++i)
+            {
+                w[i] = area > 0 ? __float_as_uint(acc.value(i, scale)) : 0U;
+            }
+            *reinterpret_cast<uint4*>(stage + sliceBinChunk(t.y, static_cast<uint32_t>(quad)))
+                = make_uint4(w[0], w[1], w[2], w[3]);
+            return;
+        }
         uint32_t const channelBytes = t.y >> 16;
         unsigned char* const out = stage + (t.y & 0xffffU) + quad * Acc::kValues * channelBytes;
         float const scale = kMode == PoolMode::kAVG && area > 0 ? __frcp_rn(static_cast<float>(area)) : 0.0F;
@@ -914,8 +1014,20 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
         {
             int32_t const x1 = x + kCellBytes < last ? x + kCellBytes : last;
-            uint4 const v0 = *reinterpret_cast<uint4 const*>(p + x);
-            uint4 const v1 = *reinterpret_cast<uint4 const*>(p + x1);
+            unsigned char const* c0 = p + x;
+            unsigned char const* c1 = p + x1;
+            if constexpr (SPP_ROI_PARITY_ORDER != 0)
+            {
+                // the pixels of a pair differ in parity (bit 6 of the shared address) unless c1 == c0 (a row's odd
+                // last cell), where the swap changes nothing
+                uint32_t const address = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(c0));
+                bool const swap = ((address >> 6) ^ static_cast<uint32_t>(group)) & 1U;
+                unsigned char const* const t0 = swap ? c1 : c0;
+                c1 = swap ? c0 : c1;
+                c0 = t0;
+            }
+            uint4 const v0 = *reinterpret_cast<uint4 const*>(c0);
+            uint4 const v1 = *reinterpret_cast<uint4 const*>(c1);
             acc.add(v0);
             if (kMode == PoolMode::kMAX || x + kCellBytes <= last)
             {
@@ -936,11 +1048,26 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
     };
 
     // A task of a later phase (max): the max of its source bins' staged results, which are raw maxima because the
-    // derived schedule runs only when no source window is empty. This lane's channels are channelBytes apart there.
+    // derived schedule runs only when no source window is empty. Bin-major: this lane's 4 words of a source bin are
+    // one 16-byte load (sliceBinChunk); in output order, its channels are channelBytes apart.
     // Its window is the union of non-empty source windows, so it is not empty either: no area to look up.
+    auto const sourceAt = [&](unsigned char const* p, int32_t offset, uint32_t channelBytes) -> uint4 {
+        if constexpr (kBinMajor)
+        {
+            // p is stage + t.z: bin-major bytes, before sliceBinChunk
+            uint32_t const binBytes = static_cast<uint32_t>(p - stage) + static_cast<uint32_t>(offset);
+            return *reinterpret_cast<uint4 const*>(stage + sliceBinChunk(binBytes, static_cast<uint32_t>(quad)));
+        }
+        else
+        {
+            return sourceWords<T>(p + offset, channelBytes);
+        }
+    };
     auto const runDerivedTask = [&](uint4 const t) {
-        uint32_t const channelBytes = t.z >> 16;
-        unsigned char const* p = stage + (t.z & 0xffffU) + quad * Acc::kValues * channelBytes;
+        uint32_t const channelBytes = kBinMajor ? 0U : t.z >> 16;
+        unsigned char const* p
+            = stage + (t.z & 0xffffU) + (kBinMajor ? 0U : quad * Acc::kValues * channelBytes);
+        int32_t const step = kBinMajor ? 64 : static_cast<int32_t>(sizeof(T)); // between source columns
         int32_t const rows = static_cast<int32_t>((t.w >> 16) & 0xffU);
         int32_t const cols = static_cast<int32_t>(t.w >> 24);
         int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
@@ -955,7 +1082,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
 #pragma unroll
                 for (int32_t x = 0; x < kSide; ++x)
                 {
-                    acc.add(sourceWords<T>(p + y * rowBytes + x * static_cast<int32_t>(sizeof(T)), channelBytes));
+                    acc.add(sourceAt(p, y * rowBytes + x * step, channelBytes));
                 }
             }
         };
@@ -978,7 +1105,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         {
             for (int32_t x = 0; x < cols; ++x)
             {
-                acc.add(sourceWords<T>(p + x * static_cast<int32_t>(sizeof(T)), channelBytes));
+                acc.add(sourceAt(p, x * step, channelBytes));
             }
         }
         stageResult(t, acc, 1);
@@ -1068,7 +1195,19 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
         }
 
         // 5. Output: per level, the slice's channels are one contiguous run of the roi's row.
-        if (vectorOut)
+        if (vectorOut && kBinMajor)
+        {
+            uint4* const rowVectors = reinterpret_cast<uint4*>(row);
+            uint32_t const* const staged = reinterpret_cast<uint32_t const*>(stage);
+#pragma unroll kSLICE_GATHER_UNROLL
+            for (int32_t i = lane; i < vectors; i += 32)
+            {
+                uint4 const e = gatherTable[i];
+                __stcs(rowVectors + e.x, make_uint4(staged[e.y & 0xffffU], staged[e.y >> 16], staged[e.z & 0xffffU],
+                                             staged[e.z >> 16]));
+            }
+        }
+        else if (vectorOut)
         {
             uint4* const rowVectors = reinterpret_cast<uint4*>(row);
             uint4 const* const staged = reinterpret_cast<uint4 const*>(stage);
@@ -1077,6 +1216,20 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
                 int2 const e = copyTable[i];
                 __stcs(rowVectors + e.y, staged[e.x]);
             }
+        }
+        else if (kBinMajor)
+        {
+            uint32_t const* const staged = reinterpret_cast<uint32_t const*>(stage);
+            forEachLevel(g, [&](int32_t, int32_t lh, int32_t lw, int32_t, int32_t, int32_t binOffset) {
+                T* const out = row + g.c * binOffset + c0 * lh * lw;
+                int32_t const bins = lh * lw;
+                for (int32_t i = lane; i < validChannels * bins; i += 32)
+                {
+                    uint32_t const w = staged[sliceBinWord(static_cast<uint32_t>(binOffset + i % bins),
+                        static_cast<uint32_t>(i / bins))];
+                    streamStore(out + i, wordChannel<T>(w, 0));
+                }
+            });
         }
         else
         {
