@@ -82,36 +82,42 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #endif
 #ifndef SPP_ROI_BIN_MAJOR
 //! Compile-time knob (scripts/device_tune.sh): how the kernels of 4-byte types stage a roi's results in shared memory.
-//! 1 = bin-major, [bin][16 words] (64 bytes a bin, bins in level order), the layout the map already has:
+//! Bin-major = [bin][16 words] (64 bytes a bin, bins in level order), the layout the map already has:
 //! a lane stages its 4 words of a bin with one 16-byte store and a derived task reads each source bin with one
-//! 16-byte load; the output copy gathers each 16-byte output vector (one channel, 4 bins) word by word. 0 (default)
-//! = output order, [channel][bin] per level (as the 2-byte kernels always do): the copy is 16-byte loads, but staging
-//! a result takes 4 strided 4-byte stores and a derived source 4 strided 4-byte loads. Nsight Compute, H100, session
+//! 16-byte load; the output copy gathers each 16-byte output vector (one channel, 4 bins) word by word. Output order
+//! = [channel][bin] per level (as the 2-byte kernels always do): the copy is 16-byte loads, but staging a result
+//! takes 4 strided 4-byte stores and a derived source 4 strided 4-byte loads. 0 = output order everywhere; 1 =
+//! bin-major in the 4-byte kernels of both modes; 2 (default) = bin-major in the 4-byte max kernels only (avg derives
+//! no levels, so it keeps only the cheaper stores and pays for the gathering copy). Nsight Compute, H100, session
 //! 15, roi-bench fp32 max with 0: per (roi, slice) 506 shared wavefronts, 160 of them derived-task loads (81 ideal:
 //! rounds of 1-4 active bins, 4-byte loads) and 73 result stores (46 ideal); the map's cell loads were 204.
-//! Bin-major stays opt-in until it is measured faster on the GPU (see bench/RESULTS.md, session 16).
-#define SPP_ROI_BIN_MAJOR 0
+//! H100, session 16, roi-bench pipelined (two rounds each), 0 -> 1 (with SPP_ROI_GATHER_UNROLL=4): fp32 max
+//! 90.7 / 90.5 -> 86.7 / 86.9 us (-4 %), fp32 avg 157.4 / 157.4 -> 158.8 / 158.8 (+1 %); fp16 unchanged.
+#define SPP_ROI_BIN_MAJOR 2
 #endif
 #ifndef SPP_ROI_PARITY_ORDER
 //! Compile-time knob (scripts/device_tune.sh): the order in which a map task loads its pair of cells. A pixel's slice
 //! is 64 bytes, half the banks, so the 8 lanes of two bins that share a 16-byte load phase conflict 2-way when both
 //! read pixels of the same parity (Nsight Compute, H100, session 15: 204 wavefronts per (roi, slice) for 142 ideal).
 //! 1 = bins of even task groups load the even pixel of the pair first, odd groups the odd one, so the two bins of a
-//! phase read opposite halves (two selects per pair); 0 = the left cell first.
+//! phase read opposite halves (two selects per pair); 0 = the left cell first. H100, session 16, roi-bench pipelined,
+//! 0 -> 1: fp32 max 90.6 -> 91.4 us, fp32 avg 157.4 -> 173.0, fp16 max 63.1 -> 63.6, fp16 avg 171.3 -> 181.5 (slower
+//! everywhere: the selects cost more than the conflicts).
 #define SPP_ROI_PARITY_ORDER 0
 #endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
-//! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1).
-#define SPP_ROI_GATHER_UNROLL 1
+//! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
+//! H100, session 16, fp32 max with bin-major: 1 -> 4: 87.8 / 87.6 -> 86.7 / 86.9 us.
+#define SPP_ROI_GATHER_UNROLL 4
 #endif
 constexpr int32_t kSLICE_GATHER_UNROLL = SPP_ROI_GATHER_UNROLL;
 constexpr int32_t kSLICE_MIN_WARPS = 4;
 
-//! Whether kernels of `elementBytes`-byte elements stage results bin-major (SPP_ROI_BIN_MAJOR).
-__host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes)
+//! Whether the `mode` kernels of `elementBytes`-byte elements stage results bin-major (SPP_ROI_BIN_MAJOR).
+__host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes, PoolMode mode)
 {
-    return SPP_ROI_BIN_MAJOR != 0 && elementBytes == 4;
+    return elementBytes == 4 && (SPP_ROI_BIN_MAJOR == 1 || (SPP_ROI_BIN_MAJOR == 2 && mode == PoolMode::kMAX));
 }
 
 //! Bin-major staging: byte offset of 16-byte chunk `q` (words 4q .. 4q + 3) of the bin at byte offset `binBytes`
@@ -250,7 +256,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
 {
     int32_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
     int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
-    bool const binMajor = sliceBinMajor(elementBytes);
+    bool const binMajor = sliceBinMajor(elementBytes, mode);
     int32_t const levels = g.numLevels;
     int32_t rowOffset[kMAX_LEVELS], colOffset[kMAX_LEVELS], binOffset[kMAX_LEVELS];
     int32_t source[kMAX_LEVELS], phase[kMAX_LEVELS];
@@ -407,7 +413,7 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         return false;
     }
     int64_t const elementBytes = dtype == DataType::kFLOAT ? 4 : 2;
-    bool const binMajor = sliceBinMajor(static_cast<int32_t>(elementBytes));
+    bool const binMajor = sliceBinMajor(static_cast<int32_t>(elementBytes), mode);
     plan.workspace = sliceWorkspace(g.n, g.c, g.h, g.w, g.k, g.sumLh + g.sumLw, g.layout, elementBytes);
     if (workspaceBytes < static_cast<uint64_t>(plan.workspace.totalBytes))
     {
@@ -876,7 +882,7 @@ __global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiG
     constexpr int32_t kCellBytes = kSLICE_WORDS * 4;
     constexpr int32_t kPerVector = 16 / static_cast<int32_t>(sizeof(T));
     using Acc = SliceAccumulator<T, kMode>;
-    constexpr bool kBinMajor = sliceBinMajor(static_cast<int32_t>(sizeof(T)));
+    constexpr bool kBinMajor = sliceBinMajor(static_cast<int32_t>(sizeof(T)), kMode);
     extern __shared__ __align__(16) unsigned char smem[];
 
     int64_t const b = blockIdx.z;
