@@ -62,7 +62,7 @@ constexpr int32_t kSLICE_MAX_BINS = 64;          //!< sum(Lh * Lw) the per-warp 
 constexpr int32_t kSLICE_MAX_WINDOWS = 2 * kSLICE_MAX_BINS; //!< sum(Lh) + sum(Lw) <= 2 * sum(Lh * Lw)
 constexpr int64_t kSLICE_MAX_ROIS = int64_t{1} << 40; //!< keeps K * roi-table row bytes far from int64 overflow
 #ifndef SPP_ROI_SLICE_WARPS
-#define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA
+#define SPP_ROI_SLICE_WARPS 16 // compile-time knob (scripts/device_tune.sh): most warps per CTA (bin-major: below)
 #endif
 constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #ifndef SPP_ROI_FIXED_DERIVED
@@ -118,6 +118,19 @@ constexpr int32_t kSLICE_MIN_WARPS = 4;
 __host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes, PoolMode mode)
 {
     return elementBytes == 4 && (SPP_ROI_BIN_MAJOR == 1 || (SPP_ROI_BIN_MAJOR == 2 && mode == PoolMode::kMAX));
+}
+
+#ifndef SPP_ROI_BIN_MAJOR_WARPS
+//! Compile-time knob (scripts/device_tune.sh): most warps per CTA of the kernels that stage bin-major. They need ~78
+//! registers a thread where the others need 120-128, so more warps fit the register file (24 x 32 x 78 < 64 K);
+//! shared memory then sets the count (planSlices: roi-bench's 38x63 map leaves room for ~19).
+#define SPP_ROI_BIN_MAJOR_WARPS 16
+#endif
+
+//! Most warps per CTA of the `mode` kernels of `elementBytes`-byte elements (the kernels' launch bounds).
+__host__ __device__ constexpr int32_t sliceMaxWarps(int32_t elementBytes, PoolMode mode)
+{
+    return sliceBinMajor(elementBytes, mode) ? SPP_ROI_BIN_MAJOR_WARPS : kSLICE_MAX_WARPS;
 }
 
 //! Bin-major staging: byte offset of 16-byte chunk `q` (words 4q .. 4q + 3) of the bin at byte offset `binBytes`
@@ -437,7 +450,8 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     {
         return false;
     }
-    plan.warps = static_cast<int32_t>(fit < kSLICE_MAX_WARPS ? fit : kSLICE_MAX_WARPS);
+    int64_t const maxWarps = sliceMaxWarps(static_cast<int32_t>(elementBytes), mode);
+    plan.warps = static_cast<int32_t>(fit < maxWarps ? fit : maxWarps);
     plan.smemBytes = plan.sliceBytes + plan.tableBytes + plan.warps * perWarp;
     plan.slices = static_cast<int32_t>(slices);
     // One wave: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
@@ -874,8 +888,9 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
 }
 
 template <typename T, PoolMode kMode>
-__global__ void __launch_bounds__(kSLICE_MAX_WARPS * 32, 1) roiSlicesKernel(RoiGeometry g, SlicePlan plan,
-    T const* __restrict__ features, unsigned char const* __restrict__ roiTable, T* __restrict__ output)
+__global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)), kMode) * 32, 1)
+    roiSlicesKernel(RoiGeometry g, SlicePlan plan, T const* __restrict__ features,
+        unsigned char const* __restrict__ roiTable, T* __restrict__ output)
 {
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kSliceChannels = kSLICE_WORDS * kChannels;
