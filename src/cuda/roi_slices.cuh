@@ -95,16 +95,6 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! 90.7 / 90.5 -> 86.7 / 86.9 us (-4 %), fp32 avg 157.4 / 157.4 -> 158.8 / 158.8 (+1 %); fp16 unchanged.
 #define SPP_ROI_BIN_MAJOR 2
 #endif
-#ifndef SPP_ROI_PARITY_ORDER
-//! Compile-time knob (scripts/device_tune.sh): the order in which a map task loads its pair of cells. A pixel's slice
-//! is 64 bytes, half the banks, so the 8 lanes of two bins that share a 16-byte load phase conflict 2-way when both
-//! read pixels of the same parity (Nsight Compute, H100, session 15: 204 wavefronts per (roi, slice) for 142 ideal).
-//! 1 = bins of even task groups load the even pixel of the pair first, odd groups the odd one, so the two bins of a
-//! phase read opposite halves (two selects per pair); 0 = the left cell first. H100, session 16, roi-bench pipelined,
-//! 0 -> 1: fp32 max 90.6 -> 91.4 us, fp32 avg 157.4 -> 173.0, fp16 max 63.1 -> 63.6, fp16 avg 171.3 -> 181.5 (slower
-//! everywhere: the selects cost more than the conflicts).
-#define SPP_ROI_PARITY_ORDER 0
-#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -1036,20 +1026,8 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         for (int32_t n = rows * ((cols + 1) / 2); n > 0; --n)
         {
             int32_t const x1 = x + kCellBytes < last ? x + kCellBytes : last;
-            unsigned char const* c0 = p + x;
-            unsigned char const* c1 = p + x1;
-            if constexpr (SPP_ROI_PARITY_ORDER != 0)
-            {
-                // the pixels of a pair differ in parity (bit 6 of the shared address) unless c1 == c0 (a row's odd
-                // last cell), where the swap changes nothing
-                uint32_t const address = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(c0));
-                bool const swap = ((address >> 6) ^ static_cast<uint32_t>(group)) & 1U;
-                unsigned char const* const t0 = swap ? c1 : c0;
-                c1 = swap ? c0 : c1;
-                c0 = t0;
-            }
-            uint4 const v0 = *reinterpret_cast<uint4 const*>(c0);
-            uint4 const v1 = *reinterpret_cast<uint4 const*>(c1);
+            uint4 const v0 = *reinterpret_cast<uint4 const*>(p + x);
+            uint4 const v1 = *reinterpret_cast<uint4 const*>(p + x1);
             acc.add(v0);
             if (kMode == PoolMode::kMAX || x + kCellBytes <= last)
             {
