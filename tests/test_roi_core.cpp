@@ -2,7 +2,6 @@
 // from zero, width/height at least 1, float bin size, clipping, empty bins), the invalid-roi rule, and the reference
 // on a map whose values make every window's max and mean known in closed form.
 #include "core/roi_bins.h"
-#include "cuda/roi_row_walk.h"
 #include "test_roi_util.h"
 
 #include <gtest/gtest.h>
@@ -393,67 +392,6 @@ TEST(RoiReference, NanPropagatesAndNegativeInfinityStaysInMax)
     {
         EXPECT_EQ(out[static_cast<size_t>(i)], -std::numeric_limits<float>::infinity()) << i;
     }
-}
-
-
-// The slices kernel's row-bin path (SPP_ROI_ROW_BINS) walks each map row once for a whole row of bins, passing a cell
-// shared by two neighbouring column windows to both. Over the windows the RoIPool rule makes (rois inside, across and
-// outside the map, bins wider and narrower than a cell), every bin must receive exactly the cells of its window, each
-// once, and where bins are at least a cell wide no cell may be loaded twice.
-TEST(RoiSlices, RowWalkGivesEveryBinExactlyItsCells)
-{
-    constexpr int32_t kMaxW = 8;
-    int64_t cases = 0;
-    for (int64_t size = 1; size <= 24; ++size)
-    {
-        for (int64_t start = -3; start <= size + 1; ++start)
-        {
-            for (int64_t extent = 1; extent <= 30; ++extent)
-            {
-                for (int32_t lw = 1; lw <= kMaxW; ++lw)
-                {
-                    uint32_t windows[kMaxW] = {};
-                    std::vector<uint8_t> inUnion(static_cast<size_t>(size), 0);
-                    for (int32_t j = 0; j < lw; ++j)
-                    {
-                        detail::Window const w = detail::roiBinWindow(start, extent, j, lw, size);
-                        windows[j] = static_cast<uint32_t>(w.start) | static_cast<uint32_t>(w.end) << 16;
-                        for (int64_t x = w.start; x < w.end; ++x)
-                        {
-                            inUnion[static_cast<size_t>(x)] = 1;
-                        }
-                    }
-                    std::vector<int32_t> got(static_cast<size_t>(kMaxW * size), 0); // [bin][cell]: times added
-                    std::vector<int32_t> loads(static_cast<size_t>(size), 0);
-                    roi::sliceRowWalk(
-                        windows, lw,
-                        [&](int32_t x) {
-                            ++loads.at(static_cast<size_t>(x));
-                            return x; // the cell's value is its index
-                        },
-                        [&](int32_t j, int32_t x) { ++got.at(static_cast<size_t>(j * size + x)); });
-                    for (int32_t j = 0; j < lw; ++j)
-                    {
-                        int64_t const ws = windows[j] & 0xffffU, we = windows[j] >> 16;
-                        for (int64_t x = 0; x < size; ++x)
-                        {
-                            ASSERT_EQ(got[static_cast<size_t>(j * size + x)], x >= ws && x < we ? 1 : 0)
-                                << "size " << size << " start " << start << " extent " << extent << " Lw " << lw
-                                << ": bin " << j << " [" << ws << ", " << we << "), cell " << x;
-                        }
-                    }
-                    for (int64_t x = 0; x < size && extent >= lw; ++x)
-                    {
-                        ASSERT_EQ(loads[static_cast<size_t>(x)], inUnion[static_cast<size_t>(x)])
-                            << "size " << size << " start " << start << " extent " << extent << " Lw " << lw
-                            << ": cell " << x << " loaded " << loads[static_cast<size_t>(x)] << " times";
-                    }
-                    ++cases;
-                }
-            }
-        }
-    }
-    EXPECT_GT(cases, 100000);
 }
 
 } // namespace

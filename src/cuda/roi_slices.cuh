@@ -41,7 +41,6 @@
 
 #include "device_limits.h"
 #include "roi_common.cuh"
-#include "roi_row_walk.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -118,25 +117,6 @@ __host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes, PoolMode 
 //! roi-bench pipelined (two rounds), 16 -> 20: fp32 max 86.3 / 86.3 -> 82.2 / 81.7 us (-5 %).
 #define SPP_ROI_BIN_MAJOR_WARPS 20
 #endif
-
-#ifndef SPP_ROI_ROW_BINS
-//! Compile-time knob (scripts/device_tune.sh): how the derived schedule (max) reads the map. 0 = as map tasks, 8 bins
-//! at a time, each with its own windows; 1 = by rows of bins in the kernels that stage bin-major, 2 = in every max
-//! kernel: a level read from the map (Lw <= kSLICE_ROW_MAX_W) is pooled by its rows of bins, one per lane group, the
-//! group walking each row of its row window once, left to right, with Lw accumulators in registers. Column windows
-//! are the same for every group, so its loops are uniform, and a cell shared by two neighbouring column windows (a
-//! fractional bin edge) is read once for both.
-#define SPP_ROI_ROW_BINS 0
-#endif
-//! Most bins per row of a level the row-bin path (SPP_ROI_ROW_BINS) pools: one accumulator each in registers.
-constexpr int32_t kSLICE_ROW_MAX_W = 8;
-
-//! Whether the max kernels of `elementBytes`-byte elements pool the derived schedule's map levels by rows of bins.
-__host__ __device__ constexpr bool sliceRowBins(int32_t elementBytes, PoolMode mode)
-{
-    return mode == PoolMode::kMAX
-        && (SPP_ROI_ROW_BINS == 2 || (SPP_ROI_ROW_BINS == 1 && sliceBinMajor(elementBytes, mode)));
-}
 
 //! Most warps per CTA of the `mode` kernels of `elementBytes`-byte elements (the kernels' launch bounds).
 __host__ __device__ constexpr int32_t sliceMaxWarps(int32_t elementBytes, PoolMode mode)
@@ -258,8 +238,6 @@ struct SlicePlan
     int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
     int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
     int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
-    int32_t rowLevels;       //!< derived schedule: bit l set: level l is read from the map by rows of bins (phase 0;
-                             //!< SPP_ROI_ROW_BINS), 0: phase 0 runs as map tasks
     int64_t sliceBytes;      //!< H * W * 64
     int64_t tableBytes;      //!< per CTA: the task and copy tables and the roi counter (16-byte multiples)
     int64_t stageBytes;      //!< per warp: the staging, 64 * totalBins (bin-major: totalBins rounded up to even)
@@ -413,21 +391,6 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     if (plan.phases > 0)
     {
         fill(plan.derived, true);
-    }
-    // Row-bin path: the levels of the derived schedule's phase 0, if each has at most kSLICE_ROW_MAX_W bins a row.
-    plan.rowLevels = 0;
-    // (Its column windows are packed as 16-bit start and end: W < 2^16, as any slice that fits shared memory has.)
-    for (int32_t l = 0; l < levels && plan.phases > 0 && sliceRowBins(elementBytes, mode) && g.w < 65536; ++l)
-    {
-        if (phase[l] == 0)
-        {
-            plan.rowLevels |= 1 << l;
-        }
-        if (phase[l] == 0 && g.levelsW[l] > kSLICE_ROW_MAX_W)
-        {
-            plan.rowLevels = 0;
-            break;
-        }
     }
 }
 
@@ -1148,63 +1111,6 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         stageResult(t, acc, 1);
     };
 
-    // Derived schedule with SPP_ROI_ROW_BINS: the levels of phase 0 by rows of bins. Lane group `group` takes row
-    // windows group, group + 8, ... of a level; for each row of its window it walks the cells of every column window,
-    // left to right, into one accumulator per bin of the row. The column windows (the same for every group) are read
-    // once per level, so the loops over them are uniform; when a column window starts on the last cell of the one
-    // before (a fractional edge), that cell's value is reused instead of read again.
-    auto const runRowLevels = [&]() {
-        int2 const* const windowTable = reinterpret_cast<int2 const*>(table);
-        forEachLevel(g, [&](int32_t l, int32_t lh, int32_t lw, int32_t rowOffset, int32_t colOffset, int32_t binOffset) {
-            if ((plan.rowLevels >> l & 1) == 0)
-            {
-                return;
-            }
-            // column windows as start | end << 16 (a slice fits shared memory, so H * W < 2^16)
-            uint32_t cw[kSLICE_ROW_MAX_W];
-#pragma unroll
-            for (int32_t j = 0; j < kSLICE_ROW_MAX_W; ++j)
-            {
-                int2 const w = j < lw ? windowTable[g.sumLh + colOffset + j] : make_int2(0, 0);
-                cw[j] = static_cast<uint32_t>(w.x) | static_cast<uint32_t>(w.y) << 16;
-            }
-            for (int32_t i = group; i < lh; i += kSLICE_BINS_AT_ONCE)
-            {
-                int2 const rw = windowTable[rowOffset + i];
-                int32_t const rows = rw.y > rw.x ? rw.y - rw.x : 0;
-                Acc acc[kSLICE_ROW_MAX_W];
-#pragma unroll
-                for (int32_t j = 0; j < kSLICE_ROW_MAX_W; ++j)
-                {
-                    acc[j].reset();
-                }
-                unsigned char const* p = pixels + rw.x * width * kCellBytes;
-                for (int32_t r = 0; r < rows; ++r, p += width * kCellBytes)
-                {
-                    sliceRowWalk(
-                        cw, lw, [&](int32_t x) { return *reinterpret_cast<uint4 const*>(p + x * kCellBytes); },
-                        [&](int32_t j, uint4 const v) { acc[j].add(v); });
-                }
-#pragma unroll
-                for (int32_t j = 0; j < kSLICE_ROW_MAX_W; ++j)
-                {
-                    if (j < lw)
-                    {
-                        int32_t const bin = binOffset + i * lw + j;
-                        int32_t const cols = static_cast<int32_t>(cw[j] >> 16) - static_cast<int32_t>(cw[j] & 0xffffU);
-                        uint32_t stageAt = static_cast<uint32_t>(bin * 64); // bin-major: before sliceBinChunk
-                        if constexpr (!kBinMajor)
-                        {
-                            stageAt = static_cast<uint32_t>((kSliceChannels * binOffset + i * lw + j) * sizeof(T))
-                                | static_cast<uint32_t>(lh * lw * sizeof(T)) << 16;
-                        }
-                        stageResult(make_uint4(0, stageAt, 0, 0), acc[j], cols > 0 ? rows * cols : 0);
-                    }
-                }
-            }
-        });
-    };
-
     // Rois of this CTA's run, one per warp. Their rows of the roi table (header and windows) are copied to shared
     // memory asynchronously, the next roi's while this one is pooled.
     int32_t const rowVectors = static_cast<int32_t>(plan.roiRowBytes / 16);
@@ -1270,18 +1176,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         uint4 const* const tasks = derive ? derivedTasks : directTasks;
         int32_t const phases = derive ? plan.phases : 1;
         int32_t begin = 0;
-        int32_t firstPhase = 0;
-        if constexpr (sliceRowBins(static_cast<int32_t>(sizeof(T)), kMode))
-        {
-            if (derive && plan.rowLevels != 0)
-            {
-                runRowLevels();
-                __syncwarp(); // phase 1 reads these results
-                begin = plan.phaseEnd[0];
-                firstPhase = 1;
-            }
-        }
-        for (int32_t phase = firstPhase; phase < phases; ++phase)
+        for (int32_t phase = 0; phase < phases; ++phase)
         {
             int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
             for (int32_t s = begin + group; s < end; s += kSLICE_BINS_AT_ONCE)
