@@ -7,6 +7,7 @@
 # line ($OUT/spp_src_<tag>.csv, CUDA lines with their SASS), and prints the 25 lines with the most instructions (an
 # inlined call counts at every level of its inline stack, so shares overlap). Per SASS instruction, on this machine:
 # scripts/ncu_sass.py $OUT/spp_src_<tag>.csv --warps <grid x warps per CTA> [--split <phase offsets>].
+# NCU_NAME_BASE=demangled matches the regex against the demangled name (e.g. 'sppGridKernel<__half' for one dtype).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
@@ -23,7 +24,8 @@ cmake -S . -B build-spp-ncu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARC
     || { tail -30 "$out/spp_ncu_build.log"; exit 1; }
 if [ "${SPP_NCU_SOURCE:-0}" = 1 ]; then
     rep=/tmp/spp_src_$tag
-    timeout 300 ncu --kernel-name "regex:$regex" --launch-skip "$skip" --launch-count 1 --import-source yes \
+    timeout 300 ncu --kernel-name-base "${NCU_NAME_BASE:-function}" --kernel-name "regex:$regex" \
+        --launch-skip "$skip" --launch-count 1 --import-source yes \
         --section SourceCounters --section SpeedOfLight --section WarpStateStats --section InstructionStats \
         --section LaunchStats --section Occupancy -f -o "$rep" \
         build-spp-ncu/bench/spp-bench --case "$case_name" --algo "$algo" --runs 50 > "$out/spp_src_$tag.log" 2>&1
@@ -31,7 +33,8 @@ if [ "${SPP_NCU_SOURCE:-0}" = 1 ]; then
     ncu -i "$rep.ncu-rep" --print-details all > "$out/spp_ncu_$tag.txt" 2>&1
     ncu -i "$rep.ncu-rep" --page source --csv --print-source cuda,sass > "$out/spp_src_$tag.csv" 2>&1 || status=1
 else
-    timeout 300 ncu --kernel-name "regex:$regex" --launch-skip "$skip" --launch-count 1 \
+    timeout 300 ncu --kernel-name-base "${NCU_NAME_BASE:-function}" --kernel-name "regex:$regex" \
+        --launch-skip "$skip" --launch-count 1 \
         --section SpeedOfLight --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
         --section Occupancy --section LaunchStats --print-details all \
         build-spp-ncu/bench/spp-bench --case "$case_name" --algo "$algo" --runs 50 > "$out/spp_ncu_$tag.txt" 2>&1

@@ -455,6 +455,38 @@ TEST(Kernels, GridKernelWarpsTakeSeveralGroups)
     }
 }
 
+// The grid kernel's butterfly epilogue (planGridButterfly: float types, F = 4 with 8 lanes per cell, P * F <= 8) with
+// two planes per warp group, as in spp-bench's 32x32 and 64x64 {1,2,4} cases: 4995 planes (P = 2 from 3168 planes on
+// a 132-SM GPU; fewer SMs keep P = 2), C = 999, so groups cross samples and the last group is ragged; levels in any
+// order and repeated; both modes. (The grid above and GridKernelUniformPyramids reach it with P = 1.)
+TEST(Kernels, GridKernelButterflyPairs)
+{
+    SKIP_WITHOUT_GPU();
+    std::mt19937_64 rng(0xbf1f2u);
+    int32_t checked = 0;
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
+    {
+        for (int64_t side : {32, 64})
+        {
+            int64_t const n = side == 32 ? 5 : 4;
+            SppDesc const probe = makeDesc(pyramid({1}), dtype, Layout::kNCHW, n, 999, side, side);
+            std::vector<uint8_t> const input = test::randomTensor(dtype, inputElements(probe), rng);
+            for (PoolMode mode : {PoolMode::kMAX, PoolMode::kAVG})
+            {
+                for (auto const& levels : {std::vector<int32_t>{1, 2, 4}, std::vector<int32_t>{4, 2, 1, 2}})
+                {
+                    SppDesc const desc = makeDesc(
+                        pyramidOf(levels, mode, BinRule::kADAPTIVE), dtype, Layout::kNCHW, n, 999, side, side);
+                    ASSERT_TRUE(sppAlgoSupported(desc, Algo::kGRID)) << test::describe(desc);
+                    EXPECT_EQ(checkAgainstReference(desc, input, Algo::kGRID), "") << test::describe(desc);
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(checked, 3 * 2 * 2 * 2);
+}
+
 // The tasks kernel's group paths that the small grid above does not reach: many planes, so G (planes per CTA) is 1 to
 // 32 (on an H100/H200: 40x37 13x13 G = 2, 13x1000 5x7 G = 32, 3x1057 5x7 G = 8, 2x999 24x24 G = 4, 3x11 38x63 and
 // 1x5 90x100 G = 1); plane counts that are no multiple of G (a ragged last group); C no multiple of G (groups that
