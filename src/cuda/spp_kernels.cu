@@ -26,6 +26,7 @@
 #include "device_limits.h"
 #include "device_traits.h"
 #include "magic.h"
+#include "spp_grid_butterfly.h"
 #include "spp_tasks_plan.h"
 #include "spp_tasks_program.h"
 
@@ -1468,14 +1469,12 @@ struct GridLevel
     int32_t divisor;   // avg divisor: (H / L) * (W / L)
     Magic perAxis;     // / L
     Magic perPlane;    // / L^2
-    // butterfly epilogue (GridPlan::bfSteps >= 0): a bin combines the cells of the lanes that differ in the bfLanes
-    // bits; log2(span)
+    // butterfly epilogue (GridPlan::butterfly): a bin combines the cells of the lanes that differ in the bfLanes bits;
+    // log2(span)
     uint32_t bfLanes;
     int32_t spanShift;
 };
 
-//! Partials a lane holds in the grid kernel's butterfly epilogue (P * F of them, at most this many).
-constexpr int32_t kGRID_BF_VALUES = 8;
 #ifndef SPP_GRID_BUTTERFLY
 //! Tuning knob: 1 = the grid kernel's butterfly epilogue where the plan allows it (planGrid), 0 = never.
 #define SPP_GRID_BUTTERFLY 1
@@ -1500,75 +1499,27 @@ struct GridPlan
     // (after the levels, so that the offsets of the fields above stay those of the measured kernel)
     int32_t cellLevels; // bit l: level l is F (its bins are the cells, written as the cells are formed)
     int32_t flatItems;  // bins per plane of the other levels (one pass over P * flatItems items per group)
-    // Butterfly epilogue, or bfSteps = -1. A lane's partials v = p * F + cell row (P * F <= kGRID_BF_VALUES of them)
-    // are combined over the kGRID_BF_VALUES lanes of its cell column (lane bits: the chunk within the cell, the row
-    // lane) by bfSteps = 3 reduce-scatter shuffle steps (lane xor bfMasks[j]), each halving the values a lane holds:
-    // after them a lane holds one whole cell of its cell column ((lane >> bfColShift) & (F - 1)).
-    int32_t bfSteps;
-    uint32_t bfMasks[3];
-    int32_t bfColShift; // log2(cellChunks)
-    int32_t fineShift;  // log2(F)
+    // The butterfly epilogue (spp_grid_butterfly.h) where `butterfly` is set: cells and bins by shuffles.
+    int32_t butterfly;
+    grid::Butterfly bf;
 };
 
-constexpr bool isPow2(int64_t x)
-{
-    return x > 0 && (x & (x - 1)) == 0;
-}
-
-constexpr int32_t log2Of(int64_t x) // x a power of 2
-{
-    int32_t k = 0;
-    while ((int64_t{1} << k) < x)
-    {
-        ++k;
-    }
-    return k;
-}
-
-// The butterfly epilogue's plan (bfSteps = -1 where it does not apply): float totals (not int8); F, chunks per row, row
-// lanes and chunks per cell powers of 2; exactly kGRID_BF_VALUES lanes per cell (row lanes x chunks per cell) and at
-// most that many partials per lane (P * F). For {1,2,4} with 32 loading lanes (32x32 fp32 / fp16, 64x64 fp32 / fp16)
-// and P <= 2.
+// The butterfly epilogue's plan where it applies: float totals (not int8) and the lane mapping of grid::planButterfly;
+// for {1,2,4} with 32 loading lanes and P <= 2: 32x32 and 64x64 fp32 / fp16 / bf16.
 template <typename T>
 void planGridButterfly(Geometry const& g, GridPlan& plan)
 {
-    plan.bfSteps = -1;
-    int32_t const fine = plan.fine;
-    if (SPP_GRID_BUTTERFLY == 0 || std::is_same<T, int8_t>::value || !isPow2(fine) || !isPow2(plan.chunks)
-        || !isPow2(plan.rowLanes) || !isPow2(plan.cellChunks) || plan.planes * fine > kGRID_BF_VALUES
-        || plan.rowLanes * plan.cellChunks != kGRID_BF_VALUES)
+    plan.butterfly = SPP_GRID_BUTTERFLY != 0 && !std::is_same<T, int8_t>::value
+        && grid::planButterfly(plan.fine, plan.chunks, plan.rowLanes, plan.cellChunks, plan.planes, plan.bf);
+    if (plan.butterfly == 0)
     {
         return;
     }
-    // the lanes of a cell differ in the bits of the chunk within the cell and of the row lane (lane = row lane *
-    // chunks + chunk); the cell column is the chunk's next log2(F) bits
-    int32_t const colShift = log2Of(plan.cellChunks);
-    int32_t steps = 0;
-    for (int32_t b = 0; b < colShift; ++b)
-    {
-        plan.bfMasks[steps++] = 1U << b;
-    }
-    for (int32_t b = 0; b < log2Of(plan.rowLanes); ++b)
-    {
-        plan.bfMasks[steps++] = 1U << (log2Of(plan.chunks) + b);
-    }
-    plan.bfSteps = steps;
-    plan.bfColShift = colShift;
-    plan.fineShift = log2Of(fine);
-    // After the steps a lane holds cell v = sum over steps j of (lane & bfMasks[j] ? kGRID_BF_VALUES >> (j + 1) : 0),
-    // v = p * F + cell row. A bin of span S = 2^t combines the cells whose rows differ in v's low t bits (the lane
-    // bits of the last t steps) and whose columns differ in the lane's low t cell-column bits.
     for (int32_t l = 0; l < g.numLevels; ++l)
     {
         GridLevel& level = plan.levels[l];
-        int32_t const t = log2Of(level.span);
-        uint32_t lanes = ((1U << t) - 1) << colShift;
-        for (int32_t k = 0; k < t; ++k)
-        {
-            lanes |= plan.bfMasks[steps - 1 - k];
-        }
-        level.bfLanes = lanes;
-        level.spanShift = t;
+        level.spanShift = grid::log2Of(level.span);
+        level.bfLanes = plan.bf.binLanes(level.spanShift);
     }
 }
 
@@ -1669,17 +1620,17 @@ __device__ __forceinline__ void loadGridBatch(
     }
 }
 
-// The grid kernel's epilogue where GridPlan::bfSteps >= 0 (float totals): the lane's P * F partials (of the planes it
-// loaded; identity past them) are reduce-scattered over the 8 lanes of its cell column, after which the lane holds one
-// whole cell; each level's bin combines its cells across the lanes of bfLanes, and one lane per bin stores it. Every
-// lane runs every shuffle (the branches are uniform).
+// The grid kernel's epilogue where GridPlan::butterfly is set (float totals): the lane's P * F partials (of the planes
+// it loaded; identity past them) are reduce-scattered over the 8 lanes of its cell column, after which the lane holds
+// one whole cell; each level's bin combines its cells across the lanes of bfLanes, and one lane per bin stores it.
+// Every lane runs every shuffle (the branches are uniform).
 template <typename T, PoolMode kMode, typename OutIndex>
 __device__ __forceinline__ void gridButterflyEpilogue(Geometry const& g, GridPlan const& plan,
     typename Traits<T>::Acc const* partials, int32_t lane, int32_t loadedPlanes, int32_t planes,
     OutIndex const& outIndex, T* __restrict__ output)
 {
     using Total = typename Traits<T>::Total;
-    constexpr int32_t kN = kGRID_BF_VALUES;
+    constexpr int32_t kN = grid::kBF_VALUES;
     Total const identity = kMode == PoolMode::kMAX ? Total(Traits<T>::lowest()) : Total(0);
     int32_t const filed = loadedPlanes * plan.fine;
     // (a lane reads only the partials it filed itself: no barrier before the next group files its own)
@@ -1689,25 +1640,22 @@ __device__ __forceinline__ void gridButterflyEpilogue(Geometry const& g, GridPla
     {
         held[v] = v < filed ? static_cast<Total>(partials[v * 32 + lane]) : identity;
     }
+    auto const combined = [](Total a, Total b) {
+        combine<Total, kMode>(a, b);
+        return a;
+    };
+    auto const shuffle = [](Total value, uint32_t mask, int32_t = 0) {
+        return __shfl_xor_sync(0xffffffffU, value, mask);
+    };
     int32_t cell = 0; // after the steps the lane holds cell v = p * F + cell row of its cell column
 #pragma unroll
-    for (int32_t j = 0, h = kN / 2; h >= 1; ++j, h /= 2)
+    for (int32_t j = 0; j < grid::kBF_STEPS; ++j)
     {
-        uint32_t const mask = plan.bfMasks[j];
-        bool const up = (static_cast<uint32_t>(lane) & mask) != 0; // keeps the upper half, sends the lower
-        cell += up ? h : 0;
-#pragma unroll
-        for (int32_t x = 0; x < h; ++x)
-        {
-            Total const send = up ? held[x] : held[x + h];
-            Total keep = up ? held[x + h] : held[x];
-            combine<Total, kMode>(keep, __shfl_xor_sync(0xffffffffU, send, mask));
-            held[x] = keep;
-        }
+        grid::butterflyStep(held, j, static_cast<uint32_t>(lane), plan.bf, cell, combined, shuffle);
     }
-    int32_t const p = cell >> plan.fineShift;
+    int32_t const p = cell >> plan.bf.fineShift;
     int32_t const row = cell & (plan.fine - 1);
-    int32_t const col = (lane >> plan.bfColShift) & (plan.fine - 1);
+    int32_t const col = (lane >> plan.bf.colShift) & (plan.fine - 1);
     bool const stores = loadedPlanes > 0 && p < planes; // lanes past rowLanes * chunks loaded nothing
     for (int32_t l = 0; l < g.numLevels; ++l)
     {
@@ -1715,7 +1663,7 @@ __device__ __forceinline__ void gridButterflyEpilogue(Geometry const& g, GridPla
         Total bin = held[0];
         for (uint32_t rest = level.bfLanes; rest != 0; rest &= rest - 1)
         {
-            combine<Total, kMode>(bin, __shfl_xor_sync(0xffffffffU, bin, rest & (0U - rest)));
+            combine<Total, kMode>(bin, shuffle(bin, rest & (0U - rest)));
         }
         if (stores && (static_cast<uint32_t>(lane) & level.bfLanes) == 0)
         {
@@ -1836,7 +1784,7 @@ __global__ void __launch_bounds__(kTHREADS, SPP_GRID_MIN_BLOCKS)
         };
         if constexpr (!std::is_same<T, int8_t>::value)
         {
-            if (plan.bfSteps >= 0) // (uniform) the butterfly epilogue: cells and bins by shuffles, see GridPlan
+            if (plan.butterfly != 0) // (uniform) the butterfly epilogue: cells and bins by shuffles, see GridPlan
             {
                 gridButterflyEpilogue<T, kMode>(
                     g, plan, partials, lane, loads ? planes : 0, planes, outIndex, output);
