@@ -65,7 +65,6 @@ std::map<std::tuple<int32_t, int32_t, int32_t>, double> emulate(
     int32_t const loading = k.rowLanes * k.chunks;
     for (int32_t spanShift = 0; (1 << spanShift) <= k.fine; ++spanShift)
     {
-        int32_t const bins = k.fine >> spanShift;
         uint32_t const binLanes = bf.binLanes(spanShift);
         std::array<double, 32> bin{};
         for (uint32_t lane = 0; lane < 32; ++lane)
@@ -82,14 +81,13 @@ std::map<std::tuple<int32_t, int32_t, int32_t>, double> emulate(
         }
         for (int32_t lane = 0; lane < loading; ++lane)
         {
-            int32_t const p = cell[lane] >> bf.fineShift;
+            int32_t const p = bf.planeOf(cell[lane]);
             if (p >= k.planes || (static_cast<uint32_t>(lane) & binLanes) != 0)
             {
                 continue;
             }
-            int32_t const row = cell[lane] & (k.fine - 1);
-            int32_t const col = (lane >> bf.colShift) & (k.fine - 1);
-            auto const key = std::make_tuple(spanShift, p, (row >> spanShift) * bins + (col >> spanShift));
+            int32_t const b = bf.binOf(cell[lane], static_cast<uint32_t>(lane), spanShift);
+            auto const key = std::make_tuple(spanShift, p, b);
             EXPECT_EQ(stored.count(key), 0U) << "bin stored twice";
             stored[key] = bin[lane];
         }

@@ -47,6 +47,22 @@ struct Butterfly
     int32_t colShift;          //!< log2(chunks per cell): the cell column is (lane >> colShift) & (F - 1)
     int32_t fineShift;         //!< log2(F)
 
+    //! Plane (of the group) of the cell v a lane holds after the steps.
+    SPP_HD int32_t planeOf(int32_t cell) const
+    {
+        return cell >> fineShift;
+    }
+
+    //! Bin (within its plane's L x L, L = F >> spanShift) of the cell v held by `lane`: cell row v & (F - 1), cell
+    //! column (lane >> colShift) & (F - 1).
+    SPP_HD int32_t binOf(int32_t cell, uint32_t lane, int32_t spanShift) const
+    {
+        int32_t const last = (1 << fineShift) - 1;
+        int32_t const row = cell & last;
+        int32_t const col = static_cast<int32_t>(lane >> colShift) & last;
+        return (row >> spanShift) * ((last + 1) >> spanShift) + (col >> spanShift);
+    }
+
     //! Lane bits a bin of span 2^spanShift cells combines over.
     uint32_t binLanes(int32_t spanShift) const
     {

@@ -1653,9 +1653,7 @@ __device__ __forceinline__ void gridButterflyEpilogue(Geometry const& g, GridPla
     {
         grid::butterflyStep(held, j, static_cast<uint32_t>(lane), plan.bf, cell, combined, shuffle);
     }
-    int32_t const p = cell >> plan.bf.fineShift;
-    int32_t const row = cell & (plan.fine - 1);
-    int32_t const col = (lane >> plan.bf.colShift) & (plan.fine - 1);
+    int32_t const p = plan.bf.planeOf(cell);
     bool const stores = loadedPlanes > 0 && p < planes; // lanes past rowLanes * chunks loaded nothing
     for (int32_t l = 0; l < g.numLevels; ++l)
     {
@@ -1667,7 +1665,7 @@ __device__ __forceinline__ void gridButterflyEpilogue(Geometry const& g, GridPla
         }
         if (stores && (static_cast<uint32_t>(lane) & level.bfLanes) == 0)
         {
-            int32_t const b = (row >> level.spanShift) * level.bins + (col >> level.spanShift);
+            int32_t const b = plan.bf.binOf(cell, static_cast<uint32_t>(lane), level.spanShift);
             output[outIndex(p, level.outOffset, level.bins * level.bins, b)]
                 = finishBin<T, kMode>(bin, level.divisor);
         }
