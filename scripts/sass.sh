@@ -2,8 +2,9 @@
 # SASS of the SPP kernels for sm_90, on a machine without a GPU (from the repository root):
 #
 #   scripts/sass.sh [function-regex] [-DKNOB=V ...]        e.g.  scripts/sass.sh 'sppTasksKernelIfLNS_8PoolModeE0'
+#   SASS_SOURCE=src/cuda/roi_kernels.cu scripts/sass.sh 'roiSlicesKernelIfLNS_8PoolModeE0'
 #
-# Compiles src/cuda/spp_kernels.cu as the Release build does (plus any tuning knobs given), prints ptxas' register and
+# Compiles src/cuda/spp_kernels.cu (or $SASS_SOURCE) as the Release build does (plus any tuning knobs given), prints ptxas' register and
 # spill counts of the matching kernels and writes their SASS to build-sass/<n>.sass (one file per function, numbered
 # in the order printed). cuobjdump and nvdisasm come from PATH or, when absent (the CUDA toolkit here has neither),
 # from NVIDIA's PyPI wheels nvidia-cuda-cuobjdump / nvidia-cuda-nvdisasm, unpacked once into
@@ -30,8 +31,8 @@ if ! command -v cuobjdump > /dev/null || ! command -v nvdisasm > /dev/null; then
     export PATH=$tools/bin:$PATH
 fi
 nvcc -Iinclude -Isrc -O3 -DNDEBUG --generate-code=arch=compute_90,code=sm_90 --expt-relaxed-constexpr -std=c++17 \
-    --resource-usage "$@" -c src/cuda/spp_kernels.cu -o "$out/spp_kernels.o" > "$out/ptxas.txt" 2>&1
-cuobjdump -sass "$out/spp_kernels.o" > "$out/all.sass"
+    --resource-usage "$@" -c "${SASS_SOURCE:-src/cuda/spp_kernels.cu}" -o "$out/kernels.o" > "$out/ptxas.txt" 2>&1
+cuobjdump -sass "$out/kernels.o" > "$out/all.sass"
 if ! grep -q "Function : .*\($regex\)" "$out/all.sass"; then
     echo "sass.sh: no kernel matches '$regex' (names: grep 'Function :' $out/all.sass)" >&2
     exit 1
