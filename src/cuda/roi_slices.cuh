@@ -27,8 +27,9 @@
 //        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
 //        fp32).
 //     4. Results go to a per-warp staging buffer (an empty window gives 0 there). 2-byte types: laid out exactly like
-//        the roi's output row for this slice, per level [channel][Lh * Lw]. 4-byte types (SPP_ROI_BIN_MAJOR): like
-//        the map, [bin][16 words], so a lane stages and a derived task reads 16 bytes at a time.
+//        the roi's output row for this slice, per level [channel][Lh * Lw]. 4-byte types (SPP_ROI_BIN_MAJOR; 2-byte
+//        max with SPP_ROI_BIN_MAJOR_HALF): like the map, [bin][16 words], so a lane stages and a derived task reads
+//        16 bytes at a time.
 //     5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
 //        the slice is one contiguous run of the output row; bin-major gathers each vector's 4 words from a table),
 //        else element by element.
@@ -95,6 +96,13 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! 90.7 / 90.5 -> 86.7 / 86.9 us (-4 %), fp32 avg 157.4 / 157.4 -> 158.8 / 158.8 (+1 %); fp16 unchanged.
 #define SPP_ROI_BIN_MAJOR 2
 #endif
+#ifndef SPP_ROI_BIN_MAJOR_HALF
+//! Compile-time knob (scripts/device_tune.sh): 1 = the 2-byte (fp16 / bf16) max kernels stage bin-major too (each
+//! word two channels; derived sources one 16-byte load, unrolled like the 4-byte ones; the output copy gathers 8
+//! half-words per 16-byte vector). 0 (default) = output order. Session 19 ablation, H100: without its derived phases
+//! the fp16 max kernel took 43.6 instead of 62.6 us (output-order sources are 8 strided 2-byte loads per lane).
+#define SPP_ROI_BIN_MAJOR_HALF 0
+#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -107,7 +115,8 @@ constexpr int32_t kSLICE_MIN_WARPS = 4;
 //! Whether the `mode` kernels of `elementBytes`-byte elements stage results bin-major (SPP_ROI_BIN_MAJOR).
 __host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes, PoolMode mode)
 {
-    return elementBytes == 4 && (SPP_ROI_BIN_MAJOR == 1 || (SPP_ROI_BIN_MAJOR == 2 && mode == PoolMode::kMAX));
+    return (elementBytes == 4 && (SPP_ROI_BIN_MAJOR == 1 || (SPP_ROI_BIN_MAJOR == 2 && mode == PoolMode::kMAX)))
+        || (elementBytes == 2 && SPP_ROI_BIN_MAJOR_HALF != 0 && mode == PoolMode::kMAX);
 }
 
 #ifndef SPP_ROI_BIN_MAJOR_WARPS
@@ -427,8 +436,9 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     int64_t const wordBytes = kSLICE_WORDS * 4;
     plan.sliceBytes = g.h * g.w * wordBytes;
     plan.tableBytes = 2 * static_cast<int64_t>(g.totalBins) * static_cast<int64_t>(sizeof(SliceTask))
-        // copy table, per 16 bytes of staging: an int2 (output order), or a uint4 (bin-major: 4 word offsets)
-        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * (binMajor ? 16 : 8)
+        // copy table, per 16 bytes of staging: an int2 (output order), or a uint4 (bin-major: 4 word offsets; 2-byte
+        // types: 6 half-word offsets, the other 2 in a uint32 after the table)
+        + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * (binMajor ? (elementBytes == 2 ? 20 : 16) : 8)
         + 16;                                                     // the CTA's next-roi counter (SPP_ROI_DYNAMIC)
     // bin-major: an even number of bins, as sliceBinChunk may move the last bin one up
     plan.stageBytes = static_cast<int64_t>(binMajor ? (g.totalBins + 1) / 2 * 2 : g.totalBins) * wordBytes;
@@ -906,6 +916,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     uint4* const derivedTasks = directTasks + g.totalBins;
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);    // output order
     uint4* const gatherTable = reinterpret_cast<uint4*>(derivedTasks + g.totalBins); // bin-major
+    uint32_t* const gatherTail = reinterpret_cast<uint32_t*>(gatherTable + 4 * g.totalBins); // bin-major, 2-byte
     auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes + plan.tableBytes - 16);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
         + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
@@ -940,7 +951,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 {
                     int32_t const j = i - before;
                     int32_t const base = static_cast<int32_t>((g.c * binOffset + c0 * lh * lw) / kPerVector);
-                    if constexpr (kBinMajor)
+                    if constexpr (kBinMajor && kChannels == 1)
                     {
                         // Vector j holds elements 4j .. 4j + 3 of the level's [channel][bin] block (consecutive
                         // lanes store consecutive vectors: whole sectors).
@@ -955,6 +966,25 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                         }
                         gatherTable[i] = make_uint4(static_cast<uint32_t>(base + j), word[0] | word[1] << 16,
                             word[2] | word[3] << 16, 0U);
+                    }
+                    else if constexpr (kBinMajor)
+                    {
+                        // 2-byte types: elements 8j .. 8j + 7, as half-word offsets (channel f / bins is half
+                        // (f / bins) % 2 of word (f / bins) / 2 of its bin).
+                        int32_t const bins = lh * lw;
+                        uint32_t half[8];
+#pragma unroll
+                        for (int32_t e = 0; e < 8; ++e)
+                        {
+                            int32_t const f = 8 * j + e;
+                            int32_t const channel = f / bins;
+                            half[e] = 2 * sliceBinWord(static_cast<uint32_t>(binOffset + f % bins),
+                                          static_cast<uint32_t>(channel / 2))
+                                + static_cast<uint32_t>(channel % 2);
+                        }
+                        gatherTable[i] = make_uint4(static_cast<uint32_t>(base + j), half[0] | half[1] << 16,
+                            half[2] | half[3] << 16, half[4] | half[5] << 16);
+                        gatherTail[i] = half[6] | half[7] << 16;
                     }
                     else
                     {
@@ -988,7 +1018,14 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
 #pragma unroll
             for (int32_t i = 0; i < 4; ++i)
             {
-                w[i] = area > 0 ? __float_as_uint(acc.value(i, scale)) : 0U;
+                if constexpr (kChannels == 2) // max only (sliceBinMajor): the raw words, two channels each
+                {
+                    w[i] = area > 0 ? acc.raw[i] : 0U;
+                }
+                else
+                {
+                    w[i] = area > 0 ? __float_as_uint(acc.value(i, scale)) : 0U;
+                }
             }
             *reinterpret_cast<uint4*>(stage + sliceBinChunk(t.y, static_cast<uint32_t>(quad)))
                 = make_uint4(w[0], w[1], w[2], w[3]);
@@ -1086,7 +1123,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 }
             }
         };
-        if constexpr (SPP_ROI_FIXED_DERIVED == 1 || (SPP_ROI_FIXED_DERIVED == 2 && sizeof(T) == 4))
+        if constexpr (SPP_ROI_FIXED_DERIVED == 1 || (SPP_ROI_FIXED_DERIVED == 2 && (sizeof(T) == 4 || kBinMajor)))
         {
             if (rows == 2 && cols == 2)
             {
@@ -1195,7 +1232,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         }
 
         // 5. Output: per level, the slice's channels are one contiguous run of the roi's row.
-        if (vectorOut && kBinMajor)
+        if (vectorOut && kBinMajor && kChannels == 1)
         {
             uint4* const rowVectors = reinterpret_cast<uint4*>(row);
             uint32_t const* const staged = reinterpret_cast<uint32_t const*>(stage);
@@ -1205,6 +1242,21 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 uint4 const e = gatherTable[i];
                 __stcs(rowVectors + e.x, make_uint4(staged[e.y & 0xffffU], staged[e.y >> 16], staged[e.z & 0xffffU],
                                              staged[e.z >> 16]));
+            }
+        }
+        else if (vectorOut && kBinMajor)
+        {
+            uint4* const rowVectors = reinterpret_cast<uint4*>(row);
+            uint16_t const* const staged = reinterpret_cast<uint16_t const*>(stage);
+            auto const pair = [&](uint32_t offsets) {
+                return static_cast<uint32_t>(staged[offsets & 0xffffU])
+                    | static_cast<uint32_t>(staged[offsets >> 16]) << 16;
+            };
+#pragma unroll kSLICE_GATHER_UNROLL
+            for (int32_t i = lane; i < vectors; i += 32)
+            {
+                uint4 const e = gatherTable[i];
+                __stcs(rowVectors + e.x, make_uint4(pair(e.y), pair(e.z), pair(e.w), pair(gatherTail[i])));
             }
         }
         else if (vectorOut)
@@ -1225,9 +1277,10 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 int32_t const bins = lh * lw;
                 for (int32_t i = lane; i < validChannels * bins; i += 32)
                 {
+                    uint32_t const channel = static_cast<uint32_t>(i / bins);
                     uint32_t const w = staged[sliceBinWord(static_cast<uint32_t>(binOffset + i % bins),
-                        static_cast<uint32_t>(i / bins))];
-                    streamStore(out + i, wordChannel<T>(w, 0));
+                        kChannels == 1 ? channel : channel / 2)];
+                    streamStore(out + i, wordChannel<T>(w, kChannels == 1 ? 0 : static_cast<int32_t>(channel % 2)));
                 }
             });
         }
