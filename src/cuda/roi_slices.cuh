@@ -26,10 +26,10 @@
 //        phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading
 //        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
 //        fp32).
-//     4. Results go to a per-warp staging buffer (an empty window gives 0 there). 2-byte types: laid out exactly like
-//        the roi's output row for this slice, per level [channel][Lh * Lw]. 4-byte types (SPP_ROI_BIN_MAJOR; 2-byte
-//        max with SPP_ROI_BIN_MAJOR_HALF): like the map, [bin][16 words], so a lane stages and a derived task reads
-//        16 bytes at a time.
+//     4. Results go to a per-warp staging buffer (an empty window gives 0 there). Max kernels (SPP_ROI_BIN_MAJOR,
+//        SPP_ROI_BIN_MAJOR_HALF): like the map, [bin][16 words], so a lane stages and a derived task reads 16 bytes at
+//        a time. Avg kernels: laid out exactly like the roi's output row for this slice, per level
+//        [channel][Lh * Lw] (fp32 avg too, SPP_ROI_BIN_MAJOR = 2).
 //     5. The staging buffer is copied to the output with 16-byte streaming stores when aligned (each level's block of
 //        the slice is one contiguous run of the output row; bin-major gathers each vector's 4 words from a table),
 //        else element by element.
@@ -97,11 +97,11 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #define SPP_ROI_BIN_MAJOR 2
 #endif
 #ifndef SPP_ROI_BIN_MAJOR_HALF
-//! Compile-time knob (scripts/device_tune.sh): 1 = the 2-byte (fp16 / bf16) max kernels stage bin-major too (each
-//! word two channels; derived sources one 16-byte load, unrolled like the 4-byte ones; the output copy gathers 8
-//! half-words per 16-byte vector). 0 (default) = output order. Session 19 ablation, H100: without its derived phases
-//! the fp16 max kernel took 43.6 instead of 62.6 us (output-order sources are 8 strided 2-byte loads per lane).
-#define SPP_ROI_BIN_MAJOR_HALF 0
+//! Compile-time knob (scripts/device_tune.sh): 1 (default) = the 2-byte (fp16 / bf16) max kernels stage bin-major
+//! too (each word two channels; derived sources one 16-byte load, unrolled like the 4-byte ones; the output copy
+//! gathers 8 half-words per 16-byte vector). 0 = output order. Session 20, H100, roi-bench pipelined, two rounds:
+//! fp16 max 62.8 / 63.2 -> 53.5 / 53.1 us (-15 %); the other kernels unchanged.
+#define SPP_ROI_BIN_MAJOR_HALF 1
 #endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
