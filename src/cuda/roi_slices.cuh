@@ -103,6 +103,17 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! fp16 max 62.8 / 63.2 -> 53.5 / 53.1 us (-15 %); the other kernels unchanged.
 #define SPP_ROI_BIN_MAJOR_HALF 1
 #endif
+#ifndef SPP_ROI_ROWS
+//! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, when phase 0 of the derived schedule
+//! is one level of at most 8 columns ({1,2,3,6}: the 6x6 bins), that phase runs as a row scan instead of 8 tasks at a
+//! time: lane quad j owns column bin j for the whole roi, the warp walks each row bin's rows together and each lane
+//! reads its column window's cells of a row at constant offsets (code specialised for 1-6 cells per window), so the
+//! loop is warp-uniform (no divergent task sizes, no flat-index bookkeeping). 0 = the task rounds everywhere; 1 = the
+//! row scan in the fp32 and the 2-byte kernels; 2 (default) = in the fp32 kernels only. Session 20, H100, roi-bench
+//! pipelined, two rounds, 0 -> 1 (both builds passed RoiKernels.*): fp32 max 82.5 / 82.1 -> 79.2 / 79.3 us (-4 %),
+//! fp16 max 53.6 / 53.2 -> 60.8 / 61.0 (+14 %: 24 of 32 lanes busy where 8 task rounds keep more busy).
+#define SPP_ROI_ROWS 2
+#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -246,6 +257,8 @@ struct SlicePlan
     int32_t groups;          //!< CTAs per (image, slice): each takes a contiguous run of rois
     int32_t slices;          //!< ceil(channel words / kSLICE_WORDS)
     int32_t phases;          //!< phases of the derived schedule; 0: nothing can be derived (avg, or no divisors)
+    int32_t rowsColumns;     //!< SPP_ROI_ROWS: Lw of phase 0's one level (<= 8), whose bins are phase 0's tasks in
+                             //!< row-major order; 0: phase 0 runs as task rounds
     int32_t phaseEnd[kMAX_LEVELS]; //!< derived schedule: tasks [phaseEnd[p - 1], phaseEnd[p]) form phase p
     int64_t sliceBytes;      //!< H * W * 64
     int64_t tableBytes;      //!< per CTA: the task and copy tables and the roi counter (16-byte multiples)
@@ -397,9 +410,26 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
         }
     };
     fill(plan.direct, false);
+    plan.rowsColumns = 0;
     if (plan.phases > 0)
     {
         fill(plan.derived, true);
+        // SPP_ROI_ROWS: phase 0 must be exactly one level (the fill above then lists its bins row by row)
+        int32_t phase0 = -1;
+        int32_t phase0Levels = 0;
+        for (int32_t l = 0; l < levels; ++l)
+        {
+            if (phase[l] == 0)
+            {
+                phase0 = l;
+                ++phase0Levels;
+            }
+        }
+        if ((SPP_ROI_ROWS == 1 || (SPP_ROI_ROWS == 2 && elementBytes == 4)) && binMajor && phase0Levels == 1
+            && g.levelsW[phase0] <= kSLICE_BINS_AT_ONCE)
+        {
+            plan.rowsColumns = g.levelsW[phase0];
+        }
     }
 }
 
@@ -1084,6 +1114,69 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         stageResult(t, acc, area);
     };
 
+    // SPP_ROI_ROWS: phase 0 (one level, Fh x Fw bins, Fw <= 8, row-major tasks) as a row scan. Lane quad `group`
+    // owns column bin `group`; for each row bin the warp walks its rows together, each lane maxing its column window's
+    // cells of the row (kCols cells at constant offsets; lanes of narrower windows skip the extra cells). Every
+    // window is non-empty here (the derived schedule runs only then).
+    auto const runRowsPhase = [&](uint4 const* const tasks, int32_t const fw, int32_t const fh) {
+        bool const owner = group < fw;
+        int32_t const j = owner ? group : 0;
+        int2 const cw = *reinterpret_cast<int2 const*>(table + (tasks[j].x >> 16));
+        int32_t const cols = owner ? cw.y - cw.x : 0;
+        int32_t widest = cols;
+#pragma unroll
+        for (int32_t d = 4; d < 32; d *= 2)
+        {
+            widest = max(widest, __shfl_xor_sync(0xffffffffU, widest, d));
+        }
+        int32_t const rowBytes = width * kCellBytes;
+        unsigned char const* const columnStart = pixels + cw.x * kCellBytes;
+        auto const scan = [&](auto const shape) {
+            constexpr int32_t kCols = decltype(shape)::value;
+            for (int32_t i = 0; i < fh; ++i)
+            {
+                uint4 const t = tasks[i * fw + j];
+                int2 const rw = *reinterpret_cast<int2 const*>(table + (t.x & 0xffffU));
+                Acc acc;
+                acc.reset();
+                unsigned char const* p = columnStart + rw.x * rowBytes;
+#pragma unroll 2
+                for (int32_t y = rw.x; y < rw.y; ++y, p += rowBytes)
+                {
+#pragma unroll
+                    for (int32_t x = 0; x < kCols; ++x)
+                    {
+                        if (kCols == 1 || x < cols)
+                        {
+                            acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
+                        }
+                    }
+                }
+                if (owner)
+                {
+                    stageResult(t, acc, 1);
+                }
+            }
+        };
+        switch (widest)
+        {
+        case 1: scan(std::integral_constant<int32_t, 1>{}); break;
+        case 2: scan(std::integral_constant<int32_t, 2>{}); break;
+        case 3: scan(std::integral_constant<int32_t, 3>{}); break;
+        case 4: scan(std::integral_constant<int32_t, 4>{}); break;
+        case 5: scan(std::integral_constant<int32_t, 5>{}); break;
+        case 6: scan(std::integral_constant<int32_t, 6>{}); break;
+        default:
+            for (int32_t i = 0; i < fh; ++i) // wider windows: the tasks, one per lane quad and column bin
+            {
+                if (owner)
+                {
+                    runMapTask(tasks[i * fw + j]);
+                }
+            }
+        }
+    };
+
     // A task of a later phase (max): the max of its source bins' staged results, which are raw maxima because the
     // derived schedule runs only when no source window is empty. Bin-major: this lane's 4 words of a source bin are
     // one 16-byte load (sliceBinChunk); in output order, its channels are channelBytes apart.
@@ -1216,6 +1309,14 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         for (int32_t phase = 0; phase < phases; ++phase)
         {
             int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
+            if (kMode == PoolMode::kMAX && kBinMajor && (SPP_ROI_ROWS == 1 || (SPP_ROI_ROWS == 2 && sizeof(T) == 4))
+                && derive && phase == 0 && plan.rowsColumns > 0)
+            {
+                runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns);
+                __syncwarp();
+                begin = end;
+                continue;
+            }
             for (int32_t s = begin + group; s < end; s += kSLICE_BINS_AT_ONCE)
             {
                 if (phase == 0)
