@@ -25,7 +25,8 @@
 //     3. Tasks, one per bin, in the host-built order: phase 0 reads the map, phase p > 0 combines results of earlier
 //        phases, read back from the staging buffer. A warp runs 8 tasks at once, 4 lanes per task, each lane reading
 //        16 bytes (4 words) of every cell (max keeps NaN: the same maxNaN / __hmax2_nan as elsewhere; avg sums in
-//        fp32).
+//        fp32). In the fp32 max kernel (SPP_ROI_ROWS) a phase 0 of one level with at most 8 columns is a row scan
+//        instead: lane quad j owns column bin j, and the warp walks each row bin's rows together.
 //     4. Results go to a per-warp staging buffer (an empty window gives 0 there). Max kernels (SPP_ROI_BIN_MAJOR,
 //        SPP_ROI_BIN_MAJOR_HALF): like the map, [bin][16 words], so a lane stages and a derived task reads 16 bytes at
 //        a time. Avg kernels: laid out exactly like the roi's output row for this slice, per level
