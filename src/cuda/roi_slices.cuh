@@ -131,6 +131,12 @@ __host__ __device__ constexpr bool sliceBinMajor(int32_t elementBytes, PoolMode 
         || (elementBytes == 2 && SPP_ROI_BIN_MAJOR_HALF != 0 && mode == PoolMode::kMAX);
 }
 
+//! Whether the max kernels of `elementBytes`-byte elements may run phase 0 as a row scan (SPP_ROI_ROWS).
+__host__ __device__ constexpr bool sliceRowScan(int32_t elementBytes)
+{
+    return SPP_ROI_ROWS == 1 || (SPP_ROI_ROWS == 2 && elementBytes == 4);
+}
+
 #ifndef SPP_ROI_BIN_MAJOR_WARPS
 //! Compile-time knob (scripts/device_tune.sh): most warps per CTA of the kernels that stage bin-major. They need ~78
 //! registers a thread where the others need 120-128, so more warps fit the register file (24 x 32 x 78 < 64 K);
@@ -426,8 +432,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
                 ++phase0Levels;
             }
         }
-        if ((SPP_ROI_ROWS == 1 || (SPP_ROI_ROWS == 2 && elementBytes == 4)) && binMajor && phase0Levels == 1
-            && g.levelsW[phase0] <= kSLICE_BINS_AT_ONCE)
+        if (sliceRowScan(elementBytes) && binMajor && phase0Levels == 1 && g.levelsW[phase0] <= kSLICE_BINS_AT_ONCE)
         {
             plan.rowsColumns = g.levelsW[phase0];
         }
@@ -1310,8 +1315,8 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         for (int32_t phase = 0; phase < phases; ++phase)
         {
             int32_t const end = derive ? plan.phaseEnd[phase] : g.totalBins;
-            if (kMode == PoolMode::kMAX && kBinMajor && (SPP_ROI_ROWS == 1 || (SPP_ROI_ROWS == 2 && sizeof(T) == 4))
-                && derive && phase == 0 && plan.rowsColumns > 0)
+            if (kMode == PoolMode::kMAX && kBinMajor && sliceRowScan(static_cast<int32_t>(sizeof(T))) && derive
+                && phase == 0 && plan.rowsColumns > 0)
             {
                 runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns);
                 __syncwarp();
