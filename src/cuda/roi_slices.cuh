@@ -115,6 +115,21 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! fp16 max 53.6 / 53.2 -> 60.8 / 61.0 (+14 %: 24 of 32 lanes busy where 8 task rounds keep more busy).
 #define SPP_ROI_ROWS 2
 #endif
+#ifndef SPP_ROI_ROWS_ONCE
+//! Compile-time knob (scripts/device_tune.sh): 1 = the row scan (SPP_ROI_ROWS) reads each map row of a roi
+//! once: a row shared by two consecutive row bins (RoIPool's floor / ceil edges overlap by at most one row) is reduced
+//! once, folded into the bin it ends and carried into the next one. It runs for rois whose row windows the prep kernel
+//! found in that shape (SliceRoiHeader::rowsOnce; windows of fewer rows than bins are not), the others scan bin by bin.
+//! 0 (default until measured) = always bin by bin (each shared row read twice).
+#define SPP_ROI_ROWS_ONCE 0
+#endif
+#ifndef SPP_ROI_DERIVED_ROUNDS
+//! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, each round of 8 derived tasks runs
+//! one fully unrolled code path for the widest task of the round (2x2 or 3x3 sources; narrower tasks predicate their
+//! extra loads off), instead of one path per task shape one after another ({1,2,3,6}: a round mixes 2x2 and 3x3).
+//! 0 (default until measured) = a path per shape (SPP_ROI_FIXED_DERIVED).
+#define SPP_ROI_DERIVED_ROUNDS 0
+#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -210,7 +225,9 @@ struct SliceRoiHeader
     int32_t batch;  //!< the roi's image; -1: invalid roi (batch index out of range or a non-finite value: zero row)
     int32_t derive; //!< 1: run the derived schedule (every derived window is the union of its source windows and no
                     //!< source window is empty), 0: the direct one
-    int32_t unused[2];
+    int32_t rowsOnce; //!< 1: derive, and the row scan's row windows (SliceWindows::scanFirst) follow one another with
+                      //!< at most one shared row each (SPP_ROI_ROWS_ONCE), 0: not
+    int32_t unused;
 };
 static_assert(sizeof(SliceRoiHeader) == 16, "the header is one 16-byte copy");
 
@@ -253,6 +270,8 @@ struct SliceWindows
 {
     int32_t count;       //!< sumLh + sumLw
     int32_t derivable;   //!< 1: the plan has a derived schedule (max), so each roi votes on nesting
+    int32_t scanFirst;   //!< SPP_ROI_ROWS_ONCE: table index of the row scan's first row window
+    int32_t scanRows;    //!< its number of row windows (> 1); 0: no row scan, nothing to check
     int64_t roiRowBytes; //!< one roi's row of the roi table (sliceRoiRowBytes)
     SliceWindow window[kSLICE_MAX_WINDOWS];
 };
@@ -418,6 +437,8 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     };
     fill(plan.direct, false);
     plan.rowsColumns = 0;
+    windows.scanFirst = 0;
+    windows.scanRows = 0;
     if (plan.phases > 0)
     {
         fill(plan.derived, true);
@@ -435,6 +456,11 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
         if (sliceRowScan(elementBytes) && binMajor && phase0Levels == 1 && g.levelsW[phase0] <= kSLICE_BINS_AT_ONCE)
         {
             plan.rowsColumns = g.levelsW[phase0];
+            if (SPP_ROI_ROWS_ONCE != 0 && g.levelsH[phase0] > 1)
+            {
+                windows.scanFirst = rowOffset[phase0];
+                windows.scanRows = g.levelsH[phase0];
+            }
         }
     }
 }
@@ -874,6 +900,7 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
         unsigned char* const row = table + k * plan.roiRowBytes;
         int2* const rowWindows = reinterpret_cast<int2*>(row + sizeof(SliceRoiHeader));
         bool derive = false;
+        bool rowsOnce = false;
         if (box.valid)
         {
             for (int32_t j = lane; j < plan.count; j += 32)
@@ -902,6 +929,16 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
                     }
                 }
                 derive = __any_sync(0xffffffffU, broken) == 0;
+                // SPP_ROI_ROWS_ONCE: each next row window starts on the last row of this one or right after it, and
+                // ends later (so no row is in three windows and none is skipped)
+                bool chained = true;
+                for (int32_t i = lane; i + 1 < plan.scanRows; i += 32)
+                {
+                    int2 const a = windows[plan.scanFirst + i];
+                    int2 const b = windows[plan.scanFirst + i + 1];
+                    chained = chained && b.x >= a.y - 1 && b.x <= a.y && b.y > a.y;
+                }
+                rowsOnce = derive && plan.scanRows > 1 && __all_sync(0xffffffffU, chained);
             }
             __syncwarp(); // the next roi rewrites windows[]
         }
@@ -919,7 +956,7 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
         if (lane == 0)
         {
             *reinterpret_cast<int4*>(row)
-                = make_int4(box.valid ? static_cast<int32_t>(box.batch) : -1, derive ? 1 : 0, 0, 0);
+                = make_int4(box.valid ? static_cast<int32_t>(box.batch) : -1, derive ? 1 : 0, rowsOnce ? 1 : 0, 0);
         }
     }
 }
@@ -1124,7 +1161,9 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     // owns column bin `group`; for each row bin the warp walks its rows together, each lane maxing its column window's
     // cells of the row (kCols cells at constant offsets; lanes of narrower windows skip the extra cells). Every
     // window is non-empty here (the derived schedule runs only then).
-    auto const runRowsPhase = [&](uint4 const* const tasks, int32_t const fw, int32_t const fh) {
+    // With `once` (SliceRoiHeader::rowsOnce), a row shared by row bins i and i + 1 is reduced once into a second
+    // accumulator, folded into bin i and carried into bin i + 1 as its start.
+    auto const runRowsPhase = [&](uint4 const* const tasks, int32_t const fw, int32_t const fh, bool const once) {
         bool const owner = group < fw;
         int32_t const j = owner ? group : 0;
         int2 const cw = *reinterpret_cast<int2 const*>(table + (tasks[j].x >> 16));
@@ -1139,6 +1178,53 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         unsigned char const* const columnStart = pixels + cw.x * kCellBytes;
         auto const scan = [&](auto const shape) {
             constexpr int32_t kCols = decltype(shape)::value;
+            auto const addRow = [&](unsigned char const* p, Acc& acc) {
+#pragma unroll
+                for (int32_t x = 0; x < kCols; ++x)
+                {
+                    if (kCols == 1 || x < cols)
+                    {
+                        acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
+                    }
+                }
+            };
+            if (SPP_ROI_ROWS_ONCE != 0 && once)
+            {
+                int2 rw = *reinterpret_cast<int2 const*>(table + (tasks[0].x & 0xffffU)); // the same in every lane
+                int32_t y = rw.x;
+                unsigned char const* p = columnStart + y * rowBytes;
+                Acc acc;
+                acc.reset();
+                for (int32_t i = 0; i < fh; ++i)
+                {
+                    uint4 const t = tasks[i * fw + j];
+                    int2 const next = i + 1 < fh
+                        ? *reinterpret_cast<int2 const*>(table + (tasks[(i + 1) * fw].x & 0xffffU))
+                        : make_int2(rw.y, rw.y);
+                    bool const shared = next.x < rw.y; // then next.x == rw.y - 1 (rowsOnce)
+#pragma unroll 2
+                    for (int32_t const stop = shared ? rw.y - 1 : rw.y; y < stop; ++y, p += rowBytes)
+                    {
+                        addRow(p, acc);
+                    }
+                    Acc carry;
+                    carry.reset();
+                    if (shared)
+                    {
+                        addRow(p, carry);
+                        acc.merge(carry);
+                        ++y;
+                        p += rowBytes;
+                    }
+                    if (owner)
+                    {
+                        stageResult(t, acc, 1);
+                    }
+                    acc = carry;
+                    rw = next;
+                }
+                return;
+            }
             for (int32_t i = 0; i < fh; ++i)
             {
                 uint4 const t = tasks[i * fw + j];
@@ -1149,14 +1235,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
 #pragma unroll 2
                 for (int32_t y = rw.x; y < rw.y; ++y, p += rowBytes)
                 {
-#pragma unroll
-                    for (int32_t x = 0; x < kCols; ++x)
-                    {
-                        if (kCols == 1 || x < cols)
-                        {
-                            acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
-                        }
-                    }
+                    addRow(p, acc);
                 }
                 if (owner)
                 {
@@ -1247,6 +1326,55 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         stageResult(t, acc, 1);
     };
 
+    // SPP_ROI_DERIVED_ROUNDS: the derived tasks [begin, end) in rounds of 8, each round one path for its widest task.
+    auto const runDerivedRounds = [&](uint4 const* const tasks, int32_t const begin, int32_t const end) {
+        for (int32_t r = begin; r < end; r += kSLICE_BINS_AT_ONCE)
+        {
+            int32_t const s = r + group;
+            bool const active = s < end;
+            uint4 const t = tasks[active ? s : r];
+            int32_t const rows = active ? static_cast<int32_t>((t.w >> 16) & 0xffU) : 0;
+            int32_t const cols = active ? static_cast<int32_t>(t.w >> 24) : 0;
+            int32_t const side
+                = static_cast<int32_t>(__reduce_max_sync(0xffffffffU, static_cast<uint32_t>(max(rows, cols))));
+            unsigned char const* const p = stage + (t.z & 0xffffU);
+            int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
+            auto const fixed = [&](auto const shape) {
+                constexpr int32_t kSide = decltype(shape)::value;
+                Acc acc;
+                acc.reset();
+#pragma unroll
+                for (int32_t y = 0; y < kSide; ++y)
+                {
+#pragma unroll
+                    for (int32_t x = 0; x < kSide; ++x)
+                    {
+                        if (y < rows && x < cols)
+                        {
+                            acc.add(sourceAt(p, y * rowBytes + x * 64, 0U));
+                        }
+                    }
+                }
+                if (active)
+                {
+                    stageResult(t, acc, 1);
+                }
+            };
+            if (side == 2)
+            {
+                fixed(std::integral_constant<int32_t, 2>{});
+            }
+            else if (side == 3)
+            {
+                fixed(std::integral_constant<int32_t, 3>{});
+            }
+            else if (active)
+            {
+                runDerivedTask(t);
+            }
+        }
+    };
+
     // Rois of this CTA's run, one per warp. Their rows of the roi table (header and windows) are copied to shared
     // memory asynchronously, the next roi's while this one is pooled.
     int32_t const rowVectors = static_cast<int32_t>(plan.roiRowBytes / 16);
@@ -1318,7 +1446,14 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             if (kMode == PoolMode::kMAX && kBinMajor && sliceRowScan(static_cast<int32_t>(sizeof(T))) && derive
                 && phase == 0 && plan.rowsColumns > 0)
             {
-                runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns);
+                runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns, header.z != 0);
+                __syncwarp();
+                begin = end;
+                continue;
+            }
+            if (SPP_ROI_DERIVED_ROUNDS != 0 && kMode == PoolMode::kMAX && kBinMajor && phase > 0)
+            {
+                runDerivedRounds(tasks, begin, end);
                 __syncwarp();
                 begin = end;
                 continue;
