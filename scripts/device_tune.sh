@@ -12,7 +12,10 @@
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 also builds each variant's GPU kernel tests and runs them before any timing (spp: spp_cuda_tests' grids and
 # tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant
-# that fails is not timed. CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
+# that fails is not timed. BUILD_ONLY=1 builds the variants (build-tune-N, here, without a GPU) and stops; PREBUILT=1
+# then skips the build on the GPU machine, which saves device time: carry the binaries, e.g. for BENCH=roi TESTS=1
+# build-tune-N/bench/roi-bench and build-tune-N/tests/spp_roi_cuda_tests (at most 8 paths in all).
+# CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
 # turns (A B A B; default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no
 # row fails the script.
 set -uo pipefail
@@ -35,6 +38,11 @@ i=0
 for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
+    if [ "${PREBUILT:-0}" = 1 ]; then
+        (exit 0) &
+        pids[$i]=$!
+        continue
+    fi
     flags=""
     for knob in $variant; do flags="$flags -D$knob"; done
     mkdir -p $b
@@ -45,6 +53,13 @@ for variant in "$@"; do
     pids[$i]=$!
 done
 i=0
+if [ "${BUILD_ONLY:-0}" = 1 ]; then
+    for i in $(seq 1 $#); do
+        wait "${pids[$i]}" \
+            || { echo "=== build $i failed:"; grep -E "error|Error" build-tune-$i/build.log | head -10; status=1; }
+    done
+    exit $status
+fi
 for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
