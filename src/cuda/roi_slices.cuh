@@ -126,8 +126,9 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 #ifndef SPP_ROI_DERIVED_ROUNDS
 //! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, each round of 8 derived tasks runs
 //! one fully unrolled code path for the widest task of the round (2x2 or 3x3 sources; narrower tasks predicate their
-//! extra loads off), instead of one path per task shape one after another ({1,2,3,6}: a round mixes 2x2 and 3x3).
-//! 0 (default until measured) = a path per shape (SPP_ROI_FIXED_DERIVED).
+//! extra loads off), instead of one path per task shape one after another ({1,2,3,6}: a round mixes 2x2 and 3x3). It
+//! unrolls 2x2 and 3x3 whatever SPP_ROI_FIXED_DERIVED says. 0 (default until measured) = a path per shape, unrolled
+//! as SPP_ROI_FIXED_DERIVED says.
 #define SPP_ROI_DERIVED_ROUNDS 0
 #endif
 #ifndef SPP_ROI_GATHER_UNROLL
@@ -929,16 +930,19 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
                     }
                 }
                 derive = __any_sync(0xffffffffU, broken) == 0;
-                // SPP_ROI_ROWS_ONCE: each next row window starts on the last row of this one or right after it, and
-                // ends later (so no row is in three windows and none is skipped)
-                bool chained = true;
-                for (int32_t i = lane; i + 1 < plan.scanRows; i += 32)
+                if constexpr (SPP_ROI_ROWS_ONCE != 0)
                 {
-                    int2 const a = windows[plan.scanFirst + i];
-                    int2 const b = windows[plan.scanFirst + i + 1];
-                    chained = chained && b.x >= a.y - 1 && b.x <= a.y && b.y > a.y;
+                    // each next row window of the row scan starts on the last row of this one or right after it, and
+                    // ends later (so no row is in three windows and none is skipped)
+                    bool chained = true;
+                    for (int32_t i = lane; i + 1 < plan.scanRows; i += 32)
+                    {
+                        int2 const a = windows[plan.scanFirst + i];
+                        int2 const b = windows[plan.scanFirst + i + 1];
+                        chained = chained && b.x >= a.y - 1 && b.x <= a.y && b.y > a.y;
+                    }
+                    rowsOnce = derive && plan.scanRows > 1 && __all_sync(0xffffffffU, chained);
                 }
-                rowsOnce = derive && plan.scanRows > 1 && __all_sync(0xffffffffU, chained);
             }
             __syncwarp(); // the next roi rewrites windows[]
         }
@@ -1335,8 +1339,12 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             uint4 const t = tasks[active ? s : r];
             int32_t const rows = active ? static_cast<int32_t>((t.w >> 16) & 0xffU) : 0;
             int32_t const cols = active ? static_cast<int32_t>(t.w >> 24) : 0;
-            int32_t const side
-                = static_cast<int32_t>(__reduce_max_sync(0xffffffffU, static_cast<uint32_t>(max(rows, cols))));
+            int32_t side = max(rows, cols); // the same in a lane quad: the widest of the round's 8 tasks
+#pragma unroll
+            for (int32_t d = 4; d < 32; d *= 2)
+            {
+                side = max(side, __shfl_xor_sync(0xffffffffU, side, d));
+            }
             unsigned char const* const p = stage + (t.z & 0xffffU);
             int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
             auto const fixed = [&](auto const shape) {
