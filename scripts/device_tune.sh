@@ -12,9 +12,9 @@
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 also builds each variant's GPU kernel tests and runs them before any timing (spp: spp_cuda_tests' grids and
 # tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant
-# that fails is not timed. BUILD_ONLY=1 builds the variants (build-tune-N, here, without a GPU) and stops; PREBUILT=1
-# then skips the build on the GPU machine, which saves device time: carry the binaries, e.g. for BENCH=roi TESTS=1
-# build-tune-N/bench/roi-bench and build-tune-N/tests/spp_roi_cuda_tests (at most 8 paths in all).
+# that fails is not timed. BUILD_ONLY=1 builds the variants (build-tune-N, here, without a GPU), copies their bench
+# and test binaries to build-tune-bin/N/ and stops; PREBUILT=1 (the same arguments) then skips the build on the GPU
+# machine and runs those binaries, which saves device time: `run` with carry ["build-tune-bin"] (~6.5 MB a variant).
 # CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
 # turns (A B A B; default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no
 # row fails the script.
@@ -39,6 +39,7 @@ for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
     if [ "${PREBUILT:-0}" = 1 ]; then
+        [ -d build-tune-bin/$i ] && mkdir -p $b && cp -r build-tune-bin/$i/. $b/ # else a build-tune-N carried as is
         (exit 0) &
         pids[$i]=$!
         continue
@@ -58,6 +59,13 @@ if [ "${BUILD_ONLY:-0}" = 1 ]; then
         wait "${pids[$i]}" \
             || { echo "=== build $i failed:"; grep -E "error|Error" build-tune-$i/build.log | head -10; status=1; }
     done
+    rm -rf build-tune-bin
+    for i in $(seq 1 $#); do
+        mkdir -p build-tune-bin/$i/bench build-tune-bin/$i/tests
+        cp build-tune-$i/bench/$bench-bench build-tune-bin/$i/bench/ || status=1
+        if [ "${TESTS:-0}" = 1 ]; then cp build-tune-$i/tests/$tests_bin build-tune-bin/$i/tests/ || status=1; fi
+    done
+    [ $status = 0 ] && echo "built $# variants; binaries in build-tune-bin/ ($(du -sh build-tune-bin | cut -f1))"
     exit $status
 fi
 for variant in "$@"; do
