@@ -15,6 +15,8 @@
 # that fails is not timed. BUILD_ONLY=1 builds the variants (build-tune-N, here, without a GPU), copies their bench
 # and test binaries to build-tune-bin/N/ and stops; PREBUILT=1 (the same arguments) then skips the build on the GPU
 # machine and runs those binaries, which saves device time: `run` with carry ["build-tune-bin"] (~6.5 MB a variant).
+# LINEINFO=1 builds with -lineinfo, so that scripts/device_roi_ncu.sh (ROI_BENCH_BIN=build-tune-N/bench/roi-bench) can
+# profile a variant by source line (the sm_90 SASS is the same as without it: checked with scripts/sass.sh).
 # CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
 # turns (A B A B; default 1 for spp, 2 for roi), so drift of the machine shows. A bench run that fails or prints no
 # row fails the script.
@@ -49,7 +51,7 @@ for variant in "$@"; do
     mkdir -p $b
     { cmake -S . -B $b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
         -DSPP_BUILD_TESTS="$([ "${TESTS:-0}" = 1 ] && echo ON || echo OFF)" \
-        "-DCMAKE_CUDA_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" \
+        "-DCMAKE_CUDA_FLAGS=$flags$([ "${LINEINFO:-0}" = 1 ] && echo ' -lineinfo')" "-DCMAKE_CXX_FLAGS=$flags" \
         && cmake --build $b -j "$jobs" --target $targets; } > $b/build.log 2>&1 &
     pids[$i]=$!
 done
