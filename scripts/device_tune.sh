@@ -42,8 +42,6 @@ for variant in "$@"; do
     b=build-tune-$i
     if [ "${PREBUILT:-0}" = 1 ]; then
         [ -d build-tune-bin/$i ] && mkdir -p $b && cp -r build-tune-bin/$i/. $b/ # else a build-tune-N carried as is
-        (exit 0) &
-        pids[$i]=$!
         continue
     fi
     flags=""
@@ -74,7 +72,7 @@ for variant in "$@"; do
     i=$((i + 1))
     b=build-tune-$i
     ok[$i]=0
-    if ! wait "${pids[$i]}"; then
+    if [ "${PREBUILT:-0}" != 1 ] && ! wait "${pids[$i]}"; then
         echo "=== build of '$variant' failed:"
         grep -E "error|Error" $b/build.log | head -10
         status=1

@@ -1282,6 +1282,24 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             return sourceWords<T>(p + offset, channelBytes);
         }
     };
+    // Folds a task's rows x cols source bins (at most kSide x kSide, fully unrolled; the loads beyond rows or cols are
+    // predicated off) into acc.
+    auto const addSources = [&](Acc& acc, unsigned char const* p, int32_t rowBytes, int32_t step, uint32_t channelBytes,
+                                int32_t rows, int32_t cols, auto const shape) {
+        constexpr int32_t kSide = decltype(shape)::value;
+#pragma unroll
+        for (int32_t y = 0; y < kSide; ++y)
+        {
+#pragma unroll
+            for (int32_t x = 0; x < kSide; ++x)
+            {
+                if (y < rows && x < cols)
+                {
+                    acc.add(sourceAt(p, y * rowBytes + x * step, channelBytes));
+                }
+            }
+        }
+    };
     auto const runDerivedTask = [&](uint4 const t) {
         uint32_t const channelBytes = kBinMajor ? 0U : t.z >> 16;
         unsigned char const* p
@@ -1294,16 +1312,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         acc.reset();
         // SPP_ROI_FIXED_DERIVED: 2x2 and 3x3 sources ({1,2,3,6}: 3 and 1 from 2x2, 2 from 3x3) fully unrolled
         auto const addFixed = [&](auto const shape) {
-            constexpr int32_t kSide = decltype(shape)::value;
-#pragma unroll
-            for (int32_t y = 0; y < kSide; ++y)
-            {
-#pragma unroll
-                for (int32_t x = 0; x < kSide; ++x)
-                {
-                    acc.add(sourceAt(p, y * rowBytes + x * step, channelBytes));
-                }
-            }
+            addSources(acc, p, rowBytes, step, channelBytes, rows, cols, shape);
         };
         if constexpr (SPP_ROI_FIXED_DERIVED == 1 || (SPP_ROI_FIXED_DERIVED == 2 && (sizeof(T) == 4 || kBinMajor)))
         {
@@ -1348,21 +1357,9 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             unsigned char const* const p = stage + (t.z & 0xffffU);
             int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
             auto const fixed = [&](auto const shape) {
-                constexpr int32_t kSide = decltype(shape)::value;
                 Acc acc;
                 acc.reset();
-#pragma unroll
-                for (int32_t y = 0; y < kSide; ++y)
-                {
-#pragma unroll
-                    for (int32_t x = 0; x < kSide; ++x)
-                    {
-                        if (y < rows && x < cols)
-                        {
-                            acc.add(sourceAt(p, y * rowBytes + x * 64, 0U));
-                        }
-                    }
-                }
+                addSources(acc, p, rowBytes, 64, 0U, rows, cols, shape);
                 if (active)
                 {
                     stageResult(t, acc, 1);
