@@ -131,6 +131,14 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! as SPP_ROI_FIXED_DERIVED says.
 #define SPP_ROI_DERIVED_ROUNDS 0
 #endif
+#ifndef SPP_ROI_SOURCE_TABLE
+//! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, a derived task of at most 3 x 3
+//! source bins takes its sources' and its own staging offsets from a per-CTA table built at launch (a record per
+//! derived task, kSLICE_SOURCE_SIDE: 16 bits per bin, a lane's chunk one XOR away, sliceSourceSlot) instead of
+//! computing sliceBinChunk per source bin and lane (Nsight Compute, session 19: ~110 of the ~330 derived-task instructions per (roi, slice)). 0 (default until
+//! measured) = computed.
+#define SPP_ROI_SOURCE_TABLE 0
+#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -176,6 +184,37 @@ __host__ __device__ constexpr uint32_t sliceBinChunk(uint32_t binBytes, uint32_t
 {
     return (binBytes ^ ((binBytes >> 2) & 64U)) + 16U * (q ^ ((binBytes >> 9) & 3U));
 }
+
+//! Bin-major staging: sliceBinChunk(binBytes, 0) with the chunk rotation kept as bits 4-5, so that for every bin
+//! (binBytes a multiple of 64) and chunk q, sliceBinChunk(binBytes, q) == sliceSourceSlot(binBytes) ^ (16 * q).
+__host__ __device__ constexpr uint32_t sliceSourceSlot(uint32_t binBytes)
+{
+    return (binBytes ^ ((binBytes >> 2) & 64U)) + 16U * ((binBytes >> 9) & 3U);
+}
+
+//! Whether sliceSourceSlot keeps its promise for every bin the staging holds (checked at compile time below).
+__host__ __device__ constexpr bool sliceSourceSlotsExact()
+{
+    for (uint32_t bin = 0; bin < kSLICE_MAX_BINS + 2; ++bin)
+    {
+        for (uint32_t q = 0; q < 4; ++q)
+        {
+            if (sliceBinChunk(bin * 64, q) != (sliceSourceSlot(bin * 64) ^ (16U * q))
+                || sliceSourceSlot(bin * 64) > 0xffffU)
+            {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+static_assert(sliceSourceSlotsExact(), "a source table slot must be sliceBinChunk(.., 0) with q XORed into bits 4-5");
+
+//! SPP_ROI_SOURCE_TABLE: one derived task's staging offsets (sliceSourceSlot, 16 bits each): slot y * 3 + x is its
+//! source bin (y, x) for y, x < 3, slot 9 its own bin. Tasks of more source rows or columns have no valid record.
+constexpr int32_t kSLICE_SOURCE_SIDE = 3;
+constexpr int32_t kSLICE_SOURCE_OWN = kSLICE_SOURCE_SIDE * kSLICE_SOURCE_SIDE;
+constexpr int32_t kSLICE_SOURCE_RECORD_BYTES = 20; //!< a uint4 (slots 0-7) in one table, a uint32 (8, 9) in another
 
 //! Bin-major staging: word offset of word `w` (0 .. 15) of bin `bin` (sliceBinChunk's layout).
 __host__ __device__ constexpr uint32_t sliceBinWord(uint32_t bin, uint32_t w)
@@ -296,6 +335,14 @@ struct SlicePlan
     SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
     SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
 };
+
+//! SPP_ROI_SOURCE_TABLE: how many records the source table has (one per derived task, tasks [phaseEnd[0],
+//! phaseEnd[phases - 1]) of the derived schedule), or 0 without the table.
+__host__ __device__ inline int32_t sliceSourceRecords(SlicePlan const& plan, bool binMajor)
+{
+    return SPP_ROI_SOURCE_TABLE != 0 && binMajor && plan.phases > 1 ? plan.phaseEnd[plan.phases - 1] - plan.phaseEnd[0]
+                                                                     : 0;
+}
 
 //! Everything planSlices decides: the pooling kernel's plan and the prep kernel's window table.
 struct SliceSetup
@@ -502,6 +549,7 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         // copy table, per 16 bytes of staging: an int2 (output order), or a uint4 (bin-major: 4 word offsets; 2-byte
         // types: 6 half-word offsets, the other 2 in a uint32 after the table)
         + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * (binMajor ? (elementBytes == 2 ? 20 : 16) : 8)
+        + (sliceSourceRecords(plan, binMajor) * kSLICE_SOURCE_RECORD_BYTES + 15) / 16 * 16 // SPP_ROI_SOURCE_TABLE
         + 16;                                                     // the CTA's next-roi counter (SPP_ROI_DYNAMIC)
     // bin-major: an even number of bins, as sliceBinChunk may move the last bin one up
     plan.stageBytes = static_cast<int64_t>(binMajor ? (g.totalBins + 1) / 2 * 2 : g.totalBins) * wordBytes;
@@ -994,6 +1042,13 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);    // output order
     uint4* const gatherTable = reinterpret_cast<uint4*>(derivedTasks + g.totalBins); // bin-major
     uint32_t* const gatherTail = reinterpret_cast<uint32_t*>(gatherTable + 4 * g.totalBins); // bin-major, 2-byte
+    // SPP_ROI_SOURCE_TABLE: after the copy table (its size as planSlices counts it), slots 0-7 of each record, then
+    // slots 8-9
+    constexpr bool kSourceTable = SPP_ROI_SOURCE_TABLE != 0 && kBinMajor && kMode == PoolMode::kMAX;
+    int32_t const sourceRecords = kSourceTable ? sliceSourceRecords(plan, kBinMajor) : 0;
+    uint4* const sourceSlots = reinterpret_cast<uint4*>(reinterpret_cast<unsigned char*>(gatherTable)
+        + g.totalBins * (kSLICE_WORDS * 4 / 16) * (sizeof(T) == 2 ? 20 : 16));
+    uint32_t* const sourceTail = reinterpret_cast<uint32_t*>(sourceSlots + sourceRecords);
     auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes + plan.tableBytes - 16);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
         + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
@@ -1006,6 +1061,29 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         SliceTask const e = plan.derived[i];
         directTasks[i] = make_uint4(d.windows, d.stage, d.source, d.shape);
         derivedTasks[i] = make_uint4(e.windows, e.stage, e.source, e.shape);
+    }
+    if constexpr (kSourceTable)
+    {
+        int32_t const first = plan.phaseEnd[0];
+        for (int32_t i = static_cast<int32_t>(threadIdx.x); i < sourceRecords; i += static_cast<int32_t>(blockDim.x))
+        {
+            SliceTask const e = plan.derived[first + i];
+            uint32_t const rowBytes = e.shape & 0xffffU;
+            uint32_t const rows = (e.shape >> 16) & 0xffU;
+            uint32_t const cols = e.shape >> 24;
+            uint32_t slot[kSLICE_SOURCE_OWN + 1];
+#pragma unroll
+            for (uint32_t k = 0; k < kSLICE_SOURCE_OWN; ++k)
+            {
+                uint32_t const y = k / kSLICE_SOURCE_SIDE;
+                uint32_t const x = k % kSLICE_SOURCE_SIDE;
+                slot[k] = y < rows && x < cols ? sliceSourceSlot(e.source + y * rowBytes + x * 64) : 0U;
+            }
+            slot[kSLICE_SOURCE_OWN] = sliceSourceSlot(e.stage);
+            sourceSlots[i] = make_uint4(
+                slot[0] | slot[1] << 16, slot[2] | slot[3] << 16, slot[4] | slot[5] << 16, slot[6] | slot[7] << 16);
+            sourceTail[i] = slot[8] | slot[9] << 16;
+        }
     }
     // Output copy: when every level's block of this slice is whole 16-byte vectors at 16-byte aligned addresses, one
     // table serves all levels: (staging vector, vector in the output row) pairs, or, bin-major, (vector in the output
@@ -1300,7 +1378,65 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             }
         }
     };
-    auto const runDerivedTask = [&](uint4 const t) {
+    // SPP_ROI_SOURCE_TABLE: derived task s's record, its slot k as this lane's staging byte offset (k constant once
+    // unrolled), and a sources x sources task read through it.
+    struct Slots
+    {
+        uint4 low;     // slots 0-7
+        uint32_t high; // slots 8-9
+    };
+    auto const loadSlots = [&](int32_t s) -> Slots {
+        int32_t const i = s - plan.phaseEnd[0];
+        return Slots{sourceSlots[i], sourceTail[i]};
+    };
+    uint32_t const quadBits = static_cast<uint32_t>(quad) * 0x00100010U; // 16 * quad in both half-words
+    auto const slotAt = [&](Slots const& r, int32_t k) -> uint32_t {
+        uint32_t const pair[5] = {r.low.x, r.low.y, r.low.z, r.low.w, r.high};
+        uint32_t const w = pair[k / 2] ^ quadBits;
+        return k % 2 == 0 ? w & 0xffffU : w >> 16;
+    };
+    auto const runTableTask = [&](Slots const& r, int32_t rows, int32_t cols, bool store, auto const shape) {
+        constexpr int32_t kSide = decltype(shape)::value;
+        Acc acc;
+        acc.reset();
+#pragma unroll
+        for (int32_t y = 0; y < kSide; ++y)
+        {
+#pragma unroll
+            for (int32_t x = 0; x < kSide; ++x)
+            {
+                if (y < rows && x < cols)
+                {
+                    acc.add(*reinterpret_cast<uint4 const*>(stage + slotAt(r, y * kSLICE_SOURCE_SIDE + x)));
+                }
+            }
+        }
+        if (store)
+        {
+            *reinterpret_cast<uint4*>(stage + slotAt(r, kSLICE_SOURCE_OWN))
+                = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
+        }
+    };
+
+    auto const runDerivedTask = [&](uint4 const t, int32_t const s) {
+        if constexpr (kSourceTable)
+        {
+            int32_t const rows = static_cast<int32_t>((t.w >> 16) & 0xffU);
+            int32_t const cols = static_cast<int32_t>(t.w >> 24);
+            if (rows <= kSLICE_SOURCE_SIDE && cols <= kSLICE_SOURCE_SIDE)
+            {
+                Slots const r = loadSlots(s);
+                if (rows <= 2 && cols <= 2)
+                {
+                    runTableTask(r, rows, cols, true, std::integral_constant<int32_t, 2>{});
+                }
+                else
+                {
+                    runTableTask(r, rows, cols, true, std::integral_constant<int32_t, kSLICE_SOURCE_SIDE>{});
+                }
+                return;
+            }
+        }
         uint32_t const channelBytes = kBinMajor ? 0U : t.z >> 16;
         unsigned char const* p
             = stage + (t.z & 0xffffU) + (kBinMajor ? 0U : quad * Acc::kValues * channelBytes);
@@ -1345,7 +1481,8 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         {
             int32_t const s = r + group;
             bool const active = s < end;
-            uint4 const t = tasks[active ? s : r];
+            int32_t const index = active ? s : r;
+            uint4 const t = tasks[index];
             int32_t const rows = active ? static_cast<int32_t>((t.w >> 16) & 0xffU) : 0;
             int32_t const cols = active ? static_cast<int32_t>(t.w >> 24) : 0;
             int32_t side = max(rows, cols); // the same in a lane quad: the widest of the round's 8 tasks
@@ -1357,6 +1494,11 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             unsigned char const* const p = stage + (t.z & 0xffffU);
             int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
             auto const fixed = [&](auto const shape) {
+                if constexpr (kSourceTable)
+                {
+                    runTableTask(loadSlots(index), rows, cols, active, shape);
+                    return;
+                }
                 Acc acc;
                 acc.reset();
                 addSources(acc, p, rowBytes, 64, 0U, rows, cols, shape);
@@ -1375,7 +1517,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             }
             else if (active)
             {
-                runDerivedTask(t);
+                runDerivedTask(t, s);
             }
         }
     };
@@ -1471,7 +1613,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 }
                 else
                 {
-                    runDerivedTask(tasks[s]);
+                    runDerivedTask(tasks[s], s);
                 }
             }
             __syncwarp(); // the next phase reads this one's results
