@@ -115,30 +115,6 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! fp16 max 53.6 / 53.2 -> 60.8 / 61.0 (+14 %: 24 of 32 lanes busy where 8 task rounds keep more busy).
 #define SPP_ROI_ROWS 2
 #endif
-#ifndef SPP_ROI_ROWS_ONCE
-//! Compile-time knob (scripts/device_tune.sh): 1 = the row scan (SPP_ROI_ROWS) reads each map row of a roi
-//! once: a row shared by two consecutive row bins (RoIPool's floor / ceil edges overlap by at most one row) is reduced
-//! once, folded into the bin it ends and carried into the next one. It runs for rois whose row windows the prep kernel
-//! found in that shape (SliceRoiHeader::rowsOnce; windows of fewer rows than bins are not), the others scan bin by bin.
-//! 0 (default until measured) = always bin by bin (each shared row read twice).
-#define SPP_ROI_ROWS_ONCE 0
-#endif
-#ifndef SPP_ROI_DERIVED_ROUNDS
-//! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, each round of 8 derived tasks runs
-//! one fully unrolled code path for the widest task of the round (2x2 or 3x3 sources; narrower tasks predicate their
-//! extra loads off), instead of one path per task shape one after another ({1,2,3,6}: a round mixes 2x2 and 3x3). It
-//! unrolls 2x2 and 3x3 whatever SPP_ROI_FIXED_DERIVED says. 0 (default until measured) = a path per shape, unrolled
-//! as SPP_ROI_FIXED_DERIVED says.
-#define SPP_ROI_DERIVED_ROUNDS 0
-#endif
-#ifndef SPP_ROI_SOURCE_TABLE
-//! Compile-time knob (scripts/device_tune.sh): 1 = in the bin-major max kernels, a derived task of at most 3 x 3
-//! source bins takes its sources' and its own staging offsets from a per-CTA table built at launch (a record per
-//! derived task, kSLICE_SOURCE_SIDE: 16 bits per bin, a lane's chunk one XOR away, sliceSourceSlot) instead of
-//! computing sliceBinChunk per source bin and lane (Nsight Compute, session 19: ~110 of the ~330 derived-task instructions per (roi, slice)). 0 (default until
-//! measured) = computed.
-#define SPP_ROI_SOURCE_TABLE 0
-#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -184,37 +160,6 @@ __host__ __device__ constexpr uint32_t sliceBinChunk(uint32_t binBytes, uint32_t
 {
     return (binBytes ^ ((binBytes >> 2) & 64U)) + 16U * (q ^ ((binBytes >> 9) & 3U));
 }
-
-//! Bin-major staging: sliceBinChunk(binBytes, 0) with the chunk rotation kept as bits 4-5, so that for every bin
-//! (binBytes a multiple of 64) and chunk q, sliceBinChunk(binBytes, q) == sliceSourceSlot(binBytes) ^ (16 * q).
-__host__ __device__ constexpr uint32_t sliceSourceSlot(uint32_t binBytes)
-{
-    return (binBytes ^ ((binBytes >> 2) & 64U)) + 16U * ((binBytes >> 9) & 3U);
-}
-
-//! Whether sliceSourceSlot keeps its promise for every bin the staging holds (checked at compile time below).
-__host__ __device__ constexpr bool sliceSourceSlotsExact()
-{
-    for (uint32_t bin = 0; bin < kSLICE_MAX_BINS + 2; ++bin)
-    {
-        for (uint32_t q = 0; q < 4; ++q)
-        {
-            if (sliceBinChunk(bin * 64, q) != (sliceSourceSlot(bin * 64) ^ (16U * q))
-                || sliceSourceSlot(bin * 64) > 0xffffU)
-            {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-static_assert(sliceSourceSlotsExact(), "a source table slot must be sliceBinChunk(.., 0) with q XORed into bits 4-5");
-
-//! SPP_ROI_SOURCE_TABLE: one derived task's staging offsets (sliceSourceSlot, 16 bits each): slot y * 3 + x is its
-//! source bin (y, x) for y, x < 3, slot 9 its own bin. Tasks of more source rows or columns have no valid record.
-constexpr int32_t kSLICE_SOURCE_SIDE = 3;
-constexpr int32_t kSLICE_SOURCE_OWN = kSLICE_SOURCE_SIDE * kSLICE_SOURCE_SIDE;
-constexpr int32_t kSLICE_SOURCE_RECORD_BYTES = 20; //!< a uint4 (slots 0-7) in one table, a uint32 (8, 9) in another
 
 //! Bin-major staging: word offset of word `w` (0 .. 15) of bin `bin` (sliceBinChunk's layout).
 __host__ __device__ constexpr uint32_t sliceBinWord(uint32_t bin, uint32_t w)
@@ -265,9 +210,7 @@ struct SliceRoiHeader
     int32_t batch;  //!< the roi's image; -1: invalid roi (batch index out of range or a non-finite value: zero row)
     int32_t derive; //!< 1: run the derived schedule (every derived window is the union of its source windows and no
                     //!< source window is empty), 0: the direct one
-    int32_t rowsOnce; //!< 1: derive, and the row scan's row windows (SliceWindows::scanFirst) follow one another with
-                      //!< at most one shared row each (SPP_ROI_ROWS_ONCE), 0: not
-    int32_t unused;
+    int32_t unused[2];
 };
 static_assert(sizeof(SliceRoiHeader) == 16, "the header is one 16-byte copy");
 
@@ -310,8 +253,6 @@ struct SliceWindows
 {
     int32_t count;       //!< sumLh + sumLw
     int32_t derivable;   //!< 1: the plan has a derived schedule (max), so each roi votes on nesting
-    int32_t scanFirst;   //!< SPP_ROI_ROWS_ONCE: table index of the row scan's first row window
-    int32_t scanRows;    //!< its number of row windows (> 1); 0: no row scan, nothing to check
     int64_t roiRowBytes; //!< one roi's row of the roi table (sliceRoiRowBytes)
     SliceWindow window[kSLICE_MAX_WINDOWS];
 };
@@ -335,14 +276,6 @@ struct SlicePlan
     SliceTask derived[kSLICE_MAX_BINS]; //!< the derived schedule (max; phases > 0)
     SliceTask direct[kSLICE_MAX_BINS];  //!< every level from the map
 };
-
-//! SPP_ROI_SOURCE_TABLE: how many records the source table has (one per derived task, tasks [phaseEnd[0],
-//! phaseEnd[phases - 1]) of the derived schedule), or 0 without the table.
-__host__ __device__ inline int32_t sliceSourceRecords(SlicePlan const& plan, bool binMajor)
-{
-    return SPP_ROI_SOURCE_TABLE != 0 && binMajor && plan.phases > 1 ? plan.phaseEnd[plan.phases - 1] - plan.phaseEnd[0]
-                                                                     : 0;
-}
 
 //! Everything planSlices decides: the pooling kernel's plan and the prep kernel's window table.
 struct SliceSetup
@@ -485,8 +418,6 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     };
     fill(plan.direct, false);
     plan.rowsColumns = 0;
-    windows.scanFirst = 0;
-    windows.scanRows = 0;
     if (plan.phases > 0)
     {
         fill(plan.derived, true);
@@ -504,11 +435,6 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
         if (sliceRowScan(elementBytes) && binMajor && phase0Levels == 1 && g.levelsW[phase0] <= kSLICE_BINS_AT_ONCE)
         {
             plan.rowsColumns = g.levelsW[phase0];
-            if (SPP_ROI_ROWS_ONCE != 0 && g.levelsH[phase0] > 1)
-            {
-                windows.scanFirst = rowOffset[phase0];
-                windows.scanRows = g.levelsH[phase0];
-            }
         }
     }
 }
@@ -549,7 +475,6 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
         // copy table, per 16 bytes of staging: an int2 (output order), or a uint4 (bin-major: 4 word offsets; 2-byte
         // types: 6 half-word offsets, the other 2 in a uint32 after the table)
         + static_cast<int64_t>(g.totalBins) * wordBytes / 16 * (binMajor ? (elementBytes == 2 ? 20 : 16) : 8)
-        + (sliceSourceRecords(plan, binMajor) * kSLICE_SOURCE_RECORD_BYTES + 15) / 16 * 16 // SPP_ROI_SOURCE_TABLE
         + 16;                                                     // the CTA's next-roi counter (SPP_ROI_DYNAMIC)
     // bin-major: an even number of bins, as sliceBinChunk may move the last bin one up
     plan.stageBytes = static_cast<int64_t>(binMajor ? (g.totalBins + 1) / 2 * 2 : g.totalBins) * wordBytes;
@@ -949,7 +874,6 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
         unsigned char* const row = table + k * plan.roiRowBytes;
         int2* const rowWindows = reinterpret_cast<int2*>(row + sizeof(SliceRoiHeader));
         bool derive = false;
-        bool rowsOnce = false;
         if (box.valid)
         {
             for (int32_t j = lane; j < plan.count; j += 32)
@@ -978,19 +902,6 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
                     }
                 }
                 derive = __any_sync(0xffffffffU, broken) == 0;
-                if constexpr (SPP_ROI_ROWS_ONCE != 0)
-                {
-                    // each next row window of the row scan starts on the last row of this one or right after it, and
-                    // ends later (so no row is in three windows and none is skipped)
-                    bool chained = true;
-                    for (int32_t i = lane; i + 1 < plan.scanRows; i += 32)
-                    {
-                        int2 const a = windows[plan.scanFirst + i];
-                        int2 const b = windows[plan.scanFirst + i + 1];
-                        chained = chained && b.x >= a.y - 1 && b.x <= a.y && b.y > a.y;
-                    }
-                    rowsOnce = derive && plan.scanRows > 1 && __all_sync(0xffffffffU, chained);
-                }
             }
             __syncwarp(); // the next roi rewrites windows[]
         }
@@ -1008,7 +919,7 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
         if (lane == 0)
         {
             *reinterpret_cast<int4*>(row)
-                = make_int4(box.valid ? static_cast<int32_t>(box.batch) : -1, derive ? 1 : 0, rowsOnce ? 1 : 0, 0);
+                = make_int4(box.valid ? static_cast<int32_t>(box.batch) : -1, derive ? 1 : 0, 0, 0);
         }
     }
 }
@@ -1042,13 +953,6 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     int2* const copyTable = reinterpret_cast<int2*>(derivedTasks + g.totalBins);    // output order
     uint4* const gatherTable = reinterpret_cast<uint4*>(derivedTasks + g.totalBins); // bin-major
     uint32_t* const gatherTail = reinterpret_cast<uint32_t*>(gatherTable + 4 * g.totalBins); // bin-major, 2-byte
-    // SPP_ROI_SOURCE_TABLE: after the copy table (its size as planSlices counts it), slots 0-7 of each record, then
-    // slots 8-9
-    constexpr bool kSourceTable = SPP_ROI_SOURCE_TABLE != 0 && kBinMajor && kMode == PoolMode::kMAX;
-    int32_t const sourceRecords = kSourceTable ? sliceSourceRecords(plan, kBinMajor) : 0;
-    uint4* const sourceSlots = reinterpret_cast<uint4*>(reinterpret_cast<unsigned char*>(gatherTable)
-        + g.totalBins * (kSLICE_WORDS * 4 / 16) * (sizeof(T) == 2 ? 20 : 16));
-    uint32_t* const sourceTail = reinterpret_cast<uint32_t*>(sourceSlots + sourceRecords);
     auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes + plan.tableBytes - 16);
     unsigned char* const stage = smem + plan.sliceBytes + plan.tableBytes
         + warp * (plan.stageBytes + 2 * plan.roiRowBytes);
@@ -1061,29 +965,6 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         SliceTask const e = plan.derived[i];
         directTasks[i] = make_uint4(d.windows, d.stage, d.source, d.shape);
         derivedTasks[i] = make_uint4(e.windows, e.stage, e.source, e.shape);
-    }
-    if constexpr (kSourceTable)
-    {
-        int32_t const first = plan.phaseEnd[0];
-        for (int32_t i = static_cast<int32_t>(threadIdx.x); i < sourceRecords; i += static_cast<int32_t>(blockDim.x))
-        {
-            SliceTask const e = plan.derived[first + i];
-            uint32_t const rowBytes = e.shape & 0xffffU;
-            uint32_t const rows = (e.shape >> 16) & 0xffU;
-            uint32_t const cols = e.shape >> 24;
-            uint32_t slot[kSLICE_SOURCE_OWN + 1];
-#pragma unroll
-            for (uint32_t k = 0; k < kSLICE_SOURCE_OWN; ++k)
-            {
-                uint32_t const y = k / kSLICE_SOURCE_SIDE;
-                uint32_t const x = k % kSLICE_SOURCE_SIDE;
-                slot[k] = y < rows && x < cols ? sliceSourceSlot(e.source + y * rowBytes + x * 64) : 0U;
-            }
-            slot[kSLICE_SOURCE_OWN] = sliceSourceSlot(e.stage);
-            sourceSlots[i] = make_uint4(
-                slot[0] | slot[1] << 16, slot[2] | slot[3] << 16, slot[4] | slot[5] << 16, slot[6] | slot[7] << 16);
-            sourceTail[i] = slot[8] | slot[9] << 16;
-        }
     }
     // Output copy: when every level's block of this slice is whole 16-byte vectors at 16-byte aligned addresses, one
     // table serves all levels: (staging vector, vector in the output row) pairs, or, bin-major, (vector in the output
@@ -1243,9 +1124,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     // owns column bin `group`; for each row bin the warp walks its rows together, each lane maxing its column window's
     // cells of the row (kCols cells at constant offsets; lanes of narrower windows skip the extra cells). Every
     // window is non-empty here (the derived schedule runs only then).
-    // With `once` (SliceRoiHeader::rowsOnce), a row shared by row bins i and i + 1 is reduced once into a second
-    // accumulator, folded into bin i and carried into bin i + 1 as its start.
-    auto const runRowsPhase = [&](uint4 const* const tasks, int32_t const fw, int32_t const fh, bool const once) {
+    auto const runRowsPhase = [&](uint4 const* const tasks, int32_t const fw, int32_t const fh) {
         bool const owner = group < fw;
         int32_t const j = owner ? group : 0;
         int2 const cw = *reinterpret_cast<int2 const*>(table + (tasks[j].x >> 16));
@@ -1260,53 +1139,6 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         unsigned char const* const columnStart = pixels + cw.x * kCellBytes;
         auto const scan = [&](auto const shape) {
             constexpr int32_t kCols = decltype(shape)::value;
-            auto const addRow = [&](unsigned char const* p, Acc& acc) {
-#pragma unroll
-                for (int32_t x = 0; x < kCols; ++x)
-                {
-                    if (kCols == 1 || x < cols)
-                    {
-                        acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
-                    }
-                }
-            };
-            if (SPP_ROI_ROWS_ONCE != 0 && once)
-            {
-                int2 rw = *reinterpret_cast<int2 const*>(table + (tasks[0].x & 0xffffU)); // the same in every lane
-                int32_t y = rw.x;
-                unsigned char const* p = columnStart + y * rowBytes;
-                Acc acc;
-                acc.reset();
-                for (int32_t i = 0; i < fh; ++i)
-                {
-                    uint4 const t = tasks[i * fw + j];
-                    int2 const next = i + 1 < fh
-                        ? *reinterpret_cast<int2 const*>(table + (tasks[(i + 1) * fw].x & 0xffffU))
-                        : make_int2(rw.y, rw.y);
-                    bool const shared = next.x < rw.y; // then next.x == rw.y - 1 (rowsOnce)
-#pragma unroll 2
-                    for (int32_t const stop = shared ? rw.y - 1 : rw.y; y < stop; ++y, p += rowBytes)
-                    {
-                        addRow(p, acc);
-                    }
-                    Acc carry;
-                    carry.reset();
-                    if (shared)
-                    {
-                        addRow(p, carry);
-                        acc.merge(carry);
-                        ++y;
-                        p += rowBytes;
-                    }
-                    if (owner)
-                    {
-                        stageResult(t, acc, 1);
-                    }
-                    acc = carry;
-                    rw = next;
-                }
-                return;
-            }
             for (int32_t i = 0; i < fh; ++i)
             {
                 uint4 const t = tasks[i * fw + j];
@@ -1317,7 +1149,14 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
 #pragma unroll 2
                 for (int32_t y = rw.x; y < rw.y; ++y, p += rowBytes)
                 {
-                    addRow(p, acc);
+#pragma unroll
+                    for (int32_t x = 0; x < kCols; ++x)
+                    {
+                        if (kCols == 1 || x < cols)
+                        {
+                            acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
+                        }
+                    }
                 }
                 if (owner)
                 {
@@ -1360,83 +1199,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             return sourceWords<T>(p + offset, channelBytes);
         }
     };
-    // Folds a task's rows x cols source bins (at most kSide x kSide, fully unrolled; the loads beyond rows or cols are
-    // predicated off) into acc.
-    auto const addSources = [&](Acc& acc, unsigned char const* p, int32_t rowBytes, int32_t step, uint32_t channelBytes,
-                                int32_t rows, int32_t cols, auto const shape) {
-        constexpr int32_t kSide = decltype(shape)::value;
-#pragma unroll
-        for (int32_t y = 0; y < kSide; ++y)
-        {
-#pragma unroll
-            for (int32_t x = 0; x < kSide; ++x)
-            {
-                if (y < rows && x < cols)
-                {
-                    acc.add(sourceAt(p, y * rowBytes + x * step, channelBytes));
-                }
-            }
-        }
-    };
-    // SPP_ROI_SOURCE_TABLE: derived task s's record, its slot k as this lane's staging byte offset (k constant once
-    // unrolled), and a sources x sources task read through it.
-    struct Slots
-    {
-        uint4 low;     // slots 0-7
-        uint32_t high; // slots 8-9
-    };
-    auto const loadSlots = [&](int32_t s) -> Slots {
-        int32_t const i = s - plan.phaseEnd[0];
-        return Slots{sourceSlots[i], sourceTail[i]};
-    };
-    uint32_t const quadBits = static_cast<uint32_t>(quad) * 0x00100010U; // 16 * quad in both half-words
-    auto const slotAt = [&](Slots const& r, int32_t k) -> uint32_t {
-        uint32_t const pair[5] = {r.low.x, r.low.y, r.low.z, r.low.w, r.high};
-        uint32_t const w = pair[k / 2] ^ quadBits;
-        return k % 2 == 0 ? w & 0xffffU : w >> 16;
-    };
-    auto const runTableTask = [&](Slots const& r, int32_t rows, int32_t cols, bool store, auto const shape) {
-        constexpr int32_t kSide = decltype(shape)::value;
-        Acc acc;
-        acc.reset();
-#pragma unroll
-        for (int32_t y = 0; y < kSide; ++y)
-        {
-#pragma unroll
-            for (int32_t x = 0; x < kSide; ++x)
-            {
-                if (y < rows && x < cols)
-                {
-                    acc.add(*reinterpret_cast<uint4 const*>(stage + slotAt(r, y * kSLICE_SOURCE_SIDE + x)));
-                }
-            }
-        }
-        if (store)
-        {
-            *reinterpret_cast<uint4*>(stage + slotAt(r, kSLICE_SOURCE_OWN))
-                = make_uint4(acc.raw[0], acc.raw[1], acc.raw[2], acc.raw[3]);
-        }
-    };
-
-    auto const runDerivedTask = [&](uint4 const t, int32_t const s) {
-        if constexpr (kSourceTable)
-        {
-            int32_t const rows = static_cast<int32_t>((t.w >> 16) & 0xffU);
-            int32_t const cols = static_cast<int32_t>(t.w >> 24);
-            if (rows <= kSLICE_SOURCE_SIDE && cols <= kSLICE_SOURCE_SIDE)
-            {
-                Slots const r = loadSlots(s);
-                if (rows <= 2 && cols <= 2)
-                {
-                    runTableTask(r, rows, cols, true, std::integral_constant<int32_t, 2>{});
-                }
-                else
-                {
-                    runTableTask(r, rows, cols, true, std::integral_constant<int32_t, kSLICE_SOURCE_SIDE>{});
-                }
-                return;
-            }
-        }
+    auto const runDerivedTask = [&](uint4 const t) {
         uint32_t const channelBytes = kBinMajor ? 0U : t.z >> 16;
         unsigned char const* p
             = stage + (t.z & 0xffffU) + (kBinMajor ? 0U : quad * Acc::kValues * channelBytes);
@@ -1448,7 +1211,16 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         acc.reset();
         // SPP_ROI_FIXED_DERIVED: 2x2 and 3x3 sources ({1,2,3,6}: 3 and 1 from 2x2, 2 from 3x3) fully unrolled
         auto const addFixed = [&](auto const shape) {
-            addSources(acc, p, rowBytes, step, channelBytes, rows, cols, shape);
+            constexpr int32_t kSide = decltype(shape)::value;
+#pragma unroll
+            for (int32_t y = 0; y < kSide; ++y)
+            {
+#pragma unroll
+                for (int32_t x = 0; x < kSide; ++x)
+                {
+                    acc.add(sourceAt(p, y * rowBytes + x * step, channelBytes));
+                }
+            }
         };
         if constexpr (SPP_ROI_FIXED_DERIVED == 1 || (SPP_ROI_FIXED_DERIVED == 2 && (sizeof(T) == 4 || kBinMajor)))
         {
@@ -1473,53 +1245,6 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             }
         }
         stageResult(t, acc, 1);
-    };
-
-    // SPP_ROI_DERIVED_ROUNDS: the derived tasks [begin, end) in rounds of 8, each round one path for its widest task.
-    auto const runDerivedRounds = [&](uint4 const* const tasks, int32_t const begin, int32_t const end) {
-        for (int32_t r = begin; r < end; r += kSLICE_BINS_AT_ONCE)
-        {
-            int32_t const s = r + group;
-            bool const active = s < end;
-            int32_t const index = active ? s : r;
-            uint4 const t = tasks[index];
-            int32_t const rows = active ? static_cast<int32_t>((t.w >> 16) & 0xffU) : 0;
-            int32_t const cols = active ? static_cast<int32_t>(t.w >> 24) : 0;
-            int32_t side = max(rows, cols); // the same in a lane quad: the widest of the round's 8 tasks
-#pragma unroll
-            for (int32_t d = 4; d < 32; d *= 2)
-            {
-                side = max(side, __shfl_xor_sync(0xffffffffU, side, d));
-            }
-            unsigned char const* const p = stage + (t.z & 0xffffU);
-            int32_t const rowBytes = static_cast<int32_t>(t.w & 0xffffU);
-            auto const fixed = [&](auto const shape) {
-                if constexpr (kSourceTable)
-                {
-                    runTableTask(loadSlots(index), rows, cols, active, shape);
-                    return;
-                }
-                Acc acc;
-                acc.reset();
-                addSources(acc, p, rowBytes, 64, 0U, rows, cols, shape);
-                if (active)
-                {
-                    stageResult(t, acc, 1);
-                }
-            };
-            if (side == 2)
-            {
-                fixed(std::integral_constant<int32_t, 2>{});
-            }
-            else if (side == 3)
-            {
-                fixed(std::integral_constant<int32_t, 3>{});
-            }
-            else if (active)
-            {
-                runDerivedTask(t, s);
-            }
-        }
     };
 
     // Rois of this CTA's run, one per warp. Their rows of the roi table (header and windows) are copied to shared
@@ -1593,14 +1318,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
             if (kMode == PoolMode::kMAX && kBinMajor && sliceRowScan(static_cast<int32_t>(sizeof(T))) && derive
                 && phase == 0 && plan.rowsColumns > 0)
             {
-                runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns, header.z != 0);
-                __syncwarp();
-                begin = end;
-                continue;
-            }
-            if (SPP_ROI_DERIVED_ROUNDS != 0 && kMode == PoolMode::kMAX && kBinMajor && phase > 0)
-            {
-                runDerivedRounds(tasks, begin, end);
+                runRowsPhase(tasks, plan.rowsColumns, end / plan.rowsColumns);
                 __syncwarp();
                 begin = end;
                 continue;
@@ -1613,7 +1331,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 }
                 else
                 {
-                    runDerivedTask(tasks[s], s);
+                    runDerivedTask(tasks[s]);
                 }
             }
             __syncwarp(); // the next phase reads this one's results
