@@ -115,6 +115,15 @@ constexpr int32_t kSLICE_MAX_WARPS = SPP_ROI_SLICE_WARPS;
 //! fp16 max 53.6 / 53.2 -> 60.8 / 61.0 (+14 %: 24 of 32 lanes busy where 8 task rounds keep more busy).
 #define SPP_ROI_ROWS 2
 #endif
+#ifndef SPP_ROI_ROWS_ROTATE
+//! Compile-time knob (scripts/device_tune.sh): 1 = in the row scan (SPP_ROI_ROWS), the odd lane quad of each pair that
+//! shares a phase of the 16-byte loads (quads 2m and 2m + 1, lanes 8m .. 8m + 7) walks its rows one row later (the
+//! first row last) when its column window starts on a pixel of the same parity as its partner's. Two pixels of the
+//! same parity fall on the same 16 banks (64 bytes a pixel), so those loads took two wavefronts; with an odd row pitch
+//! a row later is the other parity. Nsight Compute, session 22, H100, the default: map and derived source loads 271
+//! shared wavefronts per (roi, slice) for 184 ideal, of 425 in all. 0 (default until measured) = in order.
+#define SPP_ROI_ROWS_ROTATE 0
+#endif
 #ifndef SPP_ROI_GATHER_UNROLL
 //! Compile-time knob (scripts/device_tune.sh): unroll factor of the bin-major output copy's loop. Left to the
 //! compiler, it unrolled it so far that the fp32 kernels needed 128 registers and spilled (84 with 1, 78 with 4).
@@ -1137,8 +1146,23 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
         }
         int32_t const rowBytes = width * kCellBytes;
         unsigned char const* const columnStart = pixels + cw.x * kCellBytes;
+        // SPP_ROI_ROWS_ROTATE: whether this lane quad walks its rows starting one later (its partner's window starts
+        // on the same pixel parity; the shuffle is outside the condition: every lane must take part)
+        int32_t const partnerStart
+            = SPP_ROI_ROWS_ROTATE != 0 ? __shfl_xor_sync(0xffffffffU, cw.x, kSLICE_LANES_PER_BIN) : cw.x;
+        bool const rotate = SPP_ROI_ROWS_ROTATE != 0 && (group & 1) != 0 && ((cw.x ^ partnerStart) & 1) == 0;
         auto const scan = [&](auto const shape) {
             constexpr int32_t kCols = decltype(shape)::value;
+            auto const addRow = [&](unsigned char const* p, Acc& acc) {
+#pragma unroll
+                for (int32_t x = 0; x < kCols; ++x)
+                {
+                    if (kCols == 1 || x < cols)
+                    {
+                        acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
+                    }
+                }
+            };
             for (int32_t i = 0; i < fh; ++i)
             {
                 uint4 const t = tasks[i * fw + j];
@@ -1146,16 +1170,25 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 Acc acc;
                 acc.reset();
                 unsigned char const* p = columnStart + rw.x * rowBytes;
-#pragma unroll 2
-                for (int32_t y = rw.x; y < rw.y; ++y, p += rowBytes)
+                if constexpr (SPP_ROI_ROWS_ROTATE != 0)
                 {
-#pragma unroll
-                    for (int32_t x = 0; x < kCols; ++x)
+                    // rows rw.x .. rw.y - 2 then rw.y - 1, or (rotate) rw.x + 1 .. rw.y - 1 then rw.x: the loop is
+                    // the same for both (every window has a row: the derived schedule runs only then)
+                    unsigned char const* const last = rotate ? p : columnStart + (rw.y - 1) * rowBytes;
+                    p += rotate ? rowBytes : 0;
+#pragma unroll 2
+                    for (int32_t y = rw.x + 1; y < rw.y; ++y, p += rowBytes)
                     {
-                        if (kCols == 1 || x < cols)
-                        {
-                            acc.add(*reinterpret_cast<uint4 const*>(p + x * kCellBytes));
-                        }
+                        addRow(p, acc);
+                    }
+                    addRow(last, acc);
+                }
+                else
+                {
+#pragma unroll 2
+                    for (int32_t y = rw.x; y < rw.y; ++y, p += rowBytes)
+                    {
+                        addRow(p, acc);
                     }
                 }
                 if (owner)
