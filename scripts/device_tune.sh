@@ -14,7 +14,8 @@
 # tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant
 # that fails is not timed. BUILD_ONLY=1 builds the variants (build-tune-N, here, without a GPU), copies their bench
 # and test binaries to build-tune-bin/N/ and stops; PREBUILT=1 (the same arguments) then skips the build on the GPU
-# machine and runs those binaries, which saves device time: `run` with carry ["build-tune-bin"] (~6.5 MB a variant).
+# machine and runs those binaries, which saves device time: `run` with carry ["build-tune-bin"] (~6.5 MB a variant,
+# ~10.5 MB with LINEINFO=1).
 # LINEINFO=1 builds with -lineinfo, so that scripts/device_roi_ncu.sh (ROI_BENCH_BIN=build-tune-N/bench/roi-bench) can
 # profile a variant by source line (the sm_90 SASS is the same as without it: checked with scripts/sass.sh).
 # CASES="NAME ..." times those spp-bench cases only. Variants are timed ROUNDS times in
