@@ -112,7 +112,7 @@ std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLev
     {{1, 16}, {16, 1}, {2, 2}}};
 
 std::vector<RoiAlgo> const kALGOS
-    = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES};
+    = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES, RoiAlgo::kROWS};
 
 //! Every algo that can run `desc` (with its workspace) against the reference; returns the first error.
 std::string checkAllAlgos(RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois,
@@ -234,7 +234,30 @@ TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
     }
 }
 
-// The slices kernel derives a max level from the finest one only where the windows nest exactly. With levels {1, 7}
+// What the rows kernel takes (so the grids above do run it): max pooling of pyramids whose levels have at most 8
+// columns, for every type, with the workspace; never avg, never a level of 13 columns, never without the workspace.
+TEST(RoiKernels, RowsKernelScope)
+{
+    SKIP_WITHOUT_GPU();
+    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
+    {
+        auto const desc = [&](std::vector<std::pair<int32_t, int32_t>> const& levels, PoolMode mode) {
+            return makeRoiDesc(levels, mode, 0.0625F, dtype, DataType::kFLOAT, Layout::kNCHW, 1, 256, 38, 63, 2000);
+        };
+        RoiDesc const sppNet = desc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX);
+        EXPECT_TRUE(roiAlgoSupported(sppNet, RoiAlgo::kROWS, roiWorkspaceSize(sppNet))) << test::describeRoi(sppNet);
+        EXPECT_FALSE(roiAlgoSupported(sppNet, RoiAlgo::kROWS, 0)) << test::describeRoi(sppNet);
+        RoiDesc const fastRcnn = desc({{7, 7}}, PoolMode::kMAX);
+        EXPECT_TRUE(roiAlgoSupported(fastRcnn, RoiAlgo::kROWS, roiWorkspaceSize(fastRcnn)))
+            << test::describeRoi(fastRcnn);
+        RoiDesc const avg = desc(squareLevels({1, 2, 3, 6}), PoolMode::kAVG);
+        EXPECT_FALSE(roiAlgoSupported(avg, RoiAlgo::kROWS, roiWorkspaceSize(avg))) << test::describeRoi(avg);
+        RoiDesc const wide = desc(squareLevels({1, 13}), PoolMode::kMAX);
+        EXPECT_FALSE(roiAlgoSupported(wide, RoiAlgo::kROWS, roiWorkspaceSize(wide))) << test::describeRoi(wide);
+    }
+}
+
+// The slices and rows kernels derive a max level from the finest one only where the windows nest exactly. With levels {1, 7}
 // and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi) while
 // the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
 // (row 57 holds the largest values, so taking it would show). Rois of other heights nest and are derived.
@@ -249,6 +272,7 @@ TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
         RoiDesc const desc = makeRoiDesc({{1, 1}, {7, 7}}, PoolMode::kMAX, 1.0F, dtype, DataType::kFLOAT,
             Layout::kNCHW, 1, 24, h, w, static_cast<int64_t>(rows.size() / 5));
         ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSLICES, roiWorkspaceSize(desc))) << test::describeRoi(desc);
+        ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kROWS, roiWorkspaceSize(desc))) << test::describeRoi(desc);
         std::vector<float> values(static_cast<size_t>(roiFeatureElements(desc)));
         std::uniform_real_distribution<float> small(-4.0F, 4.0F);
         for (int64_t c = 0; c < desc.c; ++c)
@@ -264,6 +288,7 @@ TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
         std::vector<uint8_t> const features = test::encodeRois(values, dtype);
         std::vector<uint8_t> const rois = test::encodeRois(rows, DataType::kFLOAT);
         EXPECT_EQ(checkAgainstReference(desc, features, rois, RoiAlgo::kSLICES), "") << test::describeRoi(desc);
+        EXPECT_EQ(checkAgainstReference(desc, features, rois, RoiAlgo::kROWS), "") << test::describeRoi(desc);
     }
 }
 

@@ -22,6 +22,7 @@
 #include "device_traits.h"
 #include "roi_common.cuh"
 #include "roi_segments.h"
+#include "roi_slice_rows.cuh"
 #include "roi_slices.cuh"
 
 #include <cuda_bf16.h>
@@ -506,6 +507,14 @@ enum class Kernel : int32_t
     kDIRECT,
     kSEGMENTS,
     kSLICES,
+    kROWS,
+};
+
+//! What pickKernel planned: the slices plan (also the rows kernel's prep kernel and workspace) and the rows plan.
+struct Plan
+{
+    roi::SliceSetup slices;
+    roi::SliceRowsPlan rows;
 };
 
 //! Bytes of the NHWC copy of NCHW features that the segments kernel reads (0 when it is not needed).
@@ -566,8 +575,9 @@ bool segmentsRuns(RoiDesc const& desc, RoiGeometry const& g, size_t workspaceByt
 //! Which kernel runs `desc` for `algo` with `workspaceBytes` of (16-byte aligned) workspace; false when a forced algo
 //! cannot.
 bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t workspaceBytes, Kernel& kernel,
-    roi::SliceSetup& slices)
+    Plan& plan)
 {
+    roi::SliceSetup& slices = plan.slices;
     device::DeviceLimits const limits = device::deviceLimits();
     switch (algo)
     {
@@ -577,6 +587,9 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     case RoiAlgo::kSLICES:
         kernel = Kernel::kSLICES;
         return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices);
+    case RoiAlgo::kROWS:
+        kernel = Kernel::kROWS;
+        return roi::planSliceRows(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices, plan.rows);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
@@ -603,10 +616,11 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
 }
 
 template <typename T, typename R, PoolMode kMode>
-cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& slices, void const* features,
+cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
-    if (kernel == Kernel::kSLICES)
+    roi::SliceSetup const& slices = plan.slices;
+    if (kernel == Kernel::kSLICES || kernel == Kernel::kROWS)
     {
         static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096
                 && sizeof(RoiGeometry) + sizeof(roi::SliceWindows) + 5 * sizeof(void*) + 2 * sizeof(int64_t) <= 4096,
@@ -639,6 +653,28 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& s
         if (prepStatus != cudaSuccess)
         {
             return prepStatus;
+        }
+        if constexpr (kMode == PoolMode::kMAX) // the rows kernel is planned for max only
+        {
+            if (kernel == Kernel::kROWS)
+            {
+                roi::SliceRowsPlan const& rows = plan.rows;
+                auto const rowsFunction = roi::roiSliceRowsKernel<T>;
+                if (rows.smemBytes > 48 * 1024)
+                {
+                    cudaError_t const status = cudaFuncSetAttribute(rowsFunction,
+                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(rows.smemBytes));
+                    if (status != cudaSuccess)
+                    {
+                        return status;
+                    }
+                }
+                dim3 const grid(
+                    static_cast<uint32_t>(rows.groups), static_cast<uint32_t>(rows.slices), static_cast<uint32_t>(g.n));
+                rowsFunction<<<grid, rows.warps * 32, static_cast<size_t>(rows.smemBytes), stream>>>(
+                    pooled, rows, source, table, static_cast<T*>(output));
+                return cudaGetLastError();
+            }
         }
         auto const function = roi::roiSlicesKernel<T, kMode>;
         if (slicePlan.smemBytes > 48 * 1024)
@@ -706,7 +742,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& s
 }
 
 template <typename T, typename R>
-cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& plan, PoolMode mode, void const* features, void const* rois,
+cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, Plan const& plan, PoolMode mode, void const* features, void const* rois,
     void* output, void* workspace, cudaStream_t stream)
 {
     return mode == PoolMode::kMAX
@@ -715,7 +751,7 @@ cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, roi::SliceSetup cons
 }
 
 template <typename T>
-cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, roi::SliceSetup const& plan,
+cudaError_t launchRois(RoiDesc const& desc, RoiGeometry const& g, Kernel kernel, Plan const& plan,
     void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
@@ -745,7 +781,7 @@ bool roiAlgoSupported(RoiDesc const& desc, RoiAlgo algo, size_t workspaceBytes) 
         return false;
     }
     Kernel kernel{};
-    roi::SliceSetup plan{};
+    Plan plan{};
     return pickKernel(desc, makeGeometry(desc), algo, workspaceBytes, kernel, plan);
 }
 
@@ -774,7 +810,7 @@ cudaError_t roiForward(RoiDesc const& desc, void const* features, void const* ro
     }
     RoiGeometry const g = makeGeometry(desc);
     Kernel kernel{};
-    roi::SliceSetup plan{};
+    Plan plan{};
     // A workspace that is not 16-byte aligned counts as none (the slices kernel copies 16-byte words of it, the
     // segments transpose writes elements of any type to it).
     bool const aligned = reinterpret_cast<uintptr_t>(workspace) % 16 == 0;

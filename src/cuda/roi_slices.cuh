@@ -933,6 +933,50 @@ __global__ void __launch_bounds__(kSLICE_PREP_WARPS * 32) roiSlicePrepKernel(Roi
     }
 }
 
+//! Where a CTA of the slices grid (roi groups, slices, images) works: its image, first channel, channels of the slice
+//! that exist, and its run of rois [kBegin, kEnd); and the thread's lane and warp.
+struct SliceCta
+{
+    int64_t b;
+    int64_t c0;
+    int32_t validChannels;
+    int64_t kBegin;
+    int64_t kEnd;
+    int32_t lane;
+    int32_t warp;
+};
+
+template <int32_t kSliceChannels>
+__device__ __forceinline__ SliceCta sliceCta(RoiGeometry const& g, int32_t groups)
+{
+    SliceCta cta;
+    cta.b = blockIdx.z;
+    cta.c0 = static_cast<int64_t>(blockIdx.y) * kSliceChannels;
+    cta.validChannels = static_cast<int32_t>(g.c - cta.c0 < kSliceChannels ? g.c - cta.c0 : kSliceChannels);
+    cta.kBegin = g.k * blockIdx.x / groups;
+    cta.kEnd = g.k * (blockIdx.x + 1) / groups;
+    cta.lane = static_cast<int32_t>(threadIdx.x) % 32;
+    cta.warp = static_cast<int32_t>(threadIdx.x) / 32;
+    return cta;
+}
+
+//! Row scans (SPP_ROI_ROWS and the rows kernel): calls scan(std::integral_constant<int32_t, kCols>) for the widest
+//! column window of 1 to 6 cells (code with the cells at constant offsets), else wider().
+template <typename Scan, typename Wider>
+__device__ __forceinline__ void scanByWidth(int32_t widest, Scan&& scan, Wider&& wider)
+{
+    switch (widest)
+    {
+    case 1: scan(std::integral_constant<int32_t, 1>{}); break;
+    case 2: scan(std::integral_constant<int32_t, 2>{}); break;
+    case 3: scan(std::integral_constant<int32_t, 3>{}); break;
+    case 4: scan(std::integral_constant<int32_t, 4>{}); break;
+    case 5: scan(std::integral_constant<int32_t, 5>{}); break;
+    case 6: scan(std::integral_constant<int32_t, 6>{}); break;
+    default: wider(); break;
+    }
+}
+
 template <typename T, PoolMode kMode>
 __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)), kMode) * 32, 1)
     roiSlicesKernel(RoiGeometry g, SlicePlan plan, T const* __restrict__ features,
@@ -946,13 +990,14 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
     constexpr bool kBinMajor = sliceBinMajor(static_cast<int32_t>(sizeof(T)), kMode);
     extern __shared__ __align__(16) unsigned char smem[];
 
-    int64_t const b = blockIdx.z;
-    int64_t const c0 = static_cast<int64_t>(blockIdx.y) * kSliceChannels;
-    int32_t const validChannels = static_cast<int32_t>(g.c - c0 < kSliceChannels ? g.c - c0 : kSliceChannels);
-    int64_t const kBegin = g.k * blockIdx.x / plan.groups;
-    int64_t const kEnd = g.k * (blockIdx.x + 1) / plan.groups;
-    int32_t const lane = static_cast<int32_t>(threadIdx.x) % 32;
-    int32_t const warp = static_cast<int32_t>(threadIdx.x) / 32;
+    SliceCta const cta = sliceCta<kSliceChannels>(g, plan.groups);
+    int64_t const b = cta.b;
+    int64_t const c0 = cta.c0;
+    int32_t const validChannels = cta.validChannels;
+    int64_t const kBegin = cta.kBegin;
+    int64_t const kEnd = cta.kEnd;
+    int32_t const lane = cta.lane;
+    int32_t const warp = cta.warp;
     int32_t const width = static_cast<int32_t>(g.w); // H * W < 2^24 (planSlices)
 
     // Shared memory: [slice][direct tasks][derived tasks][copy table][next-roi counter, 16 bytes]
@@ -1197,15 +1242,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                 }
             }
         };
-        switch (widest)
-        {
-        case 1: scan(std::integral_constant<int32_t, 1>{}); break;
-        case 2: scan(std::integral_constant<int32_t, 2>{}); break;
-        case 3: scan(std::integral_constant<int32_t, 3>{}); break;
-        case 4: scan(std::integral_constant<int32_t, 4>{}); break;
-        case 5: scan(std::integral_constant<int32_t, 5>{}); break;
-        case 6: scan(std::integral_constant<int32_t, 6>{}); break;
-        default:
+        scanByWidth(widest, scan, [&] {
             for (int32_t i = 0; i < fh; ++i) // wider windows: the tasks, one per lane quad and column bin
             {
                 if (owner)
@@ -1213,7 +1250,7 @@ __global__ void __launch_bounds__(sliceMaxWarps(static_cast<int32_t>(sizeof(T)),
                     runMapTask(tasks[i * fw + j]);
                 }
             }
-        }
+        });
     };
 
     // A task of a later phase (max): the max of its source bins' staged results, which are raw maxima because the
