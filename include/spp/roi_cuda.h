@@ -27,6 +27,7 @@ enum class RoiAlgo : int32_t
     kROWS = 5,     //!< Max only: kSLICES's staging and workspace, with each roi's finest level scanned row bin by
                    //!< row bin and the levels that nest in it derived in registers (docs/roi.md). Every level at
                    //!< most 8 columns, sum(Lh + Lw) <= 32, and where levels nest, one finest level of <= 8 rows.
+                   //!< New: not yet run on a GPU, so kAUTO never picks it (docs/roi.md).
 };
 
 struct RoiLaunchOptions
