@@ -257,9 +257,9 @@ TEST(RoiKernels, RowsKernelScope)
     }
 }
 
-// The slices and rows kernels derive a max level from the finest one only where the windows nest exactly. With levels {1, 7}
-// and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi) while
-// the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
+// The slices and rows kernels derive a max level from the finest one only where the windows nest exactly. With levels
+// {1, 7} and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi)
+// while the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
 // (row 57 holds the largest values, so taking it would show). Rois of other heights nest and are derived.
 TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
 {

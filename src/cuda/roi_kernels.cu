@@ -742,8 +742,8 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
 }
 
 template <typename T, typename R>
-cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, Plan const& plan, PoolMode mode, void const* features, void const* rois,
-    void* output, void* workspace, cudaStream_t stream)
+cudaError_t launchMode(RoiGeometry const& g, Kernel kernel, Plan const& plan, PoolMode mode, void const* features,
+    void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
     return mode == PoolMode::kMAX
         ? launch<T, R, PoolMode::kMAX>(g, kernel, plan, features, rois, output, workspace, stream)
