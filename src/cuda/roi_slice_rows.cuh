@@ -198,9 +198,6 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
     extern __shared__ __align__(16) unsigned char smem[];
 
     SliceCta const cta = sliceCta<kSliceChannels>(g, plan.groups);
-    int64_t const b = cta.b;
-    int64_t const c0 = cta.c0;
-    int32_t const validChannels = cta.validChannels;
     int32_t const lane = cta.lane;
     int32_t const warp = cta.warp;
     int32_t const j = lane / 4; // the lane quad: a column bin
@@ -215,7 +212,7 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
     {
         *roiCounter = static_cast<unsigned long long>(cta.kBegin + plan.warps); // each warp starts at kBegin + warp
     }
-    stageSlice(g, features, b, c0, reinterpret_cast<uint32_t*>(smem));
+    stageSlice(g, features, cta.b, cta.c0, reinterpret_cast<uint32_t*>(smem));
     __syncthreads();
     // SPP_ROI_ROWS_BULK: every level's run of this slice 16-byte aligned, a multiple of 16 bytes
     bool bulk = kROWS_BULK && (reinterpret_cast<uintptr_t>(output) & 15) == 0
@@ -224,7 +221,7 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
     {
         int64_t const bins = plan.level[l].lh * plan.level[l].lw;
         bulk = bulk && plan.level[l].outOffset * static_cast<int64_t>(sizeof(T)) % 16 == 0
-            && validChannels * bins * static_cast<int64_t>(sizeof(T)) % 16 == 0;
+            && cta.validChannels * bins * static_cast<int64_t>(sizeof(T)) % 16 == 0;
     }
 
     // This lane's 4 words of bin `bin` of `level`, into the staging buffer in output order.
@@ -322,7 +319,8 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
             scanByWidth(widest, scan, [&] { scan(std::integral_constant<int32_t, 0>{}); });
         };
 
-        bool const mineToPool = header.x == b || (header.x < 0 && b == 0); // invalid rois: image 0's CTAs, zeros
+        // invalid rois: image 0's CTAs write the zeros
+        bool const mineToPool = header.x == cta.b || (header.x < 0 && cta.b == 0);
         if (mineToPool)
         {
             uint4 acc[kROWS_MAX_ROWS];
@@ -405,9 +403,9 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
                         SliceRowsLevel const& level = plan.level[l];
                         int32_t const bins = level.lh * level.lw;
                         asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
-                                         outRow + level.outOffset + c0 * bins),
+                                         outRow + level.outOffset + cta.c0 * bins),
                             "r"(static_cast<uint32_t>(__cvta_generic_to_shared(stage + level.stageOffset))),
-                            "r"(static_cast<uint32_t>(validChannels * bins * static_cast<int32_t>(sizeof(T))))
+                            "r"(static_cast<uint32_t>(cta.validChannels * bins * static_cast<int32_t>(sizeof(T))))
                             : "memory");
                     }
                     asm volatile("cp.async.bulk.commit_group;" ::: "memory");
@@ -421,8 +419,8 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
                 {
                     SliceRowsLevel const& level = plan.level[l];
                     int32_t const bins = level.lh * level.lw;
-                    copyOut(outRow + level.outOffset + c0 * bins, stage + level.stageOffset, validChannels * bins,
-                        lane);
+                    copyOut(outRow + level.outOffset + cta.c0 * bins, stage + level.stageOffset,
+                        cta.validChannels * bins, lane);
                 }
                 __syncwarp(); // the next roi rewrites the staging buffer
             }
