@@ -658,6 +658,8 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
         {
             if (kernel == Kernel::kROWS)
             {
+                static_assert(sizeof(RoiGeometry) + sizeof(roi::SliceRowsPlan) + 3 * sizeof(void*) <= 4096,
+                    "the rows kernel's parameters must stay within the classic 4 KiB limit");
                 roi::SliceRowsPlan const& rows = plan.rows;
                 auto const rowsFunction = roi::roiSliceRowsKernel<T>;
                 if (rows.smemBytes > 48 * 1024)
