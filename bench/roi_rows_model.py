@@ -149,7 +149,7 @@ def warp(plan, windows, derive, pixel):
                         for d in range(1, level["col_group"]):
                             other = run[lane + 4 * d] if lane + 4 * d < 32 else run[lane]  # shfl_down
                             v = [max(v[e], other[e]) for e in range(4)]
-                        if (level["owners"] >> j) & 1 and j < fine["lw"]:
+                        if (level["owners"] >> j) & 1:
                             column = (level["owners"] >> (8 + 3 * j)) & 7
                             stage_bin(level, bin_row * level["lw"] + column, lane, v)
                     run = [[LOWEST] * 4 for _ in range(32)]

@@ -67,7 +67,6 @@ struct SliceRowsPlan
     int32_t slices;
     int32_t levels;
     int32_t finest;  //!< F, the level the others derive from; -1: the plan derives nothing
-    int32_t windows; //!< sumLh + sumLw
     int64_t sliceBytes;  //!< H * W * 64
     int64_t stageBytes;  //!< per warp: 64 * totalBins
     int64_t roiRowBytes; //!< one roi's row of the roi table
@@ -108,7 +107,6 @@ inline bool planSliceRows(RoiGeometry const& g, DataType dtype, PoolMode mode, d
     int32_t const sliceChannels = kSLICE_WORDS * 4 / elementBytes;
     rows.levels = g.numLevels;
     rows.finest = setup.plan.phases > 0 ? finest : -1;
-    rows.windows = g.sumLh + g.sumLw;
     for (int32_t l = 0, r = 0, c = 0, bins = 0; l < g.numLevels; ++l)
     {
         SliceRowsLevel& level = rows.level[l];
@@ -244,8 +242,8 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
     {
         unsigned char const* const row = roiTable + k * plan.roiRowBytes;
         int2 const header = *reinterpret_cast<int2 const*>(row); // batch (-1: invalid), derive
-        int2 const mine = lane < plan.windows ? reinterpret_cast<int2 const*>(row + sizeof(SliceRoiHeader))[lane]
-                                              : make_int2(0, 0);
+        int2 const* const windows = reinterpret_cast<int2 const*>(row + sizeof(SliceRoiHeader));
+        int2 const mine = lane < g.sumLh + g.sumLw ? windows[lane] : make_int2(0, 0); // <= 32 windows (planSliceRows)
         auto const window = [&](int32_t i) {
             return make_int2(__shfl_sync(kFULL, mine.x, i), __shfl_sync(kFULL, mine.y, i));
         };
@@ -352,7 +350,7 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
                     {
                         continue; // F
                     }
-                    bool const columnOwner = ((level.owners >> j) & 1U) != 0 && j < fine.lw;
+                    bool const columnOwner = ((level.owners >> j) & 1U) != 0; // only quads j < Fw
                     int32_t const column = static_cast<int32_t>((level.owners >> (8 + 3 * j)) & 7U);
                     uint4 run = lowest;
                     int32_t left = level.rowGroup;
