@@ -2,10 +2,11 @@
 """Lane-level CPU model of the rows ROI kernel (src/cuda/roi_slice_rows.cuh), for its index arithmetic.
 
 No GPU needed. It mirrors planSliceRows (which levels are derived from the finest one F, their row and column groups,
-the `owners` encoding, staging and output offsets) and one warp's work per (roi, 16-channel slice): lane quad j scans
-column bin j of F (lane t of the quad: channels 4t .. 4t + 3), the derived levels fold F's row results in-lane and
-their column groups with shfl_down semantics (a lane past 31 reads its own value), results are staged in output
-order and copied out per level. Rois whose windows do not nest scan every level. Each output is compared with a
+the `owners` encoding, staging and output offsets) and one warp's work per (roi, channel slice): lane quad j scans
+column bin j of F (lane t of the quad: 16 bytes of each pixel, channels 4kt .. 4kt + 4k - 1 with k channels per
+32-bit word: 1 for fp32, 2 for fp16/bf16, whose slices hold 32 channels), the derived levels fold F's row results
+in-lane and their column groups with shfl_down semantics (a lane past 31 reads its own value), results are staged in
+output order and copied out per level. Rois whose windows do not nest scan every level. Each output is compared with a
 plain max over the roi's windows (the RoIPool rule in fp32, empty window -> 0), for several pyramids, map sizes and
 random rois, roi-bench's proposals among them. It checks the model of the indexing, not the CUDA code: only a GPU
 run of the tests does that (tests/test_roi_cuda.cpp).
@@ -35,8 +36,9 @@ def bin_window(start, extent, i, bins, size):
     return min(max(s, 0), size), min(max(e, 0), size)
 
 
-def plan_rows(levels):
-    """planSliceRows for square or rectangular `levels` [(lh, lw)], max mode; None when not eligible."""
+def plan_rows(levels, per_word=1):
+    """planSliceRows for square or rectangular `levels` [(lh, lw)], max mode; None when not eligible. per_word: channels
+    in a 32-bit word (1: fp32, 2: fp16/bf16), so a slice holds 16 * per_word channels."""
     n = len(levels)
     sum_lh = sum(lh for lh, _ in levels)
     if sum_lh + sum(lw for _, lw in levels) > 32 or any(lw > 8 for _, lw in levels):
@@ -56,8 +58,8 @@ def plan_rows(levels):
     finest = phase0[0] if derives else -1
     plan, r, c, bins = [], 0, 0, 0
     for l, (lh, lw) in enumerate(levels):
-        level = dict(lh=lh, lw=lw, row_window=r, col_window=sum_lh + c, stage_offset=16 * bins, bins_before=bins,
-                     row_group=0, col_group=0, owners=0, source=source[l])
+        level = dict(lh=lh, lw=lw, row_window=r, col_window=sum_lh + c, stage_offset=16 * per_word * bins,
+                     bins_before=bins, row_group=0, col_group=0, owners=0, source=source[l])
         if finest >= 0 and l != finest:
             fh, fw = levels[finest]
             level["row_group"], level["col_group"] = fh // lh, fw // lw
@@ -65,7 +67,7 @@ def plan_rows(levels):
                 level["owners"] |= (1 << j) | (j // level["col_group"]) << (8 + 3 * j)
         plan.append(level)
         r, c, bins = r + lh, c + lw, bins + lh * lw
-    return dict(levels=plan, finest=finest, total_bins=bins)
+    return dict(levels=plan, finest=finest, total_bins=bins, per_word=per_word)
 
 
 def table_row(plan, levels, box, h, w):
@@ -100,13 +102,14 @@ def table_row(plan, levels, box, h, w):
 
 def warp(plan, windows, derive, pixel):
     """One warp's staging buffer for one (roi, slice); pixel(y, x, c) is channel c of the staged map."""
-    stage = [None] * (16 * plan["total_bins"])
+    kc = plan["per_word"]
+    stage = [None] * (16 * kc * plan["total_bins"])
 
     def stage_bin(level, b, lane, values):
         bins = level["lh"] * level["lw"]
-        t = lane % 4
-        for e in range(4):
-            stage[level["stage_offset"] + (4 * t + e) * bins + b] = values[e]
+        t = lane % 4  # word e of the lane's 16 bytes, its channel h: channel 4 * kc * t + kc * e + h
+        for i in range(4 * kc):
+            stage[level["stage_offset"] + (4 * kc * t + i) * bins + b] = values[i]
 
     def scan(level, keep):
         acc = [[None] * 32 for _ in range(level["lh"])]
@@ -117,14 +120,14 @@ def warp(plan, windows, derive, pixel):
             cols = cw[1] - cw[0] if owner and cw[1] > cw[0] else 0
             for i in range(level["lh"]):
                 rw = windows[level["row_window"] + i]
-                a = [LOWEST] * 4
+                a = [LOWEST] * (4 * kc)
                 for y in range(rw[0], rw[1]):
                     for x in range(cw[0], cw[0] + cols):
-                        a = [max(a[e], pixel(y, x, 4 * t + e)) for e in range(4)]
+                        a = [max(a[i], pixel(y, x, 4 * kc * t + i)) for i in range(4 * kc)]
                 if keep:
                     acc[i][lane] = a
                 elif owner:
-                    stage_bin(level, i * level["lw"] + j, lane, a if rw[1] > rw[0] and cols > 0 else [0.0] * 4)
+                    stage_bin(level, i * level["lw"] + j, lane, a if rw[1] > rw[0] and cols > 0 else [0.0] * (4 * kc))
         return acc
 
     if derive:
@@ -137,10 +140,10 @@ def warp(plan, windows, derive, pixel):
         for level in plan["levels"]:
             if level["row_group"] == 0:
                 continue
-            run = [[LOWEST] * 4 for _ in range(32)]
+            run = [[LOWEST] * (4 * kc) for _ in range(32)]
             left, bin_row = level["row_group"], 0
             for m in range(fine["lh"]):
-                run = [[max(run[lane][e], acc[m][lane][e]) for e in range(4)] for lane in range(32)]
+                run = [[max(run[lane][i], acc[m][lane][i]) for i in range(4 * kc)] for lane in range(32)]
                 left -= 1
                 if left == 0:
                     for lane in range(32):
@@ -148,11 +151,11 @@ def warp(plan, windows, derive, pixel):
                         v = run[lane]
                         for d in range(1, level["col_group"]):
                             other = run[lane + 4 * d] if lane + 4 * d < 32 else run[lane]  # shfl_down
-                            v = [max(v[e], other[e]) for e in range(4)]
+                            v = [max(v[i], other[i]) for i in range(4 * kc)]
                         if (level["owners"] >> j) & 1:
                             column = (level["owners"] >> (8 + 3 * j)) & 7
                             stage_bin(level, bin_row * level["lw"] + column, lane, v)
-                    run = [[LOWEST] * 4 for _ in range(32)]
+                    run = [[LOWEST] * (4 * kc) for _ in range(32)]
                     left, bin_row = level["row_group"], bin_row + 1
     else:
         for level in plan["levels"]:
@@ -160,8 +163,8 @@ def warp(plan, windows, derive, pixel):
     return stage
 
 
-def check(levels, h, w, c, rois, rng, scale):
-    plan = plan_rows(levels)
+def check(levels, h, w, c, rois, rng, scale, per_word=1):
+    plan = plan_rows(levels, per_word)
     if plan is None:
         return 0, 0, 0
     features = [[[rng.gauss(0.0, 2.0) for _ in range(w)] for _ in range(h)] for _ in range(c)]
@@ -173,8 +176,9 @@ def check(levels, h, w, c, rois, rng, scale):
         windows, derive = table_row(plan, levels, box, h, w)
         derived += derive
         out = [None] * (c * total)
-        for c0 in range(0, c, 16):
-            valid = min(16, c - c0)
+        slice_channels = 16 * per_word
+        for c0 in range(0, c, slice_channels):
+            valid = min(slice_channels, c - c0)
             stage = warp(plan, windows, derive,
                          lambda y, x, ch: features[c0 + ch][y][x] if c0 + ch < c else 0.0)
             for level in plan["levels"]:
@@ -204,10 +208,15 @@ def main():
         ("{1,7} (57-row rois do not nest)", [(1, 1), (7, 7)], 60, 20, 16, "tall"),
         ("{1x1, 2x3, 4x6}", [(1, 1), (2, 3), (4, 6)], 11, 19, 16, "random"),
         ("MaxRoiPool 7x7 (nothing derived)", [(7, 7)], 38, 63, 16, "bench"),
+        ("{1,2,3,6}, fp16/bf16 packing, C = 37 (32 + 5)", [(1, 1), (2, 2), (3, 3), (6, 6)], 38, 63, 37, "bench2"),
+        ("{1x1, 2x3, 4x6}, fp16/bf16 packing, C = 64", [(1, 1), (2, 3), (4, 6)], 11, 19, 64, "random2"),
+        ("{1,7}, fp16/bf16 packing", [(1, 1), (7, 7)], 60, 20, 32, "tall2"),
         ("{5,4,3,2} (not eligible)", [(5, 5), (4, 4), (3, 3), (2, 2)], 13, 17, 16, "random"),
     ]
     failed = False
     for name, levels, h, w, c, kind in cases:
+        per_word = 2 if kind.endswith("2") else 1  # channels per 32-bit word: 2 for fp16/bf16
+        kind = kind.rstrip("2")
         rois = []
         for _ in range(60):
             if kind == "bench":  # roi-bench's generator: a 600 x 1008 image at stride 16
@@ -218,7 +227,7 @@ def main():
             else:  # partly outside the map too: clipped and empty windows, the direct schedule
                 x1, y1 = rng.uniform(-4, w + 2), rng.uniform(-4, h + 2)
                 rois.append((x1, y1, x1 + rng.uniform(0, w), y1 + rng.uniform(0, h)))
-        count, derived, bad = check(levels, h, w, c, rois, rng, 1.0 / 16.0 if kind == "bench" else 1.0)
+        count, derived, bad = check(levels, h, w, c, rois, rng, 1.0 / 16.0 if kind == "bench" else 1.0, per_word)
         if count == 0:
             print(f"{name}: not planned for the rows kernel")
             continue
