@@ -615,6 +615,26 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     return true;
 }
 
+//! Launches a kernel of the slices grid (roi groups x slices x images, `warps` warps a CTA), first raising its dynamic
+//! shared-memory limit where it needs more than the default 48 KiB (the slices and rows kernels).
+template <typename... Params, typename... Args>
+cudaError_t launchSliceGrid(void (*function)(Params...), int32_t groups, int32_t slices, int64_t images, int32_t warps,
+    int64_t smemBytes, cudaStream_t stream, Args const&... args)
+{
+    if (smemBytes > 48 * 1024)
+    {
+        cudaError_t const status = cudaFuncSetAttribute(
+            function, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(smemBytes));
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+    }
+    dim3 const grid(static_cast<uint32_t>(groups), static_cast<uint32_t>(slices), static_cast<uint32_t>(images));
+    function<<<grid, warps * 32, static_cast<size_t>(smemBytes), stream>>>(args...);
+    return cudaGetLastError();
+}
+
 template <typename T, typename R, PoolMode kMode>
 cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void const* features,
     void const* rois, void* output, void* workspace, cudaStream_t stream)
@@ -661,38 +681,12 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
                 static_assert(sizeof(RoiGeometry) + sizeof(roi::SliceRowsPlan) + 3 * sizeof(void*) <= 4096,
                     "the rows kernel's parameters must stay within the classic 4 KiB limit");
                 roi::SliceRowsPlan const& rows = plan.rows;
-                auto const rowsFunction = roi::roiSliceRowsKernel<T>;
-                if (rows.smemBytes > 48 * 1024)
-                {
-                    cudaError_t const status = cudaFuncSetAttribute(rowsFunction,
-                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(rows.smemBytes));
-                    if (status != cudaSuccess)
-                    {
-                        return status;
-                    }
-                }
-                dim3 const grid(
-                    static_cast<uint32_t>(rows.groups), static_cast<uint32_t>(rows.slices), static_cast<uint32_t>(g.n));
-                rowsFunction<<<grid, rows.warps * 32, static_cast<size_t>(rows.smemBytes), stream>>>(
-                    pooled, rows, source, table, static_cast<T*>(output));
-                return cudaGetLastError();
+                return launchSliceGrid(roi::roiSliceRowsKernel<T>, rows.groups, rows.slices, g.n, rows.warps,
+                    rows.smemBytes, stream, pooled, rows, source, table, static_cast<T*>(output));
             }
         }
-        auto const function = roi::roiSlicesKernel<T, kMode>;
-        if (slicePlan.smemBytes > 48 * 1024)
-        {
-            cudaError_t const status = cudaFuncSetAttribute(
-                function, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int32_t>(slicePlan.smemBytes));
-            if (status != cudaSuccess)
-            {
-                return status;
-            }
-        }
-        dim3 const grid(static_cast<uint32_t>(slicePlan.groups), static_cast<uint32_t>(slicePlan.slices),
-            static_cast<uint32_t>(g.n));
-        function<<<grid, slicePlan.warps * 32, static_cast<size_t>(slicePlan.smemBytes), stream>>>(
-            pooled, slicePlan, source, table, static_cast<T*>(output));
-        return cudaGetLastError();
+        return launchSliceGrid(roi::roiSlicesKernel<T, kMode>, slicePlan.groups, slicePlan.slices, g.n,
+            slicePlan.warps, slicePlan.smemBytes, stream, pooled, slicePlan, source, table, static_cast<T*>(output));
     }
     if (kernel == Kernel::kPLANES)
     {

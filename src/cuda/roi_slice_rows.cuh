@@ -144,12 +144,7 @@ inline bool planSliceRows(RoiGeometry const& g, DataType dtype, PoolMode mode, d
     rows.warps = static_cast<int32_t>(fit < SPP_ROI_ROWS_WARPS ? fit : SPP_ROI_ROWS_WARPS);
     rows.smemBytes = rows.sliceBytes + 16 + rows.warps * rows.stageBytes;
     rows.slices = setup.plan.slices;
-    // One wave, as planSlices: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
-    int64_t const perImage = g.n * rows.slices;
-    int64_t groups = device.sms / perImage;
-    int64_t const byRois = (g.k + rows.warps - 1) / rows.warps;
-    groups = groups < byRois ? groups : byRois;
-    rows.groups = static_cast<int32_t>(groups < 1 ? 1 : groups);
+    rows.groups = sliceGroups(g, rows.slices, rows.warps, device.sms);
     return true;
 }
 

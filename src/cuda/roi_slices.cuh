@@ -448,6 +448,16 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
     }
 }
 
+//! Roi groups (CTAs per image and slice) of the slices grid, for one wave: enough to give every SM a CTA, but no group
+//! with fewer rois than warps (the slices and rows kernels).
+inline int32_t sliceGroups(RoiGeometry const& g, int64_t slices, int32_t warps, int32_t sms)
+{
+    int64_t groups = sms / (g.n * slices);
+    int64_t const byRois = (g.k + warps - 1) / warps;
+    groups = groups < byRois ? groups : byRois;
+    return static_cast<int32_t>(groups < 1 ? 1 : groups);
+}
+
 //! Whether the slices kernel can run this geometry on this device with `workspaceBytes` of workspace (the roi table
 //! needs K * sliceRoiRowBytes), and how.
 inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, device::DeviceLimits const& device,
@@ -500,12 +510,7 @@ inline bool planSlices(RoiGeometry const& g, DataType dtype, PoolMode mode, devi
     plan.warps = static_cast<int32_t>(fit < maxWarps ? fit : maxWarps);
     plan.smemBytes = plan.sliceBytes + plan.tableBytes + plan.warps * perWarp;
     plan.slices = static_cast<int32_t>(slices);
-    // One wave: enough roi groups to give every SM a CTA, but no group with fewer rois than warps.
-    int64_t const perImage = g.n * slices;
-    int64_t groups = device.sms / perImage;
-    int64_t const byRois = (g.k + plan.warps - 1) / plan.warps;
-    groups = groups < byRois ? groups : byRois;
-    plan.groups = static_cast<int32_t>(groups < 1 ? 1 : groups);
+    plan.groups = sliceGroups(g, slices, plan.warps, device.sms);
     return true;
 }
 
