@@ -2,14 +2,16 @@
 """Lane-level CPU model of the rows ROI kernel (src/cuda/roi_slice_rows.cuh), for its index arithmetic.
 
 No GPU needed. It mirrors planSliceRows (which levels are derived from the finest one F, their row and column groups,
-the `owners` encoding, staging and output offsets) and one warp's work per (roi, channel slice): lane quad j scans
-column bin j of F (lane t of the quad: 16 bytes of each pixel, channels 4kt .. 4kt + 4k - 1 with k channels per
-32-bit word: 1 for fp32, 2 for fp16/bf16, whose slices hold 32 channels), the derived levels fold F's row results
-in-lane and their column groups with shfl_down semantics (a lane past 31 reads its own value), results are staged in
-output order and copied out per level. Rois whose windows do not nest scan every level. Each output is compared with a
-plain max over the roi's windows (the RoIPool rule in fp32, empty window -> 0), for several pyramids, map sizes and
-random rois, roi-bench's proposals among them. It checks the model of the indexing, not the CUDA code: only a GPU
-run of the tests does that (tests/test_roi_cuda.cpp).
+staging and output offets), sliceRowsTile (K) and one warp's work per (roi, channel slice): lane = (word w, half),
+w = lane % 16 a 32-bit word of every pixel (k channels: 1 for fp32, 2 for fp16/bf16, whose slices hold 32 channels),
+half = lane // 16 reads cells first + half + 2m of each column window, clamped to the window's last cell, for m below
+the widest window's pairs (at least one read); the halves are joined by xor-16 shuffle semantics; derived levels are
+maxima over groups of F's K x K register tile (2x2, 3x3 where 3 | K, 4x4 where 4 | K, the 1x1 level over the whole
+tile, anything else row by row); results are staged in output order, two bins per store (half 0 the first, half 1
+the second) and copied out per level. Rois whose windows do not nest scan every level a row bin at a time. Each output
+is compared with a plain max over the roi's windows (the RoIPool rule in fp32, empty window -> 0), for several
+pyramids, map sizes and random rois, roi-bench's proposals among them. It checks the model of the indexing, not the
+CUDA code: only a GPU run of the tests does that (tests/test_roi_cuda.cpp).
 
     python3 bench/roi_rows_model.py
 """
@@ -59,15 +61,14 @@ def plan_rows(levels, per_word=1):
     plan, r, c, bins = [], 0, 0, 0
     for l, (lh, lw) in enumerate(levels):
         level = dict(lh=lh, lw=lw, row_window=r, col_window=sum_lh + c, stage_offset=16 * per_word * bins,
-                     bins_before=bins, row_group=0, col_group=0, owners=0, source=source[l])
+                     bins_before=bins, row_group=0, col_group=0, source=source[l])
         if finest >= 0 and l != finest:
             fh, fw = levels[finest]
             level["row_group"], level["col_group"] = fh // lh, fw // lw
-            for j in range(0, fw, level["col_group"]):
-                level["owners"] |= (1 << j) | (j // level["col_group"]) << (8 + 3 * j)
         plan.append(level)
         r, c, bins = r + lh, c + lw, bins + lh * lw
-    return dict(levels=plan, finest=finest, total_bins=bins, per_word=per_word)
+    tile = 8 if any(lw > 6 or (l == finest and lh > 6) for l, (lh, lw) in enumerate(levels)) else 6  # sliceRowsTile
+    return dict(levels=plan, finest=finest, total_bins=bins, per_word=per_word, tile=tile)
 
 
 def table_row(plan, levels, box, h, w):
@@ -102,64 +103,108 @@ def table_row(plan, levels, box, h, w):
 
 def warp(plan, windows, derive, pixel):
     """One warp's staging buffer for one (roi, slice); pixel(y, x, c) is channel c of the staged map."""
-    kc = plan["per_word"]
+    kc, k = plan["per_word"], plan["tile"]
     stage = [None] * (16 * kc * plan["total_bins"])
+    low = (LOWEST,) * kc
 
-    def stage_bin(level, b, lane, values):
+    def wmax(a, b):
+        return tuple(max(u, v) for u, v in zip(a, b))
+
+    def stage_pair(level, b, v0, v1, both):  # v0, v1: the 32 lanes' words of bins b and b + 1
         bins = level["lh"] * level["lw"]
-        t = lane % 4  # word e of the lane's 16 bytes, its channel h: channel 4 * kc * t + kc * e + h
-        for i in range(4 * kc):
-            stage[level["stage_offset"] + (4 * kc * t + i) * bins + b] = values[i]
-
-    def scan(level, keep):
-        acc = [[None] * 32 for _ in range(level["lh"])]
         for lane in range(32):
-            j, t = lane // 4, lane % 4
-            owner = j < level["lw"]
-            cw = windows[level["col_window"] + (j if owner else 0)]
-            cols = cw[1] - cw[0] if owner and cw[1] > cw[0] else 0
-            for i in range(level["lh"]):
-                rw = windows[level["row_window"] + i]
-                a = [LOWEST] * (4 * kc)
-                for y in range(rw[0], rw[1]):
-                    for x in range(cw[0], cw[0] + cols):
-                        a = [max(a[i], pixel(y, x, 4 * kc * t + i)) for i in range(4 * kc)]
-                if keep:
-                    acc[i][lane] = a
-                elif owner:
-                    stage_bin(level, i * level["lw"] + j, lane, a if rw[1] > rw[0] and cols > 0 else [0.0] * (4 * kc))
-        return acc
+            word, half = lane % 16, lane // 16
+            if half == 0 or both:
+                value = v0[lane] if half == 0 else v1[lane]
+                for h in range(kc):
+                    stage[level["stage_offset"] + kc * word * bins + h * bins + b + half] = value[h]
+
+    def columns(level):
+        first, last, empty, pairs = [0] * k, [0] * k, [False] * k, 0
+        for j in range(k):
+            cw = windows[level["col_window"] + (j if j < level["lw"] else 0)]
+            some = j < level["lw"] and cw[1] > cw[0]
+            first[j], last[j] = (cw[0], cw[1] - 1) if some else (0, 0)
+            empty[j] = not some
+            pairs = max(pairs, (cw[1] - cw[0] + 1) // 2 if some else 0)
+        return first, last, empty, pairs
+
+    def scan_rows(cols, lw, rw, a):  # a[lane][j]
+        first, last, _, pairs = cols
+        for lane in range(32):
+            word, half = lane % 16, lane // 16
+            for y in range(rw[0], rw[1]):
+                for j in range(min(lw, k)):
+                    for m in range(max(pairs, 1)):
+                        x = min(first[j] + half + 2 * m, last[j])
+                        a[lane][j] = wmax(a[lane][j], tuple(pixel(y, x, kc * word + h) for h in range(kc)))
+
+    def halves(a):
+        return [[wmax(a[lane][j], a[lane ^ 16][j]) for j in range(k)] for lane in range(32)]
 
     if derive:
         fine = plan["levels"][plan["finest"]]
-        acc = scan(fine, True)
-        for i in range(fine["lh"]):
-            for lane in range(32):
-                if lane // 4 < fine["lw"]:
-                    stage_bin(fine, i * fine["lw"] + lane // 4, lane, acc[i][lane])
+        cols = columns(fine)
+        acc = [[[low] * k for _ in range(32)] for _ in range(k)]  # acc[i][lane][j]
+        for i in range(min(fine["lh"], k)):
+            scan_rows(cols, fine["lw"], windows[fine["row_window"] + i], acc[i])
+        acc = [halves(acc[i]) for i in range(k)]
+        at = lambda i, j: [acc[i][lane][j] for lane in range(32)]
+        for i in range(k):
+            for j in range(0, k, 2):
+                if i < fine["lh"] and j < fine["lw"]:
+                    stage_pair(fine, i * fine["lw"] + j, at(i, j), at(i, min(j + 1, k - 1)), j + 1 < fine["lw"])
         for level in plan["levels"]:
-            if level["row_group"] == 0:
+            rg, cg = level["row_group"], level["col_group"]
+            if rg == 0:
                 continue
-            run = [[LOWEST] * (4 * kc) for _ in range(32)]
-            left, bin_row = level["row_group"], 0
-            for m in range(fine["lh"]):
-                run = [[max(run[lane][i], acc[m][lane][i]) for i in range(4 * kc)] for lane in range(32)]
-                left -= 1
-                if left == 0:
-                    for lane in range(32):
-                        j = lane // 4
-                        v = run[lane]
-                        for d in range(1, level["col_group"]):
-                            other = run[lane + 4 * d] if lane + 4 * d < 32 else run[lane]  # shfl_down
-                            v = [max(v[i], other[i]) for i in range(4 * kc)]
-                        if (level["owners"] >> j) & 1:
-                            column = (level["owners"] >> (8 + 3 * j)) & 7
-                            stage_bin(level, bin_row * level["lw"] + column, lane, v)
-                    run = [[LOWEST] * (4 * kc) for _ in range(32)]
-                    left, bin_row = level["row_group"], bin_row + 1
+            if (rg, cg) == (2, 2) or ((rg, cg) == (3, 3) and k % 3 == 0) or ((rg, cg) == (4, 4) and k % 4 == 0) or (
+                    rg == fine["lh"] and cg == fine["lw"] and level["lh"] == 1 and level["lw"] == 1):
+                if level["lh"] == 1 and level["lw"] == 1 and (rg, cg) not in ((2, 2), (3, 3), (4, 4)):
+                    rg = cg = k
+                for p in range(k // rg):
+                    v = []
+                    for q in range(k // cg):
+                        cell = [low] * 32
+                        for a in range(rg):
+                            for c in range(cg):
+                                cell = [wmax(cell[lane], acc[p * rg + a][lane][q * cg + c]) for lane in range(32)]
+                        v.append(cell)
+                    v.append(v[0])
+                    for q in range(0, k // cg, 2):
+                        if p < level["lh"] and q < level["lw"]:
+                            stage_pair(level, p * level["lw"] + q, v[q], v[q + 1], q + 1 < level["lw"])
+            else:  # row by row: a row bin closes every rg rows of F, a column bin every cg columns
+                run = [[low] * k for _ in range(32)]
+                left, bin_row = rg, 0
+                for i in range(min(fine["lh"], k)):
+                    run = [[wmax(run[lane][j], acc[i][lane][j]) for j in range(k)] for lane in range(32)]
+                    left -= 1
+                    if left == 0:
+                        v, cols_left, bin_col = [low] * 32, cg, 0
+                        for j in range(k):
+                            if j < fine["lw"]:
+                                v = [wmax(v[lane], run[lane][j]) for lane in range(32)]
+                                cols_left -= 1
+                                if cols_left == 0:
+                                    stage_pair(level, bin_row * level["lw"] + bin_col, v, v, False)
+                                    v, cols_left, bin_col = [low] * 32, cg, bin_col + 1
+                        run = [[low] * k for _ in range(32)]
+                        left, bin_row = rg, bin_row + 1
     else:
         for level in plan["levels"]:
-            scan(level, False)
+            cols = columns(level)
+            for i in range(level["lh"]):
+                rw = windows[level["row_window"] + i]
+                a = [[low] * k for _ in range(32)]
+                scan_rows(cols, level["lw"], rw, a)
+                both = halves(a)
+                a = [[(0.0,) * kc if rw[1] <= rw[0] or cols[2][j] else both[lane][j] for j in range(k)]
+                     for lane in range(32)]
+                for j in range(0, k, 2):
+                    if j < level["lw"]:
+                        stage_pair(level, i * level["lw"] + j, [a[lane][j] for lane in range(32)],
+                                   [a[lane][min(j + 1, k - 1)] for lane in range(32)], j + 1 < level["lw"])
     return stage
 
 

@@ -4,19 +4,21 @@
 //
 // Why: in the slices kernel most of a roi's instructions and shared-memory traffic are not the map reads but the
 // bookkeeping around them: rounds of derived tasks reading the finest level's results back from shared memory, the
-// bin-major staging and the gathering copy that undoes it (docs/roi.md, "What 40 us asks"). Here, per (roi, slice),
-// one warp:
-//  1. scans the finest level F (the derived schedule's one phase-0 level, Fh <= 8, Fw <= 8) row bin by row bin:
-//     lane quad j owns column bin j (lane t of the quad: 16 bytes = words 4t .. 4t + 3 of every pixel), and the warp
-//     walks each row bin's rows together, keeping the Fh results in registers;
+// bin-major staging and the gathering copy that undoes it (docs/roi.md, "What 40 us asks"). Here one warp per
+// (roi, slice), lane = (word w of every pixel: lanes w and w + 16, half = lane / 16):
+//  1. scans the finest level F (the derived schedule's one phase-0 level, Fh, Fw <= 8) row by row: for each row of a
+//     row bin, each lane reads word w of its half's cells of every column window (half 0 the cells 0, 2, 4 ..., half
+//     1 the cells 1, 3, 5 ... of each window, so a warp load covers two neighbouring pixels: 128 bytes, one shared
+//     wavefront) into a K x K tile of registers; one xor-shuffle per bin then joins the halves;
 //  2. derives every other level from those registers when the roi votes that its windows nest (the prep kernel's
-//     vote, exact on the actual windows): a level of Lh x Lw takes Fh / Lh consecutive row results in-lane and
-//     Fw / Lw consecutive column quads by shuffles;
-//  3. stages the results in output order ([channel][bin] per level, one buffer per warp), so the copy to the output
-//     is a plain run of 16-byte streaming stores per level.
-// A roi whose windows do not nest (or a plan that derives nothing) scans every level from the map the same way,
-// staging each row bin as it completes (empty windows give 0). Fits pyramids whose levels have at most 8 columns and
-// at most 32 windows in all (one per lane); planSliceRows says which.
+//     vote, exact on the actual windows): a level of Lh x Lw is a max over groups of Fh / Lh x Fw / Lw registers, at
+//     constant indices (2x2, 3x3, 4x4 groups and the 1x1 level unrolled, other groupings row by row);
+//  3. stages the results in output order ([channel][bin] per level, one buffer per warp; the two halves store two
+//     bins at once), so the copy to the output is a plain run of 16-byte streaming stores per level.
+// A roi whose windows do not nest (or a plan that derives nothing) scans every level from the map the same way, a row
+// bin at a time (empty windows give 0). Fits pyramids whose levels have at most 8 columns and at most 32 windows in
+// all (one per lane); planSliceRows says which. The first version (session 23: lane quads of 16-byte loads, one quad
+// per column bin) was correct but half as fast as the slices kernel (H200, session 25: 156.5 us fp32 max).
 #pragma once
 
 #include "roi_slices.cuh"
@@ -30,14 +32,14 @@ namespace roi
 {
 
 constexpr int32_t kROWS_MAX_ROWS = 8;     //!< Fh: the finest level's row results are registers
-constexpr int32_t kROWS_MAX_COLUMNS = 8;  //!< Lw of every level: one lane quad per column bin
+constexpr int32_t kROWS_MAX_COLUMNS = 8;  //!< Lw of every level: a row of the register tile
 constexpr int32_t kROWS_MAX_WINDOWS = 32; //!< sumLh + sumLw: one window per lane
-#ifndef SPP_ROI_ROWS_BULK
-//! Compile-time knob (scripts/device_tune.sh): 1 = on sm_90+, a warp's staged results leave by the copy engine (one
-//! cp.async.bulk per level, issued by lane 0, waited for only before the next roi's results are staged) instead of the
-//! lanes' 16-byte stores; 0 = the lanes' stores.
-#define SPP_ROI_ROWS_BULK 0
+#ifndef SPP_ROI_ROWS_UNROLL
+//! Compile-time knob (scripts/device_tune.sh): unroll factor of the rows kernel's loop over a row bin's rows (each row
+//! is K x pairs independent loads already).
+#define SPP_ROI_ROWS_UNROLL 1
 #endif
+constexpr int32_t kROWS_UNROLL = SPP_ROI_ROWS_UNROLL;
 #ifndef SPP_ROI_ROWS_WARPS
 //! Compile-time knob (scripts/device_tune.sh): most warps per CTA of the rows kernel (shared memory usually decides:
 //! roi-bench's 38 x 63 map leaves room for 20 with {1,2,3,6}).
@@ -55,8 +57,6 @@ struct SliceRowsLevel
     int32_t outOffset;   //!< element offset of the level in an output row (C * bins of the levels before it)
     int32_t rowGroup;    //!< derived levels: rows of F per row bin (Fh / Lh); 0: read from the map
     int32_t colGroup;    //!< derived levels: columns of F per column bin (Fw / Lw)
-    uint32_t owners;     //!< derived levels: bit j set when lane quad j stages a column bin, namely bits
-                         //!< 8 + 3j .. 10 + 3j
 };
 
 //! How the rows kernel is laid out (host-planned; a kernel parameter).
@@ -118,16 +118,11 @@ inline bool planSliceRows(RoiGeometry const& g, DataType dtype, PoolMode mode, d
         level.outOffset = static_cast<int32_t>(g.c * bins); // C * sum(Lh * Lw) < 2^31 (validate)
         level.rowGroup = 0;
         level.colGroup = 0;
-        level.owners = 0;
         if (rows.finest >= 0 && l != finest)
         {
             // derived (every level but F is, with one phase-0 level), so Lh | Fh and Lw | Fw
             level.rowGroup = g.levelsH[finest] / g.levelsH[l];
             level.colGroup = g.levelsW[finest] / g.levelsW[l];
-            for (int32_t j = 0; j < g.levelsW[finest]; j += level.colGroup)
-            {
-                level.owners |= (1U << j) | static_cast<uint32_t>(j / level.colGroup) << (8 + 3 * j);
-            }
         }
         r += g.levelsH[l];
         c += g.levelsW[l];
@@ -148,40 +143,21 @@ inline bool planSliceRows(RoiGeometry const& g, DataType dtype, PoolMode mode, d
     return true;
 }
 
-__device__ __forceinline__ uint4 shuffleDown(uint4 v, int32_t delta)
+//! The rows kernel's register tile: K x K when every level it scans has at most K columns and, when levels are
+//! derived, the finest has at most K rows (6 for {1,2,3,6}; 8 otherwise).
+inline int32_t sliceRowsTile(RoiGeometry const& g, SliceRowsPlan const& rows)
 {
-    return make_uint4(__shfl_down_sync(0xffffffffU, v.x, delta), __shfl_down_sync(0xffffffffU, v.y, delta),
-        __shfl_down_sync(0xffffffffU, v.z, delta), __shfl_down_sync(0xffffffffU, v.w, delta));
-}
-
-template <typename T>
-__device__ __forceinline__ uint4 maxWords(uint4 a, uint4 b)
-{
-    return make_uint4(maxWord<T>(a.x, b.x), maxWord<T>(a.y, b.y), maxWord<T>(a.z, b.z), maxWord<T>(a.w, b.w));
-}
-
-#if SPP_ROI_ROWS_BULK != 0 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-constexpr bool kROWS_BULK = true;
-#else
-constexpr bool kROWS_BULK = false;
-#endif
-
-//! SPP_ROI_ROWS_BULK: lane 0 waits until the copy engine has read the warp's staging buffer (its last bulk group).
-__device__ __forceinline__ void waitStagingRead(bool bulk, int32_t lane)
-{
-#if SPP_ROI_ROWS_BULK != 0 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (bulk && lane == 0)
+    for (int32_t l = 0; l < g.numLevels; ++l)
     {
-        asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+        if (g.levelsW[l] > 6 || (rows.finest == l && g.levelsH[l] > 6))
+        {
+            return 8;
+        }
     }
-    __syncwarp();
-#else
-    (void) bulk;
-    (void) lane;
-#endif
+    return 6;
 }
 
-template <typename T>
+template <typename T, int32_t K>
 __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel(RoiGeometry g, SliceRowsPlan plan,
     T const* __restrict__ features, unsigned char const* __restrict__ roiTable, T* __restrict__ output)
 {
@@ -192,14 +168,13 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
 
     SliceCta const cta = sliceCta<kSliceChannels>(g, plan.groups);
     int32_t const lane = cta.lane;
-    int32_t const warp = cta.warp;
-    int32_t const j = lane / 4; // the lane quad: a column bin
-    int32_t const t = lane % 4; // words 4t .. 4t + 3 of every pixel
-    int32_t const rowVectors = static_cast<int32_t>(g.w) * 4; // 16-byte vectors per map row (H * W < 2^24)
+    int32_t const word = lane % kSLICE_WORDS; // this lane's word of every pixel
+    int32_t const half = lane / kSLICE_WORDS; // 0: cells 0, 2, 4 ... of a column window; 1: cells 1, 3, 5 ...
+    int32_t const rowWords = static_cast<int32_t>(g.w) * kSLICE_WORDS; // H * W < 2^24 (planSlices)
     auto* const roiCounter = reinterpret_cast<unsigned long long*>(smem + plan.sliceBytes);
-    T* const stage = reinterpret_cast<T*>(smem + plan.sliceBytes + 16 + warp * plan.stageBytes);
-    uint4 const* const pixels = reinterpret_cast<uint4 const*>(smem) + t;
-    uint4 const lowest = make_uint4(lowestWord<T>(), lowestWord<T>(), lowestWord<T>(), lowestWord<T>());
+    T* const stage = reinterpret_cast<T*>(smem + plan.sliceBytes + 16 + cta.warp * plan.stageBytes);
+    uint32_t const* const cells = reinterpret_cast<uint32_t const*>(smem) + word;
+    uint32_t const lowest = lowestWord<T>();
 
     if (threadIdx.x == 0)
     {
@@ -207,33 +182,27 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
     }
     stageSlice(g, features, cta.b, cta.c0, reinterpret_cast<uint32_t*>(smem));
     __syncthreads();
-    // SPP_ROI_ROWS_BULK: every level's run of this slice 16-byte aligned, a multiple of 16 bytes
-    bool bulk = kROWS_BULK && (reinterpret_cast<uintptr_t>(output) & 15) == 0
-        && g.features * static_cast<int64_t>(sizeof(T)) % 16 == 0;
-    for (int32_t l = 0; l < plan.levels; ++l)
-    {
-        int64_t const bins = plan.level[l].lh * plan.level[l].lw;
-        bulk = bulk && plan.level[l].outOffset * static_cast<int64_t>(sizeof(T)) % 16 == 0
-            && cta.validChannels * bins * static_cast<int64_t>(sizeof(T)) % 16 == 0;
-    }
 
-    // This lane's 4 words of bin `bin` of `level`, into the staging buffer in output order.
-    auto const stageBin = [&](SliceRowsLevel const& level, int32_t bin, uint4 v) {
+    // Word v (this lane's channels) of bin `bin` of `level`, into the staging buffer in output order.
+    auto const stageWord = [&](SliceRowsLevel const& level, int32_t bin, uint32_t v) {
         int32_t const bins = level.lh * level.lw;
-        T* const first = stage + level.stageOffset + 4 * kChannels * t * bins + bin;
-        uint32_t const w[4] = {v.x, v.y, v.z, v.w};
+        T* const first = stage + level.stageOffset + kChannels * word * bins + bin;
 #pragma unroll
-        for (int32_t e = 0; e < 4; ++e)
+        for (int32_t h = 0; h < kChannels; ++h)
         {
-#pragma unroll
-            for (int32_t h = 0; h < kChannels; ++h)
-            {
-                first[(e * kChannels + h) * bins] = wordChannel<T>(w[e], h);
-            }
+            first[h * bins] = wordChannel<T>(v, h);
+        }
+    };
+    // Bins `bin` (value v0) and `bin + 1` (v1, when `both`) in one store per lane: half 0 stages the first, half 1
+    // the second (both halves hold both values).
+    auto const stagePair = [&](SliceRowsLevel const& level, int32_t bin, uint32_t v0, uint32_t v1, bool both) {
+        if (half == 0 || both)
+        {
+            stageWord(level, bin + half, half == 0 ? v0 : v1);
         }
     };
 
-    for (int64_t k = cta.kBegin + warp; k < cta.kEnd;)
+    for (int64_t k = cta.kBegin + cta.warp; k < cta.kEnd;)
     {
         unsigned char const* const row = roiTable + k * plan.roiRowBytes;
         int2 const header = *reinterpret_cast<int2 const*>(row); // batch (-1: invalid), derive
@@ -242,84 +211,76 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
         auto const window = [&](int32_t i) {
             return make_int2(__shfl_sync(kFULL, mine.x, i), __shfl_sync(kFULL, mine.y, i));
         };
-        // Scans `level` from the map, lane quad j over column bin j: keep = true puts row bin i's maxima in acc[i]
-        // (every window non-empty: the derived schedule runs only then), false stages each (0 when empty).
-        auto const scanLevel = [&](SliceRowsLevel const& level, auto const keep, uint4(&acc)[kROWS_MAX_ROWS]) {
-            constexpr bool kKeep = decltype(keep)::value;
-            bool const owner = j < level.lw;
-            int2 const cw = window(level.colWindow + (owner ? j : 0));
-            int32_t const cols = owner && cw.y > cw.x ? cw.y - cw.x : 0;
-            int32_t widest = cols;
+        // The column windows of `level` as [first, last] cells (an empty one: [0, 0], a cell that exists; its bins
+        // are staged as 0), and the most cells a half reads in one of them. Every lane holds the same windows.
+        int32_t first[K];
+        int32_t last[K];
+        uint32_t empty = 0; // bit j: column window j is empty (or j >= Lw)
+        auto const columns = [&](SliceRowsLevel const& level) {
+            int32_t pairs = 0;
+            empty = 0;
 #pragma unroll
-            for (int32_t d = 4; d < 32; d *= 2)
+            for (int32_t j = 0; j < K; ++j)
             {
-                widest = max(widest, __shfl_xor_sync(kFULL, widest, d));
+                int2 const cw = window(level.colWindow + (j < level.lw ? j : 0));
+                bool const some = j < level.lw && cw.y > cw.x;
+                first[j] = some ? cw.x : 0;
+                last[j] = some ? cw.y - 1 : 0;
+                empty |= some ? 0U : 1U << j;
+                pairs = max(pairs, some ? (cw.y - cw.x + 1) / 2 : 0);
             }
-            uint4 const* const columnStart = pixels + cw.x * 4;
-            auto const scan = [&](auto const shape) {
-                constexpr int32_t kCols = decltype(shape)::value; // 0: any width
-                auto const rowBin = [&](int2 const rw) {
-                    uint4 a = lowest;
-                    uint4 const* p = columnStart + rw.x * rowVectors;
-#pragma unroll 2
-                    for (int32_t y = rw.x; y < rw.y; ++y, p += rowVectors)
-                    {
-                        if constexpr (kCols == 0)
-                        {
-                            for (int32_t x = 0; x < cols; ++x)
-                            {
-                                a = maxWords<T>(a, p[x * 4]);
-                            }
-                        }
-                        else
-                        {
-#pragma unroll
-                            for (int32_t x = 0; x < kCols; ++x)
-                            {
-                                if (x < cols)
-                                {
-                                    a = maxWords<T>(a, p[x * 4]);
-                                }
-                            }
-                        }
-                    }
-                    return a;
-                };
-                if constexpr (kKeep)
-                {
-#pragma unroll
-                    for (int32_t i = 0; i < kROWS_MAX_ROWS; ++i)
-                    {
-                        if (i < level.lh)
-                        {
-                            acc[i] = rowBin(window(level.rowWindow + i));
-                        }
-                    }
-                }
-                else
-                {
-                    for (int32_t i = 0; i < level.lh; ++i)
-                    {
-                        int2 const rw = window(level.rowWindow + i);
-                        uint4 const a = rowBin(rw);
-                        if (owner)
-                        {
-                            stageBin(level, i * level.lw + j, rw.y > rw.x && cols > 0 ? a : make_uint4(0, 0, 0, 0));
-                        }
-                    }
-                }
-            };
-            scanByWidth(widest, scan, [&] { scan(std::integral_constant<int32_t, 0>{}); });
+            return pairs;
         };
+        // Max of this lane's cells of rows [rw.x, rw.y) of column window j into a[j], j < lw: cell first[j] + half + 2m
+        // for m < the widest window's pairs (kPairs; 0: `pairs`, any number), clamped to the window's last cell
+        // (max is idempotent, so a repeated cell changes nothing).
+        auto const scanRows = [&](auto const pairsConstant, int32_t pairs, int32_t lw, int2 rw, uint32_t(&a)[K]) {
+            constexpr int32_t kPairs = decltype(pairsConstant)::value;
+            int32_t const steps = kPairs > 0 ? kPairs : pairs;
+#pragma unroll kROWS_UNROLL
+            for (int32_t y = rw.x; y < rw.y; ++y)
+            {
+                uint32_t const* const line = cells + y * rowWords;
+#pragma unroll
+                for (int32_t j = 0; j < K; ++j)
+                {
+                    if (j < lw)
+                    {
+#pragma unroll
+                        for (int32_t m = 0; m < (kPairs > 0 ? kPairs : 1); ++m)
+                        {
+                            a[j] = maxWord<T>(a[j], line[min(first[j] + half + 2 * m, last[j]) * kSLICE_WORDS]);
+                        }
+                        if constexpr (kPairs == 0)
+                        {
+                            for (int32_t m = 1; m < steps; ++m)
+                            {
+                                a[j] = maxWord<T>(a[j], line[min(first[j] + half + 2 * m, last[j]) * kSLICE_WORDS]);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        // Calls f(std::integral_constant<int32_t, kPairs>) for `pairs` (code with the cells at constant offsets
+        // for 1-3 pairs a window, i.e. windows of up to 6 cells).
+        auto const byPairs = [&](int32_t pairs, auto const f) {
+            switch (pairs)
+            {
+            case 1: f(std::integral_constant<int32_t, 1>{}); break;
+            case 2: f(std::integral_constant<int32_t, 2>{}); break;
+            case 3: f(std::integral_constant<int32_t, 3>{}); break;
+            default: f(std::integral_constant<int32_t, 0>{}); break;
+            }
+        };
+        auto const halves = [&](uint32_t v) { return maxWord<T>(v, __shfl_xor_sync(kFULL, v, kSLICE_WORDS)); };
 
         // invalid rois: image 0's CTAs write the zeros
         bool const mineToPool = header.x == cta.b || (header.x < 0 && cta.b == 0);
         if (mineToPool)
         {
-            uint4 acc[kROWS_MAX_ROWS];
             if (header.x < 0)
             {
-                waitStagingRead(bulk, lane);
                 for (int32_t i = lane; i < static_cast<int32_t>(plan.stageBytes / 16); i += 32)
                 {
                     reinterpret_cast<uint4*>(stage)[i] = make_uint4(0, 0, 0, 0);
@@ -327,17 +288,86 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
             }
             else if (header.y != 0 && plan.finest >= 0)
             {
+                // 1. The finest level F into registers (every window of the roi non-empty: the prep kernel's vote).
                 SliceRowsLevel const& fine = plan.level[plan.finest];
-                scanLevel(fine, std::true_type{}, acc);
-                waitStagingRead(bulk, lane);
+                uint32_t acc[K][K];
 #pragma unroll
-                for (int32_t i = 0; i < kROWS_MAX_ROWS; ++i)
+                for (int32_t i = 0; i < K; ++i)
                 {
-                    if (i < fine.lh && j < fine.lw)
+#pragma unroll
+                    for (int32_t j = 0; j < K; ++j)
                     {
-                        stageBin(fine, i * fine.lw + j, acc[i]);
+                        acc[i][j] = lowest;
                     }
                 }
+                int32_t const pairs = columns(fine);
+                byPairs(pairs, [&](auto const pairsConstant) {
+#pragma unroll
+                    for (int32_t i = 0; i < K; ++i)
+                    {
+                        if (i < fine.lh)
+                        {
+                            scanRows(pairsConstant, pairs, fine.lw, window(fine.rowWindow + i), acc[i]);
+                        }
+                    }
+                });
+#pragma unroll
+                for (int32_t i = 0; i < K; ++i)
+                {
+#pragma unroll
+                    for (int32_t j = 0; j < K; ++j)
+                    {
+                        acc[i][j] = halves(acc[i][j]);
+                    }
+                }
+#pragma unroll
+                for (int32_t i = 0; i < K; ++i)
+                {
+#pragma unroll
+                    for (int32_t j = 0; j < K; j += 2)
+                    {
+                        if (i < fine.lh && j < fine.lw)
+                        {
+                            stagePair(fine, i * fine.lw + j, acc[i][j], acc[i][j + 1 < K ? j + 1 : j], j + 1 < fine.lw);
+                        }
+                    }
+                }
+                // 2. The other levels from those registers: bins of RG x CG bins of F, at constant indices.
+                auto const derive = [&](SliceRowsLevel const& level, auto const rgConstant, auto const cgConstant) {
+                    constexpr int32_t kRG = decltype(rgConstant)::value;
+                    constexpr int32_t kCG = decltype(cgConstant)::value;
+#pragma unroll
+                    for (int32_t p = 0; p < K / kRG; ++p)
+                    {
+                        uint32_t v[K / kCG + 1];
+#pragma unroll
+                        for (int32_t q = 0; q < K / kCG; ++q)
+                        {
+                            v[q] = acc[p * kRG][q * kCG];
+#pragma unroll
+                            for (int32_t a = 0; a < kRG; ++a)
+                            {
+#pragma unroll
+                                for (int32_t c = 0; c < kCG; ++c)
+                                {
+                                    if (a + c > 0)
+                                    {
+                                        v[q] = maxWord<T>(v[q], acc[p * kRG + a][q * kCG + c]);
+                                    }
+                                }
+                            }
+                        }
+                        v[K / kCG] = v[0];
+#pragma unroll
+                        for (int32_t q = 0; q < K / kCG; q += 2)
+                        {
+                            if (p < level.lh && q < level.lw)
+                            {
+                                stagePair(level, p * level.lw + q, v[q], v[q + 1], q + 1 < level.lw);
+                            }
+                        }
+                    }
+                };
                 for (int32_t l = 0; l < plan.levels; ++l)
                 {
                     SliceRowsLevel const& level = plan.level[l];
@@ -345,31 +375,72 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
                     {
                         continue; // F
                     }
-                    bool const columnOwner = ((level.owners >> j) & 1U) != 0; // only quads j < Fw
-                    int32_t const column = static_cast<int32_t>((level.owners >> (8 + 3 * j)) & 7U);
-                    uint4 run = lowest;
-                    int32_t left = level.rowGroup;
-                    int32_t binRow = 0;
-#pragma unroll
-                    for (int32_t m = 0; m < kROWS_MAX_ROWS; ++m)
+                    int32_t const groups = level.rowGroup * 16 + level.colGroup;
+                    if (groups == 0x22)
                     {
-                        if (m < fine.lh)
+                        derive(level, std::integral_constant<int32_t, 2>{}, std::integral_constant<int32_t, 2>{});
+                    }
+                    else if (groups == 0x33 && K % 3 == 0)
+                    {
+                        derive(level, std::integral_constant<int32_t, 3>{}, std::integral_constant<int32_t, 3>{});
+                    }
+                    else if (groups == 0x44 && K % 4 == 0)
+                    {
+                        derive(level, std::integral_constant<int32_t, 4>{}, std::integral_constant<int32_t, 4>{});
+                    }
+                    else if (level.rowGroup == fine.lh && level.colGroup == fine.lw && level.lh == 1 && level.lw == 1)
+                    {
+                        // one bin over all of F: its K x K registers, lowest outside F
+                        derive(level, std::integral_constant<int32_t, K>{}, std::integral_constant<int32_t, K>{});
+                    }
+                    else
+                    {
+                        // any other grouping: F's rows in order, closing a row bin every rowGroup rows
+                        uint32_t run[K];
+#pragma unroll
+                        for (int32_t j = 0; j < K; ++j)
                         {
-                            run = maxWords<T>(run, acc[m]);
-                            if (--left == 0) // a row bin of this level is complete: fold its column groups
+                            run[j] = lowest;
+                        }
+                        int32_t left = level.rowGroup;
+                        int32_t binRow = 0;
+#pragma unroll
+                        for (int32_t i = 0; i < K; ++i)
+                        {
+                            if (i < fine.lh)
                             {
-                                uint4 v = run;
-                                for (int32_t d = 1; d < level.colGroup; ++d)
+#pragma unroll
+                                for (int32_t j = 0; j < K; ++j)
                                 {
-                                    v = maxWords<T>(v, shuffleDown(run, 4 * d));
+                                    run[j] = maxWord<T>(run[j], acc[i][j]);
                                 }
-                                if (columnOwner)
+                                if (--left == 0)
                                 {
-                                    stageBin(level, binRow * level.lw + column, v);
+                                    uint32_t v = lowest;
+                                    int32_t columnsLeft = level.colGroup;
+                                    int32_t binColumn = 0;
+#pragma unroll
+                                    for (int32_t j = 0; j < K; ++j)
+                                    {
+                                        if (j < fine.lw)
+                                        {
+                                            v = maxWord<T>(v, run[j]);
+                                            if (--columnsLeft == 0)
+                                            {
+                                                if (half == 0)
+                                                {
+                                                    stageWord(level, binRow * level.lw + binColumn, v);
+                                                }
+                                                v = lowest;
+                                                columnsLeft = level.colGroup;
+                                                ++binColumn;
+                                            }
+                                        }
+                                        run[j] = lowest;
+                                    }
+                                    left = level.rowGroup;
+                                    ++binRow;
                                 }
-                                run = lowest;
-                                left = level.rowGroup;
-                                ++binRow;
                             }
                         }
                     }
@@ -377,46 +448,50 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
             }
             else
             {
-                waitStagingRead(bulk, lane);
-                for (int32_t l = 0; l < plan.levels; ++l)
-                {
-                    scanLevel(plan.level[l], std::false_type{}, acc);
-                }
-            }
-            T* const outRow = output + k * g.features;
-#if SPP_ROI_ROWS_BULK != 0 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-            if (bulk)
-            {
-                asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); // this lane's staging, to the copy engine
-                __syncwarp();
-                if (lane == 0)
-                {
-                    for (int32_t l = 0; l < plan.levels; ++l)
-                    {
-                        SliceRowsLevel const& level = plan.level[l];
-                        int32_t const bins = level.lh * level.lw;
-                        asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
-                                         outRow + level.outOffset + cta.c0 * bins),
-                            "r"(static_cast<uint32_t>(__cvta_generic_to_shared(stage + level.stageOffset))),
-                            "r"(static_cast<uint32_t>(cta.validChannels * bins * static_cast<int32_t>(sizeof(T))))
-                            : "memory");
-                    }
-                    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
-                }
-            }
-            else
-#endif
-            {
-                __syncwarp();
+                // Every level from the map, a row bin at a time (empty windows give 0).
                 for (int32_t l = 0; l < plan.levels; ++l)
                 {
                     SliceRowsLevel const& level = plan.level[l];
-                    int32_t const bins = level.lh * level.lw;
-                    copyOut(outRow + level.outOffset + cta.c0 * bins, stage + level.stageOffset,
-                        cta.validChannels * bins, lane);
+                    int32_t const pairs = columns(level);
+                    byPairs(pairs, [&](auto const pairsConstant) {
+                        for (int32_t i = 0; i < level.lh; ++i)
+                        {
+                            int2 const rw = window(level.rowWindow + i);
+                            uint32_t a[K];
+#pragma unroll
+                            for (int32_t j = 0; j < K; ++j)
+                            {
+                                a[j] = lowest;
+                            }
+                            scanRows(pairsConstant, pairs, level.lw, rw, a);
+#pragma unroll
+                            for (int32_t j = 0; j < K; ++j)
+                            {
+                                uint32_t const both = halves(a[j]);
+                                a[j] = rw.y <= rw.x || ((empty >> j) & 1U) != 0 ? 0U : both;
+                            }
+#pragma unroll
+                            for (int32_t j = 0; j < K; j += 2)
+                            {
+                                if (j < level.lw)
+                                {
+                                    stagePair(level, i * level.lw + j, a[j], a[j + 1 < K ? j + 1 : j], j + 1 < level.lw);
+                                }
+                            }
+                        }
+                    });
                 }
-                __syncwarp(); // the next roi rewrites the staging buffer
             }
+            T* const outRow = output + k * g.features;
+            __syncwarp();
+            for (int32_t l = 0; l < plan.levels; ++l)
+            {
+                SliceRowsLevel const& level = plan.level[l];
+                int32_t const bins = level.lh * level.lw;
+                copyOut(outRow + level.outOffset + cta.c0 * bins, stage + level.stageOffset, cta.validChannels * bins,
+                    lane);
+            }
+            __syncwarp(); // the next roi rewrites the staging buffer
         }
         unsigned long long next = 0;
         if (lane == 0)
@@ -425,12 +500,6 @@ __global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel
         }
         k = static_cast<int64_t>(__shfl_sync(kFULL, next, 0));
     }
-#if SPP_ROI_ROWS_BULK != 0 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (bulk && lane == 0)
-    {
-        asm volatile("cp.async.bulk.wait_group 0;" ::: "memory"); // the CTA's shared memory must outlive the copies
-    }
-#endif
 }
 
 } // namespace roi
