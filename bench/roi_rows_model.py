@@ -158,17 +158,19 @@ def warp(plan, windows, derive, pixel):
             rg, cg = level["row_group"], level["col_group"]
             if rg == 0:
                 continue
-            if (rg, cg) == (2, 2) or ((rg, cg) == (3, 3) and k % 3 == 0) or ((rg, cg) == (4, 4) and k % 4 == 0) or (
-                    rg == fine["lh"] and cg == fine["lw"] and level["lh"] == 1 and level["lw"] == 1):
-                if level["lh"] == 1 and level["lw"] == 1 and (rg, cg) not in ((2, 2), (3, 3), (4, 4)):
-                    rg = cg = k
+            # the kernel's dispatch, in its order: 2x2, 3x3 (3 | K), 4x4 (4 | K), the 1x1 level over the whole tile
+            unrolled = (rg, cg) == (2, 2) or ((rg, cg) == (3, 3) and k % 3 == 0) or ((rg, cg) == (4, 4) and k % 4 == 0)
+            if not unrolled and rg == fine["lh"] and cg == fine["lw"] and level["lh"] == 1 and level["lw"] == 1:
+                unrolled, rg, cg = True, k, k
+            if unrolled:
                 for p in range(k // rg):
                     v = []
                     for q in range(k // cg):
-                        cell = [low] * 32
+                        cell = [acc[p * rg][lane][q * cg] for lane in range(32)]
                         for a in range(rg):
                             for c in range(cg):
-                                cell = [wmax(cell[lane], acc[p * rg + a][lane][q * cg + c]) for lane in range(32)]
+                                if a + c > 0:
+                                    cell = [wmax(cell[lane], acc[p * rg + a][lane][q * cg + c]) for lane in range(32)]
                         v.append(cell)
                     v.append(v[0])
                     for q in range(0, k // cg, 2):
@@ -256,6 +258,8 @@ def main():
         ("{1,2,3,6}, fp16/bf16 packing, C = 37 (32 + 5)", [(1, 1), (2, 2), (3, 3), (6, 6)], 38, 63, 37, "bench2"),
         ("{1x1, 2x3, 4x6}, fp16/bf16 packing, C = 64", [(1, 1), (2, 3), (4, 6)], 11, 19, 64, "random2"),
         ("{1,7}, fp16/bf16 packing", [(1, 1), (7, 7)], 60, 20, 32, "tall2"),
+        ("{4x8, 2x4, 1x2} (K = 8, 2x2 groups)", [(4, 8), (2, 4), (1, 2)], 20, 30, 16, "random"),
+        ("{6, 2x3, 3x2} (row-by-row derivation)", [(6, 6), (2, 3), (3, 2)], 38, 63, 16, "bench"),
         ("{5,4,3,2} (not eligible)", [(5, 5), (4, 4), (3, 3), (2, 2)], 13, 17, 16, "random"),
     ]
     failed = False

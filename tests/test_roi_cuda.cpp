@@ -106,10 +106,11 @@ std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 
 // closer to their limits.
 // {4, 2, 2, 13} is beyond the slices kernel's staging too. {{1, 1}, {2, 3}, {4, 6}}: rectangular levels that nest in
 // the finest one (the slices kernel derives them in max mode). {{1, 16}, {16, 1}, {2, 2}}: 38 windows, more than one
-// warp's ballot in the slices kernel's window flags.
+// warp's ballot in the slices kernel's window flags. The rows kernel's derived levels: {{6, 6}, {2, 3}, {3, 2}} groups
+// rows and columns unequally (its row-by-row path), {{4, 8}, {2, 4}, {1, 2}} needs its 8 x 8 register tile.
 std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLevels({1, 2, 3, 6}), squareLevels({1}),
     {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2}), {{1, 1}, {2, 3}, {4, 6}},
-    {{1, 16}, {16, 1}, {2, 2}}};
+    {{1, 16}, {16, 1}, {2, 2}}, {{6, 6}, {2, 3}, {3, 2}}, {{4, 8}, {2, 4}, {1, 2}}};
 
 std::vector<RoiAlgo> const kALGOS
     = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES, RoiAlgo::kROWS};
