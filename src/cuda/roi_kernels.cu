@@ -681,7 +681,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
                 static_assert(sizeof(RoiGeometry) + sizeof(roi::SliceRowsPlan) + 3 * sizeof(void*) <= 4096,
                     "the rows kernel's parameters must stay within the classic 4 KiB limit");
                 roi::SliceRowsPlan const& rows = plan.rows;
-                return launchSliceGrid(roi::sliceRowsTile(g, rows) == 6 ? roi::roiSliceRowsKernel<T, 6>
+                return launchSliceGrid(rows.tile == 6 ? roi::roiSliceRowsKernel<T, 6>
                                                                          : roi::roiSliceRowsKernel<T, 8>,
                     rows.groups, rows.slices, g.n, rows.warps, rows.smemBytes, stream, pooled, rows, source, table,
                     static_cast<T*>(output));

@@ -45,6 +45,9 @@ constexpr int32_t kROWS_UNROLL = SPP_ROI_ROWS_UNROLL;
 //! roi-bench's 38 x 63 map leaves room for 20 with {1,2,3,6}).
 #define SPP_ROI_ROWS_WARPS 20
 #endif
+//! Most warps per CTA of the rows kernel with the 8 x 8 register tile: 16, so that a thread may use 128 registers (at
+//! 20 warps, 96, the K = 8 kernels spill 400-1200 bytes; ptxas, sm_90).
+constexpr int32_t kROWS_TILE8_WARPS = SPP_ROI_ROWS_WARPS < 16 ? SPP_ROI_ROWS_WARPS : 16;
 
 //! One level as the rows kernel sees it (host-built).
 struct SliceRowsLevel
@@ -67,12 +70,27 @@ struct SliceRowsPlan
     int32_t slices;
     int32_t levels;
     int32_t finest;  //!< F, the level the others derive from; -1: the plan derives nothing
+    int32_t tile;    //!< K of the kernel's K x K register tile (sliceRowsTile)
     int64_t sliceBytes;  //!< H * W * 64
     int64_t stageBytes;  //!< per warp: 64 * totalBins
     int64_t roiRowBytes; //!< one roi's row of the roi table
     int64_t smemBytes;   //!< per CTA: the slice, the roi counter (16 bytes) and the staging buffers
     SliceRowsLevel level[kMAX_LEVELS];
 };
+
+//! The rows kernel's register tile: K x K when every level it scans has at most K columns and, when levels are
+//! derived, the finest has at most K rows (6 for {1,2,3,6}; 8 otherwise).
+inline int32_t sliceRowsTile(RoiGeometry const& g, int32_t finest)
+{
+    for (int32_t l = 0; l < g.numLevels; ++l)
+    {
+        if (g.levelsW[l] > 6 || (finest == l && g.levelsH[l] > 6))
+        {
+            return 8;
+        }
+    }
+    return 6;
+}
 
 //! Whether the rows kernel can run this geometry (max only) with `workspaceBytes` of workspace, and how. `setup` is
 //! the slices plan it shares the prep kernel and the workspace with.
@@ -136,30 +154,19 @@ inline bool planSliceRows(RoiGeometry const& g, DataType dtype, PoolMode mode, d
     {
         return false;
     }
-    rows.warps = static_cast<int32_t>(fit < SPP_ROI_ROWS_WARPS ? fit : SPP_ROI_ROWS_WARPS);
+    rows.tile = sliceRowsTile(g, rows.finest);
+    int64_t const maxWarps = rows.tile == 6 ? SPP_ROI_ROWS_WARPS : kROWS_TILE8_WARPS;
+    rows.warps = static_cast<int32_t>(fit < maxWarps ? fit : maxWarps);
     rows.smemBytes = rows.sliceBytes + 16 + rows.warps * rows.stageBytes;
     rows.slices = setup.plan.slices;
     rows.groups = sliceGroups(g, rows.slices, rows.warps, device.sms);
     return true;
 }
 
-//! The rows kernel's register tile: K x K when every level it scans has at most K columns and, when levels are
-//! derived, the finest has at most K rows (6 for {1,2,3,6}; 8 otherwise).
-inline int32_t sliceRowsTile(RoiGeometry const& g, SliceRowsPlan const& rows)
-{
-    for (int32_t l = 0; l < g.numLevels; ++l)
-    {
-        if (g.levelsW[l] > 6 || (rows.finest == l && g.levelsH[l] > 6))
-        {
-            return 8;
-        }
-    }
-    return 6;
-}
-
 template <typename T, int32_t K>
-__global__ void __launch_bounds__(SPP_ROI_ROWS_WARPS * 32, 1) roiSliceRowsKernel(RoiGeometry g, SliceRowsPlan plan,
-    T const* __restrict__ features, unsigned char const* __restrict__ roiTable, T* __restrict__ output)
+__global__ void __launch_bounds__((K == 6 ? SPP_ROI_ROWS_WARPS : kROWS_TILE8_WARPS) * 32, 1)
+    roiSliceRowsKernel(RoiGeometry g, SliceRowsPlan plan, T const* __restrict__ features,
+        unsigned char const* __restrict__ roiTable, T* __restrict__ output)
 {
     constexpr int32_t kChannels = SliceWord<T>::kChannels;
     constexpr int32_t kSliceChannels = kSLICE_WORDS * kChannels;
