@@ -1,7 +1,7 @@
 // roi-bench: times roiForward with CUDA events on the SPP-net detection case (features 1x256x38x63 NCHW, K = 2000 random
 // windows, levels {1,2,3,6}) in fp32 and fp16, max and avg, for each kernel (spp::RoiAlgo: auto, planes, direct,
-// segments, slices, rows (max only); segments includes its NCHW -> NHWC transpose into the workspace, slices and rows
-// their prep kernel: the roi table and the NHWC copy).
+// segments, slices; segments includes its NCHW -> NHWC transpose into the workspace, slices its prep kernel: the roi
+// table and the NHWC copy).
 // Warm-up, then two medians over --runs (>= 50), each call on the next of 8 input sets (features + rois) so that no call
 // reuses the previous one's data in L2 (as spp-bench):
 //  - "1 call": one roiForward between two events after the GPU went idle, so it includes the host's enqueue latency;
@@ -9,7 +9,7 @@
 // and the host time of one roiForward call (validation, planning, launches).
 // The first result of each case and algo is checked against the CPU reference before timing (max bit-exact).
 //
-//   roi-bench [--json FILE] [--runs N] [--k K] [--algo auto|planes|direct|segments|slices|rows]
+//   roi-bench [--json FILE] [--runs N] [--k K] [--algo auto|planes|direct|segments|slices]
 #include "bench_timing.h"
 #include "spp/reference.h"
 #include "spp/roi.h"
@@ -42,7 +42,7 @@ namespace
     } while (0)
 
 constexpr int32_t kSETS = 8;
-char const* const algoNames[] = {"auto", "planes", "direct", "segments", "slices", "rows"}; // spp::RoiAlgo order
+char const* const algoNames[] = {"auto", "planes", "direct", "segments", "slices"}; // spp::RoiAlgo order
 
 //! Random proposals in a 600 x 1008 image (38 x 63 at stride 16): x1, y1 uniform, width and height uniform in
 //! [16, 400] pixels, clipped to the image - the same generator as bench/torchvision_roi_bench.py.
@@ -89,7 +89,7 @@ int main(int argc, char** argv)
         else
         {
             std::fprintf(stderr,
-                "usage: %s [--json FILE] [--runs N>=50] [--k K] [--algo auto|planes|direct|segments|slices|rows]\n",
+                "usage: %s [--json FILE] [--runs N>=50] [--k K] [--algo auto|planes|direct|segments|slices]\n",
                 argv[0]);
             return 2;
         }
@@ -156,7 +156,7 @@ int main(int argc, char** argv)
             if (!spp::roiReferenceCpu(desc, hostIn[0].data(), hostRois[0].data(), want.data()).ok())
                 return 1;
             for (spp::RoiAlgo algo : {spp::RoiAlgo::kAUTO, spp::RoiAlgo::kPLANES, spp::RoiAlgo::kDIRECT,
-                     spp::RoiAlgo::kSEGMENTS, spp::RoiAlgo::kSLICES, spp::RoiAlgo::kROWS})
+                     spp::RoiAlgo::kSEGMENTS, spp::RoiAlgo::kSLICES})
             {
                 char const* const algoName = algoNames[static_cast<int32_t>(algo)];
                 if (!spp::roiAlgoSupported(desc, algo, wsBytes) || (only != nullptr && std::strcmp(only, algoName)))

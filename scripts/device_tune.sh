@@ -7,9 +7,8 @@
 # SPP_TASKS_CONTIGUOUS, SPP_TASKS_MIN_BLOCKS, SPP_TASKS_CTAS_PER_SM, SPP_TASKS_BATCH, SPP_TASKS_FIXED, SPP_TASKS_PAIRS,
 # SPP_TASKS_DEAL, SPP_TASKS_VSTORE, SPP_TASKS_BULK; (src/cuda/roi_slices.cuh) SPP_ROI_SLICE_WARPS,
 # SPP_ROI_DYNAMIC, SPP_ROI_FIXED_DERIVED, SPP_ROI_BIN_MAJOR, SPP_ROI_BIN_MAJOR_WARPS,
-# SPP_ROI_GATHER_UNROLL, SPP_ROI_BIN_MAJOR_HALF, SPP_ROI_ROWS, SPP_ROI_ROWS_ROTATE; (src/cuda/roi_slice_rows.cuh)
-# SPP_ROI_ROWS_UNROLL, SPP_ROI_ROWS_WARPS. Knobs go to
-# both the CUDA and the C++ compiler. Example:
+# SPP_ROI_GATHER_UNROLL, SPP_ROI_BIN_MAJOR_HALF, SPP_ROI_ROWS, SPP_ROI_ROWS_ROTATE. Knobs go to both the CUDA and
+# the C++ compiler. Example:
 #   scripts/device_tune.sh columns "SPP_COLUMNS_ROWS=8" "SPP_COLUMNS_ROWS=16"
 # TESTS=1 also builds each variant's GPU kernel tests and runs them before any timing (spp: spp_cuda_tests' grids and
 # tasks kernel shapes; roi: spp_roi_cuda_tests' RoiKernels.*; every algorithm against the CPU reference); a variant

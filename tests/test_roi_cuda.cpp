@@ -106,14 +106,14 @@ std::vector<MapShape> const kMAPS = {{1, 8, 38, 63, 301, 0.0625F}, {2, 3, 5, 7, 
 // closer to their limits.
 // {4, 2, 2, 13} is beyond the slices kernel's staging too. {{1, 1}, {2, 3}, {4, 6}}: rectangular levels that nest in
 // the finest one (the slices kernel derives them in max mode). {{1, 16}, {16, 1}, {2, 2}}: 38 windows, more than one
-// warp's ballot in the slices kernel's window flags. The rows kernel's derived levels: {{6, 6}, {2, 3}, {3, 2}} groups
-// rows and columns unequally (its row-by-row path), {{4, 8}, {2, 4}, {1, 2}} needs its 8 x 8 register tile.
+// warp's ballot in the slices kernel's window flags. {{6, 6}, {2, 3}, {3, 2}}: derived levels that group the finest
+// one's rows and columns unequally; {{4, 8}, {2, 4}, {1, 2}}: a finest level wider than high.
 std::vector<std::vector<std::pair<int32_t, int32_t>>> const kLEVELS = {squareLevels({1, 2, 3, 6}), squareLevels({1}),
     {{7, 5}}, squareLevels({4, 2, 2, 13}), squareLevels({5, 4, 3, 2}), {{1, 1}, {2, 3}, {4, 6}},
     {{1, 16}, {16, 1}, {2, 2}}, {{6, 6}, {2, 3}, {3, 2}}, {{4, 8}, {2, 4}, {1, 2}}};
 
 std::vector<RoiAlgo> const kALGOS
-    = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES, RoiAlgo::kROWS};
+    = {RoiAlgo::kAUTO, RoiAlgo::kPLANES, RoiAlgo::kDIRECT, RoiAlgo::kSEGMENTS, RoiAlgo::kSLICES};
 
 //! Every algo that can run `desc` (with its workspace) against the reference; returns the first error.
 std::string checkAllAlgos(RoiDesc const& desc, std::vector<uint8_t> const& features, std::vector<uint8_t> const& rois,
@@ -235,32 +235,9 @@ TEST(RoiKernels, NanAndNegativeInfinityPropagateInMax)
     }
 }
 
-// What the rows kernel takes (so the grids above do run it): max pooling of pyramids whose levels have at most 8
-// columns, for every type, with the workspace; never avg, never a level of 13 columns, never without the workspace.
-TEST(RoiKernels, RowsKernelScope)
-{
-    SKIP_WITHOUT_GPU();
-    for (DataType dtype : {DataType::kFLOAT, DataType::kHALF, DataType::kBF16})
-    {
-        auto const desc = [&](std::vector<std::pair<int32_t, int32_t>> const& levels, PoolMode mode) {
-            return makeRoiDesc(levels, mode, 0.0625F, dtype, DataType::kFLOAT, Layout::kNCHW, 1, 256, 38, 63, 2000);
-        };
-        RoiDesc const sppNet = desc(squareLevels({1, 2, 3, 6}), PoolMode::kMAX);
-        EXPECT_TRUE(roiAlgoSupported(sppNet, RoiAlgo::kROWS, roiWorkspaceSize(sppNet))) << test::describeRoi(sppNet);
-        EXPECT_FALSE(roiAlgoSupported(sppNet, RoiAlgo::kROWS, 0)) << test::describeRoi(sppNet);
-        RoiDesc const fastRcnn = desc({{7, 7}}, PoolMode::kMAX);
-        EXPECT_TRUE(roiAlgoSupported(fastRcnn, RoiAlgo::kROWS, roiWorkspaceSize(fastRcnn)))
-            << test::describeRoi(fastRcnn);
-        RoiDesc const avg = desc(squareLevels({1, 2, 3, 6}), PoolMode::kAVG);
-        EXPECT_FALSE(roiAlgoSupported(avg, RoiAlgo::kROWS, roiWorkspaceSize(avg))) << test::describeRoi(avg);
-        RoiDesc const wide = desc(squareLevels({1, 13}), PoolMode::kMAX);
-        EXPECT_FALSE(roiAlgoSupported(wide, RoiAlgo::kROWS, roiWorkspaceSize(wide))) << test::describeRoi(wide);
-    }
-}
-
-// The slices and rows kernels derive a max level from the finest one only where the windows nest exactly. With levels
-// {1, 7} and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi)
-// while the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
+// The slices kernel derives a max level from the finest one only where the windows nest exactly. With levels {1, 7}
+// and a roi 57 cells high, fp32 rounding makes the last of the 7 row windows end at 58 (one row past the roi) while
+// the single window of level 1 ends at 57: level 1 must then be read from the map, not taken from the 7 x 7 bins
 // (row 57 holds the largest values, so taking it would show). Rois of other heights nest and are derived.
 TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
 {
@@ -273,7 +250,6 @@ TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
         RoiDesc const desc = makeRoiDesc({{1, 1}, {7, 7}}, PoolMode::kMAX, 1.0F, dtype, DataType::kFLOAT,
             Layout::kNCHW, 1, 24, h, w, static_cast<int64_t>(rows.size() / 5));
         ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kSLICES, roiWorkspaceSize(desc))) << test::describeRoi(desc);
-        ASSERT_TRUE(roiAlgoSupported(desc, RoiAlgo::kROWS, roiWorkspaceSize(desc))) << test::describeRoi(desc);
         std::vector<float> values(static_cast<size_t>(roiFeatureElements(desc)));
         std::uniform_real_distribution<float> small(-4.0F, 4.0F);
         for (int64_t c = 0; c < desc.c; ++c)
@@ -289,7 +265,6 @@ TEST(RoiKernels, SlicesDeriveOnlyNestedLevels)
         std::vector<uint8_t> const features = test::encodeRois(values, dtype);
         std::vector<uint8_t> const rois = test::encodeRois(rows, DataType::kFLOAT);
         EXPECT_EQ(checkAgainstReference(desc, features, rois, RoiAlgo::kSLICES), "") << test::describeRoi(desc);
-        EXPECT_EQ(checkAgainstReference(desc, features, rois, RoiAlgo::kROWS), "") << test::describeRoi(desc);
     }
 }
 

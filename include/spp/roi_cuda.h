@@ -24,10 +24,6 @@ enum class RoiAlgo : int32_t
                    //!< {1,2,3,6}: H * W up to about 3350 on sm_90, 2300 on sm_80, 1300 on sm_86/89, 750 on sm_75).
                    //!< Needs the workspace, 16-byte aligned: each roi's windows (computed once per roi, not once per
                    //!< slice) and, for kNCHW, an NHWC copy of the features.
-    kROWS = 5,     //!< Max only: kSLICES's staging and workspace, each lane one word of a pixel, a roi's finest
-                   //!< level scanned row by row into registers and the levels that nest in it derived there
-                   //!< (docs/roi.md). Every level at most 8 columns, sum(Lh + Lw) <= 32, and where levels nest, one
-                   //!< finest level of <= 8 rows. New: not yet run on a GPU, so kAUTO never picks it (docs/roi.md).
 };
 
 struct RoiLaunchOptions

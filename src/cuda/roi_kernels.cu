@@ -22,7 +22,6 @@
 #include "device_traits.h"
 #include "roi_common.cuh"
 #include "roi_segments.h"
-#include "roi_slice_rows.cuh"
 #include "roi_slices.cuh"
 
 #include <cuda_bf16.h>
@@ -507,14 +506,12 @@ enum class Kernel : int32_t
     kDIRECT,
     kSEGMENTS,
     kSLICES,
-    kROWS,
 };
 
-//! What pickKernel planned: the slices plan (also the rows kernel's prep kernel and workspace) and the rows plan.
+//! What pickKernel planned: the slices kernel's plan.
 struct Plan
 {
     roi::SliceSetup slices;
-    roi::SliceRowsPlan rows;
 };
 
 //! Bytes of the NHWC copy of NCHW features that the segments kernel reads (0 when it is not needed).
@@ -587,9 +584,6 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
     case RoiAlgo::kSLICES:
         kernel = Kernel::kSLICES;
         return roi::planSlices(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices);
-    case RoiAlgo::kROWS:
-        kernel = Kernel::kROWS;
-        return roi::planSliceRows(g, desc.dtype, desc.pyramid.mode, limits, workspaceBytes, slices, plan.rows);
     case RoiAlgo::kAUTO: break;
     }
     if (algo != RoiAlgo::kAUTO)
@@ -616,7 +610,7 @@ bool pickKernel(RoiDesc const& desc, RoiGeometry const& g, RoiAlgo algo, size_t 
 }
 
 //! Launches a kernel of the slices grid (roi groups x slices x images, `warps` warps a CTA), first raising its dynamic
-//! shared-memory limit where it needs more than the default 48 KiB (the slices and rows kernels).
+//! shared-memory limit where it needs more than the default 48 KiB.
 template <typename... Params, typename... Args>
 cudaError_t launchSliceGrid(void (*function)(Params...), int32_t groups, int32_t slices, int64_t images, int32_t warps,
     int64_t smemBytes, cudaStream_t stream, Args const&... args)
@@ -640,7 +634,7 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
     void const* rois, void* output, void* workspace, cudaStream_t stream)
 {
     roi::SliceSetup const& slices = plan.slices;
-    if (kernel == Kernel::kSLICES || kernel == Kernel::kROWS)
+    if (kernel == Kernel::kSLICES)
     {
         static_assert(sizeof(RoiGeometry) + sizeof(roi::SlicePlan) + 3 * sizeof(void*) <= 4096
                 && sizeof(RoiGeometry) + sizeof(roi::SliceWindows) + 5 * sizeof(void*) + 2 * sizeof(int64_t) <= 4096,
@@ -673,19 +667,6 @@ cudaError_t launch(RoiGeometry const& g, Kernel kernel, Plan const& plan, void c
         if (prepStatus != cudaSuccess)
         {
             return prepStatus;
-        }
-        if constexpr (kMode == PoolMode::kMAX) // the rows kernel is planned for max only
-        {
-            if (kernel == Kernel::kROWS)
-            {
-                static_assert(sizeof(RoiGeometry) + sizeof(roi::SliceRowsPlan) + 3 * sizeof(void*) <= 4096,
-                    "the rows kernel's parameters must stay within the classic 4 KiB limit");
-                roi::SliceRowsPlan const& rows = plan.rows;
-                return launchSliceGrid(rows.tile == 6 ? roi::roiSliceRowsKernel<T, 6>
-                                                                         : roi::roiSliceRowsKernel<T, 8>,
-                    rows.groups, rows.slices, g.n, rows.warps, rows.smemBytes, stream, pooled, rows, source, table,
-                    static_cast<T*>(output));
-            }
         }
         return launchSliceGrid(roi::roiSlicesKernel<T, kMode>, slicePlan.groups, slicePlan.slices, g.n,
             slicePlan.warps, slicePlan.smemBytes, stream, pooled, slicePlan, source, table, static_cast<T*>(output));

@@ -449,7 +449,7 @@ inline void planSliceTasks(RoiGeometry const& g, DataType dtype, PoolMode mode, 
 }
 
 //! Roi groups (CTAs per image and slice) of the slices grid, for one wave: enough to give every SM a CTA, but no group
-//! with fewer rois than warps (the slices and rows kernels).
+//! with fewer rois than warps.
 inline int32_t sliceGroups(RoiGeometry const& g, int64_t slices, int32_t warps, int32_t sms)
 {
     int64_t groups = sms / (g.n * slices);

@@ -15,8 +15,7 @@ avg:  torchvision has no average RoIPool. The documented definition (the mean of
       corners land exactly on .5, and a sensitivity check at the end requires that a half-to-even variant of the
       re-implementation, a one-ulp change of a max and a shifted avg window are all reported as mismatches.
 
-Every CUDA case runs with each kernel that can take it (spp::RoiAlgo: auto, planes, direct, segments, slices,
-rows; rows is max only).
+Every CUDA case runs with each kernel that can take it (spp::RoiAlgo: auto, planes, direct, segments, slices).
 
 Usage: check_torchvision_roi.py path/to/libspp_testapi.so [--seed N]
 Needs torch and torchvision; the CUDA part runs when torch sees a GPU and the library was built with CUDA.
@@ -31,7 +30,7 @@ import torch
 import torchvision
 
 DTYPE_CODE = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
-ALGO_CODE = {"auto": 0, "planes": 1, "direct": 2, "segments": 3, "slices": 4, "rows": 5}  # spp::RoiAlgo
+ALGO_CODE = {"auto": 0, "planes": 1, "direct": 2, "segments": 3, "slices": 4}  # spp::RoiAlgo
 MODE_CODE = {"max": 0, "avg": 1}
 
 
@@ -258,7 +257,7 @@ def main():
     maps = [(1, 40, 38, 63, 500, 1 / 16), (2, 3, 5, 7, 90, 0.5), (3, 4, 13, 17, 200, 0.25), (1, 2, 150, 200, 60, 1.0),
             (2, 3, 9, 9, 0, 1.0)]
     level_sets = [[(1, 1), (2, 2), (3, 3), (6, 6)], [(7, 7)], [(7, 5)], [(2, 2), (1, 1), (13, 13)]]
-    counts = {"reference": 0, "cuda": 0, "docs-avg": 0, "segments": 0, "slices": 0, "rows": 0}
+    counts = {"reference": 0, "cuda": 0, "docs-avg": 0, "segments": 0, "slices": 0}
     failures = []
     for (n, c, h, w, k, scale) in maps:
         for dtype in (torch.float32, torch.float16, torch.bfloat16):
@@ -305,12 +304,8 @@ def main():
                             counts["cuda"] += 1
                             counts["segments"] += algo == "segments"
                             counts["slices"] += algo == "slices"
-                            counts["rows"] += algo == "rows"
                             if err := mismatch(got, expected, True):
                                 failures.append(f"cuda max {algo} {name} {tag}: {err}")
-                            if algo != "auto" and not lib.supported(xc, rc, levels, "avg", scale, layout, cs, algo,
-                                                                    ws_bytes):
-                                continue  # rows: max only
                             got = lib.forward(xc, rc, levels, "avg", scale, layout, cs, storage, algo)
                             counts["cuda"] += 1
                             if err := mismatch(got, ref_avg, False):
@@ -319,13 +314,11 @@ def main():
         failures.append("the segments kernel (RoiAlgo::kSEGMENTS) never ran")
     if cuda and counts["slices"] == 0:
         failures.append("the slices kernel (RoiAlgo::kSLICES) never ran")
-    if cuda and counts["rows"] == 0:
-        failures.append("the rows kernel (RoiAlgo::kROWS) never ran")
     sensitivity = sensitivity_failures(lib, gen)
     failures += sensitivity
     print(f"check_torchvision_roi: torch {torch.__version__}, torchvision {torchvision.__version__}; "
           f"{counts['reference']} reference and {counts['cuda']} CUDA results compared with torchvision / the "
-          f"reference ({counts['segments']} max cases by the segments kernel, {counts['slices']} by the slices kernel, {counts['rows']} by the rows kernel), {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
+          f"reference ({counts['segments']} max cases by the segments kernel, {counts['slices']} by the slices kernel), {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
           f"{'failed' if sensitivity else 'passed'}; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
