@@ -651,14 +651,19 @@ TEST(RoiLauncher, AlgoChoiceAndWorkspace)
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kPLANES, 0));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kDIRECT, 0));
     EXPECT_TRUE(roiAlgoSupported(desc, RoiAlgo::kAUTO, 0));
-    EXPECT_FALSE(roiAlgoSupported(desc, static_cast<RoiAlgo>(9), ws));
-    // forced segments without the workspace, an unknown algo: rejected before any CUDA call
+    for (int32_t const unknown : {5, 9}) // 5: the rows kernel's value until it was removed (session 26)
+    {
+        EXPECT_FALSE(roiAlgoSupported(desc, static_cast<RoiAlgo>(unknown), ws)) << unknown;
+        EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, ws, nullptr,
+                      RoiLaunchOptions{static_cast<RoiAlgo>(unknown)}),
+            cudaErrorInvalidValue)
+            << unknown;
+    }
+    // forced segments without the workspace (and above, an unknown algo): rejected before any CUDA call
     EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{RoiAlgo::kSEGMENTS}),
         cudaErrorInvalidValue);
     EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, ws, nullptr, RoiLaunchOptions{RoiAlgo::kSEGMENTS}),
         cudaErrorInvalidValue); // a null workspace holds nothing
-    EXPECT_EQ(roiForward(desc, dummy, dummy, dummy, nullptr, 0, nullptr, RoiLaunchOptions{static_cast<RoiAlgo>(9)}),
-        cudaErrorInvalidValue);
     // smaller shapes never need more (plugins size the workspace at the profile's largest shape)
     RoiDesc smaller = desc;
     smaller.h = 20, smaller.numRois = 3;
