@@ -318,7 +318,8 @@ def main():
     failures += sensitivity
     print(f"check_torchvision_roi: torch {torch.__version__}, torchvision {torchvision.__version__}; "
           f"{counts['reference']} reference and {counts['cuda']} CUDA results compared with torchvision / the "
-          f"reference ({counts['segments']} max cases by the segments kernel, {counts['slices']} by the slices kernel), {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
+          f"reference ({counts['segments']} max cases by the segments kernel, {counts['slices']} by the slices "
+          f"kernel), {counts['docs-avg']} avg checks against the docs re-implementation, sensitivity checks "
           f"{'failed' if sensitivity else 'passed'}; {len(failures)} failures")
     for f in failures[:20]:
         print("  FAIL", f)
