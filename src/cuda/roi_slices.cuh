@@ -965,7 +965,7 @@ __device__ __forceinline__ SliceCta sliceCta(RoiGeometry const& g, int32_t group
     return cta;
 }
 
-//! Row scans (SPP_ROI_ROWS and the rows kernel): calls scan(std::integral_constant<int32_t, kCols>) for the widest
+//! Row scans (SPP_ROI_ROWS): calls scan(std::integral_constant<int32_t, kCols>) for the widest
 //! column window of 1 to 6 cells (code with the cells at constant offsets), else wider().
 template <typename Scan, typename Wider>
 __device__ __forceinline__ void scanByWidth(int32_t widest, Scan&& scan, Wider&& wider)
